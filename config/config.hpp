@@ -1,0 +1,172 @@
+// sluice configuration: the TOML file of API.md's "Configuration" section.
+//
+// Invariants: every key has a default (a default-constructed `settings` is the effective
+// configuration of an empty file); a loaded `settings` has passed validation, so code that
+// receives one never re-checks ranges. Unknown keys, wrong types and out-of-range values are
+// `config_error`s naming the key, the value and what is allowed. Environment variables
+// `SLUICE_<SECTION>_<KEY>` (upper case, dots as `_`) override the file. Each key's allowed
+// values are listed beside it in config.cpp (for_each_key), and in every error message.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::config {
+
+struct listen_settings {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8080;  // 0: the kernel picks a free port (tests)
+    std::uint32_t threads = 0;  // 0: one per core
+
+    bool operator==(const listen_settings&) const = default;
+};
+
+struct redis_settings {
+    std::string url = "redis://127.0.0.1:6379";
+    std::uint32_t timeout_ms = 250;
+    std::uint32_t shards = 16;
+
+    bool operator==(const redis_settings&) const = default;
+};
+
+struct credentials_settings {
+    std::string file = "credentials.csv";
+    std::uint32_t warn_days = 30;
+
+    bool operator==(const credentials_settings&) const = default;
+};
+
+struct ratelimit_settings {
+    double rate = 2.0;  // requests per second per practice
+    std::uint32_t burst = 10;
+
+    bool operator==(const ratelimit_settings&) const = default;
+};
+
+struct idempotency_settings {
+    std::uint64_t ttl_seconds = 604800;
+
+    bool operator==(const idempotency_settings&) const = default;
+};
+
+struct limits_settings {
+    std::uint32_t max_connections = 20000;
+    std::uint64_t max_body_bytes = 1048576;
+    std::uint32_t max_header_bytes = 16384;
+    std::uint32_t header_timeout_ms = 10000;
+    std::uint32_t body_timeout_ms = 30000;
+    std::uint32_t idle_timeout_ms = 60000;
+    std::uint32_t max_inflight_per_thread = 4096;
+
+    bool operator==(const limits_settings&) const = default;
+};
+
+struct shutdown_settings {
+    std::uint32_t drain_seconds = 20;
+
+    bool operator==(const shutdown_settings&) const = default;
+};
+
+struct durability_settings {
+    std::uint32_t replicas = 0;  // Redis WAIT for this many replicas before answering 202
+
+    bool operator==(const durability_settings&) const = default;
+};
+
+struct catalogue_settings {
+    std::string dir = "data/catalogue";
+
+    bool operator==(const catalogue_settings&) const = default;
+};
+
+struct worker_settings {
+    std::uint32_t concurrency = 64;
+    std::uint32_t claim_idle_ms = 30000;
+    std::uint32_t max_attempts = 5;
+    std::string metrics_address = "127.0.0.1";
+    std::uint16_t metrics_port = 9090;
+
+    bool operator==(const worker_settings&) const = default;
+};
+
+struct settings {
+    listen_settings listen;
+    redis_settings redis;
+    credentials_settings credentials;
+    ratelimit_settings ratelimit;  // [ratelimit.per_practice]
+    idempotency_settings idempotency;
+    limits_settings limits;
+    shutdown_settings shutdown;
+    durability_settings durability;
+    catalogue_settings catalogue;
+    worker_settings worker;
+};
+
+// A configuration fault. what() is the one line shown to the operator, e.g.
+//   config: limits.max_body_bytes = -5: expected an integer from 1 to 1073741824 (at sluice.toml:12)
+// `key` is the dotted key ("" for faults of the whole file, such as a TOML syntax error; the
+// variable's name for an unknown SLUICE_* variable). `value` is shown as TOML would write it
+// (strings quoted) and is empty where there is none to show (unknown keys). `origin` says where
+// the value came from ("at FILE:LINE" or "from SLUICE_..."), empty if unknown.
+class config_error : public std::runtime_error {
+public:
+    config_error(std::string key, std::string value, std::string allowed, std::string origin = {});
+    config_error(std::string whole_file_message);
+    const std::string& key() const noexcept { return key_; }
+    const std::string& value() const noexcept { return value_; }
+    const std::string& allowed() const noexcept { return allowed_; }
+    const std::string& origin() const noexcept { return origin_; }
+
+private:
+    std::string key_, value_, allowed_, origin_;
+};
+
+using environment = std::map<std::string, std::string>;
+
+// The process's environment, only the SLUICE_* variables.
+environment process_environment();
+
+// Parses TOML text (source_name is used in messages), applies `env` overrides, validates.
+// Throws config_error.
+settings parse(std::string_view toml_text, const environment& env, std::string_view source_name = "config");
+
+// Reads the file if given (a missing or unreadable file is a config_error), else starts from
+// the defaults; then applies `env` and validates. Throws config_error.
+settings load(const std::optional<std::filesystem::path>& file, const environment& env);
+
+// The effective configuration as TOML, every key present, in API.md's section order.
+// parse(to_toml(s), {}) == s for every valid s.
+std::string to_toml(const settings& s);
+
+bool operator==(const settings&, const settings&);
+
+// redis.url taken apart, for the Redis client. Accepted forms:
+//   redis://HOST:PORT                      one server
+//   redis+cluster://HOST:PORT[,HOST:PORT]  cluster seed nodes
+//   unix://PATH                            one server on a Unix socket (unix:///run/redis.sock)
+// HOST is a name, an IPv4 literal or a bracketed IPv6 literal ([::1]); PORT is 1 to 65535.
+struct redis_endpoint {
+    std::string host;  // IPv6 literals without the brackets
+    std::uint16_t port = 0;
+
+    bool operator==(const redis_endpoint&) const = default;
+};
+
+struct redis_target {
+    bool cluster = false;                   // redis+cluster://
+    std::vector<redis_endpoint> endpoints;  // one for redis://, one or more for a cluster, none for unix://
+    std::string socket_path;                // unix:// only
+
+    bool operator==(const redis_target&) const = default;
+};
+
+// Throws config_error naming redis.url. A loaded settings' redis.url always parses.
+redis_target parse_redis_url(std::string_view url);
+
+}  // namespace sluice::config

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs sluice's build, test and benchmark dependencies from Debian's packages.
+# Idempotent: when every package is already installed it only runs dpkg-query and exits,
+# so both README commands can call it on every run.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-json1.81-dev
+  libhiredis-dev libjemalloc-dev liburing-dev libssl-dev
+  libgtest-dev libtomlplusplus-dev
+  redis-server redis-tools
+  wrk nginx-light curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "sluice: installing missing packages: ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# nginx-light's package starts a system nginx on port 80; the benchmark runs its own instance.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+  "${sudo_cmd[@]}" systemctl stop nginx || true
+fi
+# redis-server's package may start a system Redis on 6379; sluice starts its own in a state directory.
