@@ -1,0 +1,100 @@
+// Per-thread state of the gateway (internal to gateway/).
+//
+// A `core` is one io_context with the one thread that runs it, its acceptor, its sessions and its
+// metric shard. Nothing in a core is touched from another thread except through post(); the only
+// cross-thread state is `shared_state`, which is atomics and immutable facts.
+//
+// Timeouts: instead of one timer per connection re-armed on every read, each session records the
+// phase it is in and the deadline of that phase, and one sweep timer per core closes the sessions
+// whose deadline has passed. Re-arming is then a store, and 20,000 idle connections cost one
+// timer.
+#pragma once
+
+#include "config/allocator.hpp"
+#include "config/config.hpp"
+#include "gateway/metrics.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+namespace sluice::gateway::detail {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+struct core;
+
+struct shared_state {
+    std::atomic<bool> draining{false};
+    std::atomic<std::uint32_t> open_connections{0};
+    std::atomic<std::uint32_t> max_connections{0};
+    config::allocator_report allocator;
+    std::vector<const metrics_shard*> shards;  // fixed once all cores exist
+
+    bool ready() const noexcept { return !draining.load(std::memory_order_relaxed); }
+};
+
+enum class session_phase : std::uint8_t {
+    idle,      // keep-alive, waiting for the first byte of a request (limits.idle_timeout_ms)
+    header,    // reading a request's header (limits.header_timeout_ms)
+    body,      // reading its body (limits.body_timeout_ms)
+    handling,  // the request is being answered: no read deadline
+    write,     // writing the answer (limits.body_timeout_ms: a client that does not read)
+    linger,    // after an error answer: draining what the client still sends, briefly
+};
+
+using session_hook = boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+// What the sweep and the drain need of a session.
+struct session_base : session_hook {
+    explicit session_base(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    session_phase phase = session_phase::idle;
+    clock::time_point deadline = clock::time_point::max();
+    bool waiting_for_request() const noexcept { return phase == session_phase::idle; }
+
+    // Closes the socket: the pending operation completes with an error and the session ends.
+    void cut_off() noexcept {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+    }
+};
+
+using session_list = boost::intrusive::list<session_base, boost::intrusive::constant_time_size<false>>;
+
+struct core {
+    core(shared_state& shared, std::shared_ptr<const config::settings> settings, std::size_t index);
+
+    net::io_context ioc;
+    tcp::acceptor acceptor;
+    shared_state& shared;
+    std::shared_ptr<const config::settings> settings;  // replaced (on this thread) by SIGHUP
+    metrics_shard metrics;
+    session_list sessions;
+    net::steady_timer sweep_timer;
+    net::steady_timer drain_timer;
+    std::size_t index;
+    std::uint32_t rejecting = 0;  // connections being answered 503 for max_connections
+    bool draining = false;
+
+    // Starts accepting and sweeping; call from the core's thread (or before it runs).
+    void start();
+    // Stops accepting, closes idle keep-alives, and closes everything at the drain deadline.
+    void begin_drain();
+    // Closes every session now (second SIGTERM, or drain deadline).
+    void cut_off_all() noexcept;
+};
+
+// The accept loop and one client connection (session.cpp).
+net::awaitable<void> accept_loop(core& c);
+
+}  // namespace sluice::gateway::detail

@@ -1,0 +1,96 @@
+// Gateway metrics: one shard per io_context thread, summed only when /metrics is scraped.
+//
+// Each shard has exactly one writer (its own thread), so counters are relaxed atomics updated
+// with load+store (a plain move on x86, no lock prefix); the scraping thread reads them relaxed.
+// Routes and statuses are small fixed enumerations, so a request is counted with two array
+// indexings and no map look-up or string on the hot path.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sluice::gateway {
+
+enum class route : std::uint8_t {
+    healthz,
+    readyz,
+    metrics,
+    unmatched,  // 404 and protocol errors answered before routing
+    count_
+};
+inline constexpr std::size_t route_count = static_cast<std::size_t>(route::count_);
+std::string_view route_name(route r) noexcept;
+
+enum class timeout_phase : std::uint8_t { idle, header, body, write, count_ };
+inline constexpr std::size_t timeout_phase_count = static_cast<std::size_t>(timeout_phase::count_);
+
+class counter {
+public:
+    void add(std::uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> v_{0};
+};
+
+class gauge {
+public:
+    void add(std::int64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    std::int64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::int64_t> v_{0};
+};
+
+// Prometheus-style cumulative histogram of seconds with fixed upper bounds.
+class latency_histogram {
+public:
+    static constexpr std::array<double, 16> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                   0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
+    void observe(std::chrono::nanoseconds d) noexcept;
+    std::uint64_t bucket(std::size_t i) const noexcept { return buckets_[i].value(); }  // non-cumulative
+    std::uint64_t count() const noexcept { return count_.value(); }
+    std::uint64_t sum_nanoseconds() const noexcept { return sum_ns_.value(); }
+
+private:
+    std::array<counter, bounds.size() + 1> buckets_;  // last: +Inf
+    counter count_;
+    counter sum_ns_;
+};
+
+// The HTTP statuses the gateway can answer; anything else is counted as "other".
+inline constexpr std::array<unsigned, 19> counted_statuses{200, 202, 400, 401, 403, 404, 405, 408, 409, 411,
+                                                            413, 415, 422, 429, 431, 500, 501, 503, 505};
+inline constexpr std::size_t status_slot_count = counted_statuses.size() + 1;
+std::size_t status_slot(unsigned status) noexcept;
+
+struct metrics_shard {
+    std::array<std::array<counter, status_slot_count>, route_count> requests;
+    std::array<latency_histogram, route_count> latency;
+    std::array<counter, timeout_phase_count> timeouts;
+    gauge open_connections;
+    gauge inflight_requests;
+    counter accepted_connections;
+    counter rejected_connections;  // beyond limits.max_connections
+    counter accept_errors;
+
+    void count_request(route r, unsigned status, std::chrono::nanoseconds latency) noexcept;
+};
+
+// Facts about the process shown on /metrics (allocator, build).
+struct process_facts {
+    std::string allocator;          // "jemalloc" or "system"
+    std::string allocator_version;  // "" when unknown
+    std::uint64_t max_connections = 0;
+};
+
+// Renders every shard, summed, as Prometheus text exposition format 0.0.4.
+std::string render_prometheus(std::span<const metrics_shard* const> shards, const process_facts& facts, bool ready,
+                              bool draining);
+
+}  // namespace sluice::gateway

@@ -1,0 +1,236 @@
+// The gateway server (see server.hpp): cores, their sweep and drain, and the control thread that
+// turns signals into drain and reload.
+#include "gateway/server.hpp"
+
+#include "gateway/detail/core.hpp"
+#include "gateway/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <iostream>
+#include <thread>
+
+namespace sluice::gateway {
+
+namespace detail {
+
+namespace {
+
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// The sweep runs often enough to cut a connection off within a tenth of its shortest timeout
+// (at least every 100 ms, at most every 5 ms).
+std::chrono::milliseconds sweep_interval(const config::limits_settings& l) {
+    const auto shortest = std::min({l.header_timeout_ms, l.body_timeout_ms, l.idle_timeout_ms});
+    return std::chrono::milliseconds(std::clamp<std::uint32_t>(shortest / 10, 5, 100));
+}
+
+timeout_phase phase_of(session_phase p) {
+    switch (p) {
+        case session_phase::idle: return timeout_phase::idle;
+        case session_phase::header: return timeout_phase::header;
+        case session_phase::body: return timeout_phase::body;
+        default: return timeout_phase::write;
+    }
+}
+
+net::awaitable<void> sweep_loop(core& c) {
+    for (;;) {
+        c.sweep_timer.expires_after(sweep_interval(c.settings->limits));
+        auto [ec] = co_await c.sweep_timer.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec) co_return;
+        const auto now = clock::now();
+        for (auto& s : c.sessions) {
+            if (s.deadline <= now && s.socket.is_open()) {
+                if (s.phase != session_phase::linger) c.metrics.timeouts[static_cast<std::size_t>(phase_of(s.phase))].add(1);
+                s.deadline = clock::time_point::max();
+                s.cut_off();
+            }
+        }
+        if (c.draining && c.sessions.empty()) {
+            c.drain_timer.cancel();
+            co_return;  // nothing left: the core's io_context runs out of work and its thread ends
+        }
+    }
+}
+
+}  // namespace
+
+core::core(shared_state& s, std::shared_ptr<const config::settings> cfg, std::size_t i)
+    : ioc(1), acceptor(ioc), shared(s), settings(std::move(cfg)), sweep_timer(ioc), drain_timer(ioc), index(i) {}
+
+void core::start() {
+    net::co_spawn(ioc, accept_loop(*this), net::detached);
+    net::co_spawn(ioc, sweep_loop(*this), net::detached);
+}
+
+void core::begin_drain() {
+    if (draining) return;
+    draining = true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    // Idle keep-alives have nothing in flight: close them now. The others finish their request
+    // and answer it with Connection: close (session.cpp checks `draining`).
+    for (auto& s : sessions)
+        if (s.waiting_for_request()) s.cut_off();
+    drain_timer.expires_after(std::chrono::seconds(settings->shutdown.drain_seconds));
+    drain_timer.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        if (!sessions.empty())
+            log(log_level::warning, "drain deadline reached on thread " + std::to_string(index) + ": closing " +
+                                        std::to_string(std::distance(sessions.begin(), sessions.end())) +
+                                        " connection(s) with requests unfinished");
+        cut_off_all();
+    });
+}
+
+void core::cut_off_all() noexcept {
+    for (auto& s : sessions) s.cut_off();
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string describe_endpoint(const detail::tcp::endpoint& ep) {
+    const auto addr = ep.address();
+    return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// Keys that only a restart can change; a reload that changes them says so and keeps the old value.
+void warn_about_restart_only_changes(const config::settings& old_s, const config::settings& new_s) {
+    if (old_s.listen.address != new_s.listen.address || old_s.listen.port != new_s.listen.port ||
+        old_s.listen.threads != new_s.listen.threads)
+        log(log_level::warning, "reload: listen.* changed; it takes effect only after a restart");
+    if (old_s.redis.url != new_s.redis.url || old_s.redis.shards != new_s.redis.shards)
+        log(log_level::warning, "reload: redis.url/redis.shards changed; they take effect only after a restart");
+}
+
+}  // namespace
+
+struct server::impl {
+    explicit impl(server_options o) : options(std::move(o)) {}
+
+    server_options options;
+    detail::shared_state shared;
+    std::shared_ptr<const config::settings> settings;
+    std::vector<std::unique_ptr<detail::core>> cores;
+    detail::net::io_context control{1};
+
+    std::string listening;  // "address:port threads=N", for the ready line
+
+    void bind_all();
+    void drain(bool force);
+    void reload();
+};
+
+server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+server::~server() = default;
+
+void server::impl::bind_all() {
+    namespace net = detail::net;
+    const auto& listen = settings->listen;
+    const auto thread_count = listen.threads != 0 ? listen.threads : std::max(1u, std::thread::hardware_concurrency());
+    detail::tcp::endpoint endpoint(net::ip::make_address(listen.address), listen.port);
+    for (std::uint32_t i = 0; i < thread_count; ++i) {
+        auto c = std::make_unique<detail::core>(shared, settings, i);
+        c->acceptor.open(endpoint.protocol());
+        c->acceptor.set_option(net::socket_base::reuse_address(true));
+        c->acceptor.set_option(detail::reuse_port(true));
+        c->acceptor.bind(endpoint);
+        c->acceptor.listen(net::socket_base::max_listen_connections);
+        // Port 0 asks the kernel for a free port; the other acceptors join the one it gave.
+        if (i == 0) endpoint = c->acceptor.local_endpoint();
+        shared.shards.push_back(&c->metrics);
+        cores.push_back(std::move(c));
+    }
+    listening = describe_endpoint(endpoint) + " threads=" + std::to_string(thread_count);
+}
+
+void server::impl::drain(bool force) {
+    if (force) {
+        log(log_level::warning, "second stop signal: closing every connection now");
+        for (auto& c : cores)
+            boost::asio::post(c->ioc, [core = c.get()] { core->cut_off_all(); });
+        return;
+    }
+    log(log_level::info, "draining: no new connections; finishing requests in flight (at most " +
+                             std::to_string(settings->shutdown.drain_seconds) + " s)");
+    shared.draining.store(true);
+    for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get()] { core->begin_drain(); });
+}
+
+void server::impl::reload() {
+    try {
+        auto fresh = std::make_shared<const config::settings>(
+            config::load(options.config_file, config::process_environment()));
+        warn_about_restart_only_changes(*settings, *fresh);
+        // Keep what needs a restart as it is, so that every part of the process agrees.
+        auto applied = std::make_shared<config::settings>(*fresh);
+        applied->listen = settings->listen;
+        applied->redis.url = settings->redis.url;
+        applied->redis.shards = settings->redis.shards;
+        settings = std::move(applied);
+        shared.max_connections.store(settings->limits.max_connections);
+        for (auto& c : cores)
+            boost::asio::post(c->ioc, [core = c.get(), s = settings] { core->settings = s; });
+        log(log_level::info, "reloaded configuration");
+    } catch (const std::exception& e) {
+        log(log_level::error, std::string("reload refused, keeping the running configuration: ") + e.what());
+    }
+}
+
+int server::run() {
+    auto& s = *impl_;
+    s.settings = std::make_shared<const config::settings>(s.options.settings);
+    s.shared.allocator = s.options.allocator;
+    s.shared.max_connections.store(s.settings->limits.max_connections);
+    s.bind_all();
+
+    boost::asio::signal_set stop_signals(s.control, SIGTERM, SIGINT);
+    boost::asio::signal_set reload_signal(s.control, SIGHUP);
+    bool stopping = false;
+    std::function<void()> wait_stop = [&] {
+        stop_signals.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) return;
+            s.drain(stopping);
+            stopping = true;
+            wait_stop();
+        });
+    };
+    std::function<void()> wait_reload = [&] {
+        reload_signal.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) return;
+            s.reload();
+            wait_reload();
+        });
+    };
+    wait_stop();
+    wait_reload();
+    // Signals are handled from here on: only now may a supervisor or test see "listening".
+    std::cout << "sluice-gateway listening on " << s.listening << std::endl;
+
+    std::vector<std::thread> threads;
+    std::atomic<std::size_t> running{s.cores.size()};
+    for (auto& c : s.cores) {
+        c->start();
+        threads.emplace_back([&, core = c.get()] {
+            core->ioc.run();
+            if (running.fetch_sub(1) == 1) boost::asio::post(s.control, [&] { s.control.stop(); });
+        });
+    }
+    s.control.run();
+    for (auto& t : threads) t.join();
+    log(log_level::info, "drained; exiting");
+    return 0;
+}
+
+}  // namespace sluice::gateway

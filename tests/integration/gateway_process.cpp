@@ -1,0 +1,227 @@
+// Test support for gateway integration tests (see gateway_process.hpp).
+#include "tests/integration/gateway_process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#ifndef SLUICE_GATEWAY_BINARY
+#error "SLUICE_GATEWAY_BINARY must name the sluice-gateway executable"
+#endif
+
+namespace sluice::test {
+
+namespace {
+
+std::filesystem::path make_temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-gw-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    return tmpl;
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+gateway_process::gateway_process(std::string extra_toml, unsigned threads) : dir_(make_temp_dir()), threads_(threads) {
+    rewrite_config(extra_toml);
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+    const auto config = (dir_ / "sluice.toml").string();
+    const auto log_path = (dir_ / "gateway.log").string();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::dup2(out[1], STDOUT_FILENO);
+        const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(log_fd, STDERR_FILENO);
+        ::close(out[0]);
+        ::close(out[1]);
+        ::execl(SLUICE_GATEWAY_BINARY, SLUICE_GATEWAY_BINARY, "--config", config.c_str(), static_cast<char*>(nullptr));
+        std::_Exit(127);
+    }
+    ::close(out[1]);
+    // Read stdout until the listening line (10 s at most).
+    std::string seen;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    const std::string marker = "listening on 127.0.0.1:";
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd p{out[0], POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        char buf[512];
+        const auto n = ::read(out[0], buf, sizeof buf);
+        if (n <= 0) break;
+        seen.append(buf, static_cast<std::size_t>(n));
+        if (auto at = seen.find(marker); at != std::string::npos && seen.find('\n', at) != std::string::npos) {
+            port_ = static_cast<std::uint16_t>(std::stoi(seen.substr(at + marker.size())));
+            break;
+        }
+    }
+    ::close(out[0]);
+    if (port_ == 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        exited_ = true;
+        throw std::runtime_error("sluice-gateway did not start; stdout: " + seen + "; log: " + log());
+    }
+}
+
+gateway_process::~gateway_process() {
+    if (!exited_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string gateway_process::config_text(const std::string& extra) const {
+    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\nthreads = " + std::to_string(threads_) + "\n\n" + extra;
+}
+
+void gateway_process::rewrite_config(const std::string& extra_toml) const {
+    const auto tmp = dir_ / "sluice.toml.new";
+    std::ofstream(tmp) << config_text(extra_toml);
+    std::filesystem::rename(tmp, dir_ / "sluice.toml");
+}
+
+void gateway_process::send_signal(int sig) const { ::kill(pid_, sig); }
+
+std::optional<int> gateway_process::wait_exit(std::chrono::milliseconds timeout) {
+    if (exited_) return std::nullopt;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) {
+            exited_ = true;
+            if (WIFEXITED(status)) return WEXITSTATUS(status);
+            return -WTERMSIG(status);
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+}
+
+std::string gateway_process::log() const {
+    std::ifstream in(dir_ / "gateway.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool gateway_process::wait_for_log(std::string_view text, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (log().find(text) != std::string::npos) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+raw_client::raw_client(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+    }
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+raw_client::~raw_client() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool raw_client::send(std::string_view bytes) {
+    while (!bytes.empty()) {
+        const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+bool raw_client::fill(std::chrono::steady_clock::time_point deadline) {
+    if (eof_ || fd_ < 0) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[16384];
+    const auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+        eof_ = true;
+        return false;
+    }
+    in_.append(buf, static_cast<std::size_t>(n));
+    return true;
+}
+
+std::optional<http_answer> raw_client::read_answer(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t header_end;
+    while ((header_end = in_.find("\r\n\r\n")) == std::string::npos)
+        if (!fill(deadline)) return std::nullopt;
+    http_answer a;
+    std::istringstream head(in_.substr(0, header_end));
+    std::string line;
+    std::getline(head, line);
+    if (line.rfind("HTTP/1.1 ", 0) != 0) return std::nullopt;
+    a.status = std::stoi(line.substr(9, 3));
+    while (std::getline(head, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        auto value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        a.headers[lower(line.substr(0, colon))] = value;
+    }
+    const std::size_t length = a.headers.count("content-length") ? std::stoul(a.headers["content-length"]) : 0;
+    const std::size_t body_start = header_end + 4;
+    while (in_.size() < body_start + length)
+        if (!fill(deadline)) return std::nullopt;
+    a.body = in_.substr(body_start, length);
+    in_.erase(0, body_start + length);
+    return a;
+}
+
+bool raw_client::wait_closed(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!eof_) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        fill(deadline);
+    }
+    return true;
+}
+
+std::string get_request(std::string_view path, std::string_view extra_headers) {
+    std::string r = "GET ";
+    r.append(path);
+    r.append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    r.append(extra_headers);
+    r.append("\r\n");
+    return r;
+}
+
+}  // namespace sluice::test

@@ -1,0 +1,89 @@
+// Test support: a real sluice-gateway process on a free port, and a raw-socket HTTP client.
+//
+// The gateway is started with `--config <tmp>/sluice.toml` (port 0: the kernel picks), and its
+// port is read from the "listening on" line it prints once it serves. It is stopped by its pid.
+// The client is deliberately low-level (POSIX sockets, poll) so tests can send headers one byte
+// at a time, pipeline, stall, and see exactly when the server closes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::test {
+
+using namespace std::chrono_literals;
+
+class gateway_process {
+public:
+    // `extra_toml` is appended to a config that sets [listen] address/port/threads; it may hold
+    // any other section (e.g. "[limits]\nmax_connections = 3\n").
+    explicit gateway_process(std::string extra_toml = "", unsigned threads = 1);
+    ~gateway_process();
+    gateway_process(const gateway_process&) = delete;
+    gateway_process& operator=(const gateway_process&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    void send_signal(int sig) const;
+    // Rewrites the config file (same listen section) with new extra TOML.
+    void rewrite_config(const std::string& extra_toml) const;
+    // Waits for the process to exit; its exit code, or nullopt on timeout (or death by signal: -signo).
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+    // The process's stderr so far.
+    std::string log() const;
+    // Waits until the log contains `text`.
+    bool wait_for_log(std::string_view text, std::chrono::milliseconds timeout) const;
+    const std::filesystem::path& dir() const { return dir_; }
+
+private:
+    std::string config_text(const std::string& extra) const;
+    std::filesystem::path dir_;
+    unsigned threads_;
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+    bool exited_ = false;
+};
+
+struct http_answer {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // names lower-cased
+    std::string body;
+    std::string header(const std::string& lower_name) const {
+        auto it = headers.find(lower_name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+};
+
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port);
+    ~raw_client();
+    raw_client(const raw_client&) = delete;
+    raw_client& operator=(const raw_client&) = delete;
+
+    bool connected() const { return fd_ >= 0; }
+    // False if the peer has closed (EPIPE/ECONNRESET).
+    bool send(std::string_view bytes);
+    // Reads one response (Content-Length framed); nullopt if the connection closed or timed out first.
+    std::optional<http_answer> read_answer(std::chrono::milliseconds timeout = 5s);
+    // Waits until the server closes the connection (EOF or reset); false on timeout.
+    // Any bytes that arrive meanwhile are kept for read_answer.
+    bool wait_closed(std::chrono::milliseconds timeout);
+
+private:
+    bool fill(std::chrono::steady_clock::time_point deadline);  // false on EOF/error/timeout
+    int fd_ = -1;
+    std::string in_;
+    bool eof_ = false;
+};
+
+// "GET <path> HTTP/1.1" with Host and any extra header lines (each ending in \r\n).
+std::string get_request(std::string_view path, std::string_view extra_headers = "");
+
+}  // namespace sluice::test
