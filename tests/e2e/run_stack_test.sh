@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# End to end: `ops/run-stack` starts redis-server and the gateway from this build, the curl
+# command it prints works exactly as printed, and `ops/run-stack stop` stops both by their pids.
+# Usage (from ctest): run_stack_test.sh REPO BUILD_DIR
+set -euo pipefail
+repo=$1
+build=$2
+state=$(mktemp -d "${TMPDIR:-/tmp}/sluice-e2e-stack.XXXXXX")
+export SLUICE_STATE_DIR=$state SLUICE_BUILD_DIR=$build SLUICE_LISTEN_PORT=0
+export SLUICE_EMBEDDED_REDIS_PORT=$((20000 + RANDOM % 20000))
+unset SLUICE_REDIS_URL
+cleanup() { "$repo/ops/run-stack" stop >/dev/null 2>&1 || true; rm -rf "$state"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+out=$("$repo/ops/run-stack")
+echo "$out"
+curl_line=$(grep -E '^\s+curl ' <<<"$out" | head -n1 | sed 's/^ *//')
+[[ -n $curl_line ]] || fail "run-stack printed no curl command"
+answer=$(bash -c "$curl_line")  # exactly as printed
+grep -q '^HTTP/1.1 200' <<<"$answer" || fail "the printed curl did not get 200: $answer"
+
+gateway_pid=$(cat "$state/gateway.pid")
+redis_pid=$(cat "$state/redis.pid")
+redis_port=$(cat "$state/redis.port")
+[[ $(redis-cli -p "$redis_port" config get appendonly | tail -n1) == yes ]] \
+  || fail "the embedded redis-server does not run with appendonly yes"
+[[ $(redis-cli -p "$redis_port" config get appendfsync | tail -n1) == everysec ]] \
+  || fail "the embedded redis-server does not run with appendfsync everysec"
+[[ -s $state/demo-token && -s $state/credentials.csv ]] || fail "no demo credentials written"
+token=$(cut -d, -f2 "$state/demo-token")
+[[ ${#token} -eq 43 ]] || fail "demo token is not 43 base64url characters"
+hash=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+grep -q "^A81001,$hash," "$state/credentials.csv" || fail "credentials.csv does not hold the token's SHA-256"
+
+"$repo/ops/run-stack" stop
+! kill -0 "$gateway_pid" 2>/dev/null || fail "gateway still running after stop"
+! kill -0 "$redis_pid" 2>/dev/null || fail "redis-server still running after stop"
+echo "PASS"
