@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
 
 #include <thread>
 #include <vector>
@@ -386,6 +389,30 @@ TEST(GatewayHttp, SighupReloadsLimitsWithoutDroppingConnections) {
     ASSERT_TRUE(still);
     EXPECT_EQ(still->status, 200);
     EXPECT_FALSE(gw.wait_exit(0ms));
+}
+
+// The real binary's command line: --check-config prints the effective configuration (file and
+// environment); a bad value is one line naming key, value and what is allowed, and exit code 2.
+TEST(GatewayHttp, CheckConfigValidatesAndPrintsTheEffectiveConfiguration) {
+    auto run = [](const std::string& env) {
+        const std::string cmd = env + " " SLUICE_GATEWAY_BINARY " --check-config 2>&1";
+        FILE* p = ::popen(cmd.c_str(), "r");
+        std::string out;
+        char buf[4096];
+        while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+        const int status = ::pclose(p);
+        return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    };
+    const auto [ok_code, ok_out] = run("SLUICE_LIMITS_MAX_BODY_BYTES=2048");
+    EXPECT_EQ(ok_code, 0) << ok_out;
+    EXPECT_NE(ok_out.find("max_body_bytes = 2048"), std::string::npos) << ok_out;
+    EXPECT_NE(ok_out.find("[ratelimit.per_practice]"), std::string::npos) << ok_out;
+    const auto [bad_code, bad_out] = run("SLUICE_LIMITS_MAX_BODY_BYTES=-5");
+    EXPECT_EQ(bad_code, 2) << bad_out;
+    EXPECT_NE(bad_out.find("limits.max_body_bytes"), std::string::npos) << bad_out;
+    EXPECT_NE(bad_out.find("-5"), std::string::npos) << bad_out;
+    const auto [typo_code, typo_out] = run("SLUICE_LIMITS_MAX_BODYBYTES=5");
+    EXPECT_EQ(typo_code, 2) << typo_out;
 }
 
 TEST(GatewayHttp, ServesOnEveryThreadWithReusePort) {
