@@ -6,8 +6,7 @@ add_library(sluice_asio STATIC ${CMAKE_CURRENT_LIST_DIR}/asio_beast.cpp)
 target_compile_definitions(sluice_asio PUBLIC
   BOOST_ASIO_SEPARATE_COMPILATION
   BOOST_BEAST_SEPARATE_COMPILATION
-  BOOST_ASIO_NO_DEPRECATED
-  BOOST_BEAST_USE_STD_STRING_VIEW)
+  BOOST_ASIO_NO_DEPRECATED)
 target_link_libraries(sluice_asio PUBLIC Boost::headers Threads::Threads)
 if(SLUICE_IO_URING)
   target_compile_definitions(sluice_asio PUBLIC BOOST_ASIO_HAS_IO_URING BOOST_ASIO_DISABLE_EPOLL)
