@@ -1,0 +1,152 @@
+// sluice's async Redis client: hiredis's async API driven by the caller's io_context, one
+// pipelined connection per client, no threads of its own. The gateway makes one client per
+// io_context (DESIGN.md: shared nothing per core).
+//
+// Guarantees (each has a test in tests/integration/redis/):
+// - Every call completes exactly once, never inline inside async_exec/async_eval: the completion
+//   is posted to the handler's associated executor (the io_context's by default), so a coroutine
+//   that co_awaits a call is always resumed from the io_context's queue, never re-entrantly.
+// - Nothing waits for a connection: a call made while not connected (before start(), before the
+//   handshake was answered, during a reconnect) completes at once with error::not_connected, after
+//   stop() with error::stopped, and beyond options.max_pending with error::too_many_pending.
+// - Every call has a deadline (options.timeout). A reply overdue by the whole timeout means the
+//   server is stalled, so the connection is dropped: the overdue calls complete with
+//   error::timeout, the others in flight with error::connection_lost, and the client reconnects.
+// - Reconnects forever (capped exponential backoff with full jitter) until stop(). A connection
+//   counts as connected only once its handshake (SCRIPT LOAD of every registered script, or PING)
+//   was answered within options.timeout.
+// - A Redis error reply is not a transport error: ec == {} and reply.is_error().
+//
+// Threading: a client belongs to its io_context. Call its members only from the thread running
+// that io_context (or before the io_context runs), and destroy it before the io_context. With a
+// deferred token (use_awaitable, deferred) the call starts when awaited: the client must still
+// exist then (the arguments were copied already).
+#pragma once
+
+#include "redis/detail/command.hpp"
+#include "redis/error.hpp"
+#include "redis/reply.hpp"
+#include "redis/script.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace sluice::config {
+struct settings;
+}
+
+namespace sluice::redis {
+
+struct client_options {
+    std::string host = "127.0.0.1";  // a name is resolved (blocking getaddrinfo) at every connect
+    std::uint16_t port = 6379;
+    std::chrono::milliseconds timeout{250};         // per call, and for connect + handshake
+    std::chrono::milliseconds backoff_initial{50};  // reconnect backoff: capped exponential, full jitter
+    std::chrono::milliseconds backoff_max{2000};
+    std::size_t max_pending = 100000;  // beyond: fail at once with too_many_pending
+};
+
+// The client options of a loaded configuration: redis.url and redis.timeout_ms. Only redis:// is
+// supported so far; redis+cluster:// and unix:// throw std::invalid_argument naming the key.
+client_options options_from(const config::settings& settings);
+
+namespace detail {
+class client_state;
+}
+
+class client {
+public:
+    using executor_type = boost::asio::io_context::executor_type;
+    using completion_signature = void(boost::system::error_code, reply);
+    using completion_handler = boost::asio::any_completion_handler<completion_signature>;
+
+    client(boost::asio::io_context& ioc, client_options options);
+    ~client();  // as stop(); on_connection_change is not called any more
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    executor_type get_executor() const noexcept;
+    const client_options& options() const noexcept;
+
+    // Scripts to SCRIPT LOAD on every (re)connect, as part of the handshake. Register before
+    // start(); a script registered later is loaded from the next reconnect on (async_eval works
+    // either way, through its EVAL fallback).
+    void register_script(const script& s);
+
+    void start();  // connect; reconnect forever with backoff until stop()
+    void stop();   // pending calls complete with error::stopped; no reconnect; start() may follow
+
+    bool connected() const noexcept;  // true only after the handshake was answered
+    std::size_t pending() const noexcept;  // calls in flight
+
+    // Why the client last failed to connect or lost its connection ("" if it never did), for
+    // logs and readiness reports.
+    const std::string& last_error() const noexcept;
+
+    // Called with true once a handshake was answered and with false when that connection ends.
+    // Posted to the io_context, so connected() may have changed again by the time it runs.
+    void on_connection_change(std::function<void(bool connected)> f);
+
+    // One command; args are copied before return. Completion: void(error_code, reply).
+    template <typename CompletionToken>
+    auto async_exec(std::span<const std::string_view> args, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, completion_signature>(
+            initiate_exec{this}, token, detail::format_command(args));
+    }
+
+    template <typename CompletionToken>
+    auto async_exec(std::initializer_list<std::string_view> args, CompletionToken&& token) {
+        return async_exec(std::span<const std::string_view>(args.begin(), args.size()),
+                          std::forward<CompletionToken>(token));
+    }
+
+    // EVALSHA sha numkeys keys... args...; on a NOSCRIPT error reply, falls back to EVAL with the
+    // source (which also caches it) and completes with that reply. The fallback keeps the call's
+    // original deadline.
+    template <typename CompletionToken>
+    auto async_eval(const script& s, std::span<const std::string_view> keys,
+                    std::span<const std::string_view> args, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, completion_signature>(
+            initiate_eval{this}, token, detail::format_evalsha(s.sha1(), keys, args), s.text());
+    }
+
+private:
+    struct initiate_exec {
+        client* self;
+        template <typename Handler>
+        void operator()(Handler&& handler, std::string resp) const {
+            self->submit(detail::command{std::move(resp), 0}, nullptr,
+                         completion_handler(std::forward<Handler>(handler)));
+        }
+    };
+
+    struct initiate_eval {
+        client* self;
+        template <typename Handler>
+        void operator()(Handler&& handler, detail::command evalsha,
+                        std::shared_ptr<const detail::script_text> text) const {
+            self->submit(std::move(evalsha), std::move(text), completion_handler(std::forward<Handler>(handler)));
+        }
+    };
+
+    void submit(detail::command cmd, std::shared_ptr<const detail::script_text> eval_script,
+                completion_handler handler);
+
+    boost::asio::io_context& ioc_;
+    std::shared_ptr<detail::client_state> state_;
+};
+
+}  // namespace sluice::redis
