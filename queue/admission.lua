@@ -1,0 +1,135 @@
+-- queue/admission.lua: the one atomic admission of a submission (API.md: idempotency, rate
+-- limit, queue append and status record together). Runs after ratelimit/gcra.lua in the same
+-- chunk (the embedded script is the two concatenated), which provides `gcra`.
+--
+-- KEYS (all carry the shard's hash tag, so this runs unchanged on Redis Cluster):
+--   1 idempotency record  sluice:{S}:idem:<practice>:<idempotency key>   hash
+--   2 rate limit state    sluice:{S}:rl:<practice>                       string: tat in µs
+--   3 queue shard         sluice:{S}:q                                   stream
+--   4 submission status   sluice:{S}:sub:<submission id>                 hash
+-- ARGV:
+--   1 body_sha256_hex   2 submission_id   3 practice   4 received_at (RFC 3339)
+--   5 receipt_json (the 202 body, stored and replayed)   6 queue_payload (the request body)
+--   7 rate (per second)   8 burst   9 idem_ttl_seconds
+--   10 state: "done", or "pending" when the gateway must still WAIT for replicas
+--   11 now_us: "" uses Redis's TIME (production); a number of µs is for tests only
+--   12 pending_timeout_ms (optional; absent or "": 10000): how long a "pending" record answers
+--      in_use; after it, a crashed gateway's pending record replays like a finished one
+-- Reply (numbers are integers, µs):
+--   {"accepted", stream_entry_id, remaining, reset_after_us}
+--   {"replay", status, body, submission_id, remaining, reset_after_us}
+--   {"reused", remaining, reset_after_us}
+--   {"in_use", remaining, reset_after_us}
+--   {"limited", retry_after_us, reset_after_us}
+--   an error reply for bad arguments (nothing written)
+-- remaining/reset_after_us on replay, reused and in_use describe the limit without charging it.
+--
+-- Invariants: every check that can refuse runs before the first write, so a refusal (replay,
+-- reused, in_use, limited, argument error) writes NOTHING; XADD is the first write, so an OOM
+-- refusal also leaves nothing half-done. No MAXLEN on XADD (that would drop unprocessed
+-- entries). Exactly one stream entry per (practice, idempotency key) while the record lives.
+local idem_key, ratelimit_key, queue_key, submission_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+if #KEYS ~= 4 or #ARGV < 11 or #ARGV > 12 then
+  return redis.error_reply('ERR sluice admission: expected 4 keys and 11 or 12 arguments, got ' ..
+    #KEYS .. ' and ' .. #ARGV)
+end
+
+local body_sha256 = ARGV[1]
+local submission_id = ARGV[2]
+local practice = ARGV[3]
+local received_at = ARGV[4]
+local receipt = ARGV[5]
+local payload = ARGV[6]
+local rate = tonumber(ARGV[7])
+local burst = tonumber(ARGV[8])
+local ttl_seconds = tonumber(ARGV[9])
+local state = ARGV[10]
+local now_arg = ARGV[11]
+local pending_timeout_ms = 10000
+if ARGV[12] ~= nil and ARGV[12] ~= '' then
+  pending_timeout_ms = tonumber(ARGV[12])
+end
+
+local function bad_argument(name, value)
+  return redis.error_reply('ERR sluice admission: bad ' .. name .. ' "' .. tostring(value) .. '"')
+end
+
+local function is_whole(n, least)
+  return n ~= nil and n == math.floor(n) and n >= least and n < 9007199254740992
+end
+
+if body_sha256 == '' then return bad_argument('body_sha256_hex', body_sha256) end
+if submission_id == '' then return bad_argument('submission_id', submission_id) end
+if rate == nil or not (rate > 0) then return bad_argument('rate', ARGV[7]) end
+if not is_whole(burst, 0) then return bad_argument('burst', ARGV[8]) end
+if not is_whole(ttl_seconds, 1) then return bad_argument('idem_ttl_seconds', ARGV[9]) end
+if state ~= 'done' and state ~= 'pending' then return bad_argument('state', state) end
+if not is_whole(pending_timeout_ms, 0) then return bad_argument('pending_timeout_ms', ARGV[12]) end
+
+local now
+if now_arg == '' then
+  now = gcra.now_us()
+else
+  now = tonumber(now_arg)
+  if not is_whole(now, 0) then return bad_argument('now_us', now_arg) end
+end
+
+-- The limit as it stands, uncharged (for the RateLimit header of answers that are not charged).
+local function uncharged()
+  local _, _, remaining, _, reset_after = gcra.peek(rate, burst, gcra.decode(redis.call('GET', ratelimit_key)), now)
+  return remaining, reset_after
+end
+
+-- (a) Idempotency: a known key is answered from its record and charges nothing.
+local record = redis.call('HMGET', idem_key, 'sha256', 'state', 'status', 'body', 'id', 'pending_until')
+if record[1] then
+  local remaining, reset_after = uncharged()
+  if record[1] ~= body_sha256 then
+    return {'reused', remaining, reset_after}
+  end
+  if record[2] == 'pending' and now < (tonumber(record[6]) or 0) then
+    return {'in_use', remaining, reset_after}
+  end
+  return {'replay', tonumber(record[3]) or 0, record[4] or '', record[5] or '', remaining, reset_after}
+end
+
+-- A fresh id never exists (128 random bits); refuse rather than overwrite another submission.
+if redis.call('EXISTS', submission_key) == 1 then
+  return redis.error_reply('ERR sluice admission: submission id ' .. submission_id .. ' already exists')
+end
+
+-- (b) Rate limit. Denied: nothing is written (not even the tat).
+local allowed, tat, remaining, retry_after, reset_after =
+  gcra.check(rate, burst, gcra.decode(redis.call('GET', ratelimit_key)), now)
+if not allowed then
+  return {'limited', retry_after, reset_after}
+end
+
+-- (c) The queue entry. Never MAXLEN: only acknowledged entries may be trimmed.
+local entry_id = redis.call('XADD', queue_key, '*',
+  'id', submission_id, 'practice', practice, 'sha256', body_sha256,
+  'received_at', received_at, 'body', payload)
+
+-- (d) The status record GET /v1/submissions/{id} reads; the worker updates it.
+redis.call('HSET', submission_key,
+  'id', submission_id, 'practice', practice, 'status', 'queued', 'attempts', '0',
+  'received_at', received_at, 'content_sha256', body_sha256, 'receipt', receipt,
+  'entry_id', entry_id)
+redis.call('EXPIRE', submission_key, ttl_seconds)
+
+-- (e) The idempotency record: what a retry with the same key is answered with.
+if state == 'pending' then
+  redis.call('HSET', idem_key, 'sha256', body_sha256, 'state', state, 'status', '202',
+    'body', receipt, 'id', submission_id,
+    'pending_until', gcra.encode(now + pending_timeout_ms * 1000))
+else
+  redis.call('HSET', idem_key, 'sha256', body_sha256, 'state', state, 'status', '202',
+    'body', receipt, 'id', submission_id)
+end
+redis.call('EXPIRE', idem_key, ttl_seconds)
+
+-- (f) The new tat, kept only until the bucket is full again (then "no key" means the same).
+redis.call('SET', ratelimit_key, gcra.encode(tat), 'PX', math.max(1, gcra.ceil_div(reset_after, 1000)))
+
+return {'accepted', entry_id, remaining, reset_after}
