@@ -1,0 +1,493 @@
+// sluice-token: the operator's tool for practice credentials (API.md, "Credentials").
+//
+//   sluice-token issue --practice A81001 --file credentials.csv (--not-after TIME | --valid-days N)
+//   sluice-token expiring --file credentials.csv --before DATE
+//
+// issue prints a new token on stdout, once, and nothing else there (so it can be piped into the
+// practice's secure channel); the file only ever holds the token's SHA-256. The line is appended
+// with one write() on an O_APPEND descriptor, under an exclusive flock() that the gateway's
+// credential_table::load() respects with a shared one, then fsync()ed: a reload sees the file
+// before or after the append, never half a line. A missing file is created whole (header and
+// line written to a temporary file, fsync()ed, then link()ed into place) with mode 0600.
+//
+// Exit codes: 0 done; 2 a usage error, a refused value (practice code, a not_after in the past)
+// or a credential file that does not load; 1 an I/O failure.
+#include "config/allocator.hpp"
+#include "config/config.hpp"
+#include "config/credentials.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace config = sluice::config;
+using namespace std::string_literals;
+
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;  // also a refused value and a credential file that does not load
+
+// --valid-days: at least a day, at most ten years.
+constexpr long max_valid_days = 3660;
+
+constexpr std::string_view file_header =
+    "# sluice credential file: one token a line, practice,token_sha256_hex,not_after (UTC).\n"
+    "# Written by sluice-token; the tokens themselves are never stored. See API.md, \"Credentials\".\n"
+    "# practice,token_sha256_hex,not_after\n";
+
+#ifdef SLUICE_WITH_JEMALLOC
+constexpr bool jemalloc_linked = true;
+#else
+constexpr bool jemalloc_linked = false;
+#endif
+
+std::string help_text()
+{
+    return R"(usage: sluice-token issue --practice CODE --file FILE (--not-after TIME | --valid-days N)
+       sluice-token expiring --file FILE --before DATE
+       sluice-token generate --count N --file FILE --tokens FILE [--letter L] [--valid-days N]
+       sluice-token --help
+Issues practice tokens and lists those about to expire, in sluice's credential file.
+
+  issue      generates a token for practice CODE (one upper-case letter and five digits), appends
+             CODE,SHA-256,NOT_AFTER to FILE (creating it with mode 0600 if missing) and prints the
+             token on stdout. It is shown only this once: the file keeps only its SHA-256. A
+             practice may hold several tokens (rotation); each works until its own not_after.
+             Send SIGHUP to the gateway afterwards to load the file.
+    --not-after TIME   RFC 3339 UTC, such as 2027-03-31T23:59:59Z (the last second that works)
+    --valid-days N     or: N days (1 to 3660) from now
+  expiring   lists the practices whose tokens all expire before DATE (each practice's latest
+             not_after), one line each, PRACTICE,NOT_AFTER, soonest first.
+    --before DATE      2027-03-31 (midnight UTC) or an RFC 3339 UTC time
+  generate   for load tests and benchmarks: N practices L00000, L00001, ... (N at most 100000),
+             each with a fresh token; writes the credential file and a tokens file of
+             PRACTICE,TOKEN lines (both new, mode 0600; refuses to overwrite either).
+    --letter L         the practice codes' letter (default Z), --valid-days N (default 365)
+  --help, -h print this help and exit
+
+Options take their value as the next argument or after '=' (--file=credentials.csv).
+Exit status: 0 done, 2 a usage error or a refused value or a credential file that does not load,
+1 an I/O failure.
+)";
+}
+
+// A mistake in the arguments, or a value refused; what() is the one line to show.
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// A value or a file refused (exit 2 too), where the usage is not the problem.
+class refused_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// An I/O failure while writing the file.
+class io_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct arguments {
+    std::string command;
+    std::map<std::string, std::string, std::less<>> options;  // "--file" -> value
+    bool help = false;
+};
+
+constexpr std::array<std::string_view, 8> known_options = {"--practice", "--file",  "--not-after", "--valid-days",
+                                                            "--before",   "--count", "--tokens",    "--letter"};
+
+arguments parse_arguments(int argc, char** argv)
+{
+    arguments args;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            args.help = true;
+        } else if (arg.starts_with("--")) {
+            const auto equals = arg.find('=');
+            std::string name(arg.substr(0, equals));
+            if (std::find(known_options.begin(), known_options.end(), name) == known_options.end())
+                throw usage_error("unknown option " + name);
+            std::string value;
+            if (equals != std::string_view::npos) {
+                value = arg.substr(equals + 1);
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                throw usage_error(name + " needs a value");
+            }
+            if (!args.options.emplace(name, std::move(value)).second) throw usage_error(name + " is given twice");
+        } else if (args.command.empty() && !arg.starts_with("-")) {
+            args.command = arg;
+        } else {
+            throw usage_error("unexpected argument \"" + std::string(arg) + "\"");
+        }
+    }
+    return args;
+}
+
+// Rejects options the command does not take.
+void check_options(const arguments& args, const std::vector<std::string_view>& allowed)
+{
+    for (const auto& [name, value] : args.options) {
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+            throw usage_error("the " + args.command + " command takes no option " + name);
+    }
+}
+
+const std::string& required(const arguments& args, const std::string& name)
+{
+    const auto it = args.options.find(name);
+    if (it == args.options.end()) throw usage_error(args.command + " needs " + name);
+    if (it->second.empty()) throw usage_error(name + " needs a value");
+    return it->second;
+}
+
+std::optional<std::string> optional_option(const arguments& args, const std::string& name)
+{
+    const auto it = args.options.find(name);
+    if (it == args.options.end()) return std::nullopt;
+    return it->second;
+}
+
+std::chrono::sys_seconds now_seconds()
+{
+    return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+std::string errno_text(const std::string& what, const std::filesystem::path& file)
+{
+    return what + " " + file.string() + ": " + std::strerror(errno);
+}
+
+// ---- file writing ----------------------------------------------------------------------------
+
+class descriptor {
+public:
+    explicit descriptor(int fd) : fd_(fd) {}
+    ~descriptor()
+    {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    descriptor(const descriptor&) = delete;
+    descriptor& operator=(const descriptor&) = delete;
+    int get() const { return fd_; }
+    // close() reports errors (a delayed write failure on some filesystems); the destructor cannot.
+    bool close()
+    {
+        const int fd = std::exchange(fd_, -1);
+        return ::close(fd) == 0;
+    }
+
+private:
+    int fd_;
+};
+
+void write_all(int fd, std::string_view text, const std::filesystem::path& file)
+{
+    while (!text.empty()) {
+        const auto written = ::write(fd, text.data(), text.size());
+        if (written < 0 && errno == EINTR) continue;
+        if (written < 0) throw io_error(errno_text("cannot write", file));
+        text.remove_prefix(static_cast<std::size_t>(written));
+    }
+}
+
+std::string read_all(int fd, const std::filesystem::path& file)
+{
+    std::string text;
+    char buffer[65536];
+    for (off_t offset = 0;;) {
+        const auto got = ::pread(fd, buffer, sizeof buffer, offset);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) throw io_error(errno_text("cannot read", file));
+        if (got == 0) return text;
+        text.append(buffer, static_cast<std::size_t>(got));
+        offset += got;
+    }
+}
+
+void sync_directory_of(const std::filesystem::path& file)
+{
+    const auto directory = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    descriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw io_error(errno_text("cannot sync the directory", directory));
+}
+
+// Throws refused_error when `text` (the file as it would be) does not load.
+config::credential_table check_loads(std::string_view text, const std::filesystem::path& file, std::string_view when)
+{
+    try {
+        return config::credential_table::parse(text, file.string());
+    } catch (const config::config_error& error) {
+        throw refused_error(std::string(when) + ": " + error.what());
+    }
+}
+
+// Creates `file` holding the header and `line`, all at once: written to a temporary file next to
+// it, then link()ed into place, which fails if another process created `file` meanwhile.
+// Returns false in that case (the caller appends instead).
+bool create_with(const std::filesystem::path& file, std::string_view line)
+{
+    const std::string contents = std::string(file_header) + std::string(line);
+    check_loads(contents, file, "refusing to create the file");
+
+    auto temporary = file;
+    temporary.replace_filename("." + file.filename().string() + ".new-" + std::to_string(::getpid()));
+    ::unlink(temporary.c_str());  // a leftover of an earlier run killed at this point
+    descriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (fd.get() < 0) throw io_error(errno_text("cannot create", temporary));
+    try {
+        if (::fchmod(fd.get(), 0600) != 0) throw io_error(errno_text("cannot set the mode of", temporary));
+        write_all(fd.get(), contents, temporary);
+        if (::fsync(fd.get()) != 0) throw io_error(errno_text("cannot sync", temporary));
+        if (!fd.close()) throw io_error(errno_text("cannot close", temporary));
+        if (::link(temporary.c_str(), file.c_str()) != 0) {
+            if (errno != EEXIST) throw io_error(errno_text("cannot create", file));
+            ::unlink(temporary.c_str());
+            return false;
+        }
+    } catch (...) {
+        ::unlink(temporary.c_str());
+        throw;
+    }
+    ::unlink(temporary.c_str());
+    sync_directory_of(file);
+    return true;
+}
+
+struct append_report {
+    bool created = false;
+    std::size_t earlier_tokens = 0;  // the practice's tokens already in the file
+    std::optional<std::chrono::sys_seconds> latest_not_after;
+};
+
+// Appends `line` (one whole line, with its '\n') for `practice`, creating the file if missing.
+append_report append_credential(const std::filesystem::path& file, std::string_view line, std::string_view practice)
+{
+    for (;;) {
+        descriptor fd(::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
+        if (fd.get() < 0) {
+            if (errno != ENOENT) throw io_error(errno_text("cannot open", file));
+            if (create_with(file, line)) return {true, 0, std::nullopt};
+            continue;  // created by someone else meanwhile: append to theirs
+        }
+        while (::flock(fd.get(), LOCK_EX) != 0) {
+            if (errno == EINTR) continue;
+            if (errno == ENOLCK || errno == EINVAL) break;  // a filesystem without flock(): append unlocked
+            throw io_error(errno_text("cannot lock", file));
+        }
+        struct stat status {};
+        if (::fstat(fd.get(), &status) != 0) throw io_error(errno_text("cannot read", file));
+        if (!S_ISREG(status.st_mode)) throw refused_error(file.string() + " is not a regular file");
+
+        const std::string existing = read_all(fd.get(), file);
+        const auto table = check_loads(existing, file, "refusing to append to a file that does not load; fix it first");
+        // A file edited by hand may lack its last newline: the new line must not join that one.
+        const std::string addition =
+            (existing.empty() || existing.back() == '\n' ? ""s : "\n"s) + std::string(line);
+        check_loads(existing + addition, file, "refusing to append");
+
+        append_report report;
+        for (const auto& c : table.credentials()) {
+            if (c.practice != practice) continue;
+            ++report.earlier_tokens;
+            if (!report.latest_not_after || c.not_after > *report.latest_not_after)
+                report.latest_not_after = c.not_after;
+        }
+        // One write() on an O_APPEND descriptor, under the lock: readers see all of the line or none.
+        write_all(fd.get(), addition, file);
+        if (::fsync(fd.get()) != 0) throw io_error(errno_text("cannot sync", file));
+        if (!fd.close()) throw io_error(errno_text("cannot close", file));
+        return report;
+    }
+}
+
+// ---- commands --------------------------------------------------------------------------------
+
+int issue(const arguments& args)
+{
+    check_options(args, {"--practice", "--file", "--not-after", "--valid-days"});
+    const std::string& practice = required(args, "--practice");
+    const std::filesystem::path file = required(args, "--file");
+    const auto not_after_text = optional_option(args, "--not-after");
+    const auto valid_days_text = optional_option(args, "--valid-days");
+    if (not_after_text && valid_days_text) throw usage_error("give --not-after or --valid-days, not both");
+    if (!not_after_text && !valid_days_text) throw usage_error("issue needs --not-after TIME or --valid-days N");
+
+    if (!config::well_formed_practice(practice))
+        throw refused_error("--practice \"" + practice + "\" is not an ODS practice code: "
+                            + "expected one upper-case letter and five digits, such as A81001");
+
+    const auto now = now_seconds();
+    std::chrono::sys_seconds not_after;
+    if (not_after_text) {
+        const auto parsed = config::parse_rfc3339(*not_after_text);
+        if (!parsed)
+            throw usage_error("--not-after \"" + *not_after_text
+                              + "\" is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
+        not_after = *parsed;
+    } else {
+        long days = 0;
+        const auto& text = *valid_days_text;
+        const auto [end, fault] = std::from_chars(text.data(), text.data() + text.size(), days);
+        if (fault != std::errc{} || end != text.data() + text.size() || days < 1 || days > max_valid_days)
+            throw usage_error("--valid-days \"" + text + "\": expected a whole number of days from 1 to "
+                              + std::to_string(max_valid_days));
+        not_after = now + std::chrono::days{days};
+    }
+    if (not_after <= now)
+        throw refused_error("--not-after " + config::format_rfc3339(not_after) + " is not in the future (now is "
+                          + config::format_rfc3339(now) + "): the token would never work");
+
+    const std::string token = config::new_token();
+    const std::string line =
+        practice + "," + config::to_hex(config::sha256(token)) + "," + config::format_rfc3339(not_after) + "\n";
+    const auto report = append_credential(file, line, practice);
+
+    std::cout << token << '\n' << std::flush;
+    if (!std::cout) {
+        std::cerr << "sluice-token: could not write the token to stdout; the line just added to " << file.string()
+                  << " for " << practice << " belongs to a token nobody has: remove it\n";
+        return exit_failure;
+    }
+    std::cerr << "sluice-token: " << (report.created ? "created " : "appended to ") << file.string() << ": " << practice
+              << " valid until " << config::format_rfc3339(not_after) << ".\n"
+              << "sluice-token: the token above is shown only this once; the file keeps only its SHA-256.\n";
+    if (report.earlier_tokens > 0)
+        std::cerr << "sluice-token: " << practice << " also holds " << report.earlier_tokens << " earlier token"
+                  << (report.earlier_tokens == 1 ? "" : "s") << " (latest not_after "
+                  << config::format_rfc3339(*report.latest_not_after)
+                  << "), which keep working until their own not_after unless their lines are removed.\n";
+    std::cerr << "sluice-token: send SIGHUP to the gateway to load it.\n";
+    return 0;
+}
+
+std::chrono::sys_seconds parse_before(const std::string& text)
+{
+    // A bare date means its midnight, UTC.
+    const auto parsed = config::parse_rfc3339(text.size() == 10 ? text + "T00:00:00Z" : text);
+    if (!parsed)
+        throw usage_error("--before \"" + text + "\": expected a date such as 2027-03-31 "
+                          + "or an RFC 3339 UTC time such as 2027-03-31T00:00:00Z");
+    return *parsed;
+}
+
+int expiring(const arguments& args)
+{
+    check_options(args, {"--file", "--before"});
+    const std::filesystem::path file = required(args, "--file");
+    const auto before = parse_before(required(args, "--before"));
+    config::credential_table table;
+    try {
+        table = config::credential_table::load(file);
+    } catch (const config::config_error& error) {
+        std::cerr << error.what() << '\n';
+        return exit_usage;
+    }
+    for (const auto* c : table.expiring_before(before))
+        std::cout << c->practice << ',' << config::format_rfc3339(c->not_after) << '\n';
+    std::cout << std::flush;
+    if (!std::cout) {
+        std::cerr << "sluice-token: could not write to stdout\n";
+        return exit_failure;
+    }
+    return 0;
+}
+
+// Creates `file` with `text`, mode 0600; refuses an existing file.
+void create_new(const std::filesystem::path& file, std::string_view text)
+{
+    descriptor fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (fd.get() < 0) throw refused_error(errno_text("cannot create", file));
+    write_all(fd.get(), text, file);
+    if (::fsync(fd.get()) != 0) throw io_error(errno_text("cannot fsync", file));
+}
+
+int generate(const arguments& args)
+{
+    check_options(args, {"--count", "--file", "--tokens", "--letter", "--valid-days"});
+    const auto& count_text = required(args, "--count");
+    long count = 0;
+    const auto [count_end, count_fault] =
+        std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+    if (count_fault != std::errc{} || count_end != count_text.data() + count_text.size() || count < 1 || count > 100000)
+        throw usage_error("--count \"" + count_text + "\": expected a whole number from 1 to 100000");
+    const std::string letter = optional_option(args, "--letter").value_or("Z");
+    if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
+        throw usage_error("--letter \"" + letter + "\": expected one upper-case letter");
+    long days = 365;
+    if (const auto text = optional_option(args, "--valid-days")) {
+        const auto [end, fault] = std::from_chars(text->data(), text->data() + text->size(), days);
+        if (fault != std::errc{} || end != text->data() + text->size() || days < 1 || days > max_valid_days)
+            throw usage_error("--valid-days \"" + *text + "\": expected a whole number of days from 1 to "
+                              + std::to_string(max_valid_days));
+    }
+    const auto not_after = config::format_rfc3339(now_seconds() + std::chrono::days{days});
+    std::string credentials = "# practice,token_sha256_hex,not_after (generated for load tests)\n";
+    std::string tokens;
+    for (long i = 0; i < count; ++i) {
+        char practice[24];
+        std::snprintf(practice, sizeof practice, "%c%05ld", letter[0], i % 100000);
+        const std::string token = config::new_token();
+        credentials += std::string(practice) + "," + config::to_hex(config::sha256(token)) + "," + not_after + "\n";
+        tokens += std::string(practice) + "," + token + "\n";
+    }
+    check_loads(credentials, required(args, "--file"), "generated");
+    create_new(required(args, "--file"), credentials);
+    create_new(required(args, "--tokens"), tokens);
+    std::cerr << "sluice-token: " << count << " practices written to " << required(args, "--file") << " and "
+              << required(args, "--tokens") << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        config::check_allocator(jemalloc_linked);
+        const auto args = parse_arguments(argc, argv);
+        if (args.help) {
+            std::cout << help_text() << std::flush;
+            return 0;
+        }
+        if (args.command == "issue") return issue(args);
+        if (args.command == "expiring") return expiring(args);
+        if (args.command == "generate") return generate(args);
+        throw usage_error(args.command.empty() ? "no command given: issue, expiring or generate"
+                                               : "unknown command \"" + args.command
+                                                     + "\": issue, expiring or generate");
+    } catch (const usage_error& error) {
+        std::cerr << "sluice-token: " << error.what() << "\nsluice-token: see sluice-token --help\n";
+        return exit_usage;
+    } catch (const refused_error& error) {
+        std::cerr << "sluice-token: " << error.what() << '\n';
+        return exit_usage;
+    } catch (const std::exception& error) {
+        std::cerr << "sluice-token: " << error.what() << '\n';
+        return exit_failure;
+    }
+}
