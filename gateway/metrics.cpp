@@ -10,11 +10,29 @@ namespace sluice::gateway {
 
 std::string_view route_name(route r) noexcept {
     switch (r) {
+        case route::submit: return "submit";
+        case route::status: return "status";
         case route::healthz: return "healthz";
         case route::readyz: return "readyz";
         case route::metrics: return "metrics";
         case route::unmatched: return "unmatched";
         case route::count_: break;
+    }
+    return "unknown";
+}
+
+std::string_view outcome_name(admission_outcome o) noexcept {
+    switch (o) {
+        case admission_outcome::accepted: return "accepted";
+        case admission_outcome::replayed: return "replayed";
+        case admission_outcome::conflict: return "conflict";
+        case admission_outcome::reused: return "reused";
+        case admission_outcome::limited: return "limited";
+        case admission_outcome::shed: return "shed";
+        case admission_outcome::invalid: return "invalid";
+        case admission_outcome::unauthorized: return "unauthorized";
+        case admission_outcome::forbidden: return "forbidden";
+        case admission_outcome::count_: break;
     }
     return "unknown";
 }
@@ -62,6 +80,31 @@ private:
     }
     std::string& out_;
 };
+
+// One histogram series in Prometheus form: cumulative buckets, _sum and _count, summed over shards.
+// `labels` is empty or "name=\"value\"" (without braces); `pick` selects the histogram of a shard.
+template <typename Pick>
+void write_histogram(text_writer& w, std::span<const metrics_shard* const> shards, std::string_view name,
+                     std::string_view labels, Pick pick) {
+    const std::string_view sep = labels.empty() ? "" : ",";
+    std::uint64_t cumulative = 0, count = 0, sum_ns = 0;
+    for (std::size_t b = 0; b <= latency_histogram::bounds.size(); ++b) {
+        for (const metrics_shard* s : shards) cumulative += pick(*s).bucket(b);
+        w << name << "_bucket{" << labels << sep << "le=\"";
+        if (b < latency_histogram::bounds.size())
+            w << latency_histogram::bounds[b];
+        else
+            w << "+Inf";
+        w << "\"} " << cumulative << "\n";
+    }
+    for (const metrics_shard* s : shards) {
+        count += pick(*s).count();
+        sum_ns += pick(*s).sum_nanoseconds();
+    }
+    const std::string_view open = labels.empty() ? "" : "{", close = labels.empty() ? "" : "}";
+    w << name << "_sum" << open << labels << close << " " << static_cast<double>(sum_ns) / 1e9 << "\n";
+    w << name << "_count" << open << labels << close << " " << count << "\n";
+}
 
 }  // namespace
 
@@ -114,22 +157,9 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
          "written.\n"
          "# TYPE sluice_http_request_duration_seconds histogram\n";
     for (std::size_t r = 0; r < route_count; ++r) {
-        const auto name = route_name(static_cast<route>(r));
-        std::uint64_t cumulative = 0;
-        for (std::size_t b = 0; b <= latency_histogram::bounds.size(); ++b) {
-            cumulative += sum([&](const metrics_shard& s) { return s.latency[r].bucket(b); });
-            w << "sluice_http_request_duration_seconds_bucket{route=\"" << name << "\",le=\"";
-            if (b < latency_histogram::bounds.size())
-                w << latency_histogram::bounds[b];
-            else
-                w << "+Inf";
-            w << "\"} " << cumulative << "\n";
-        }
-        const auto sum_ns = sum([&](const metrics_shard& s) { return s.latency[r].sum_nanoseconds(); });
-        w << "sluice_http_request_duration_seconds_sum{route=\"" << name << "\"} " << static_cast<double>(sum_ns) / 1e9
-          << "\n";
-        w << "sluice_http_request_duration_seconds_count{route=\"" << name << "\"} "
-          << sum([&](const metrics_shard& s) { return s.latency[r].count(); }) << "\n";
+        const std::string labels = "route=\"" + std::string(route_name(static_cast<route>(r))) + "\"";
+        write_histogram(w, shards, "sluice_http_request_duration_seconds", labels,
+                        [r](const metrics_shard& s) -> const latency_histogram& { return s.latency[r]; });
     }
 
     w << "# HELP sluice_http_timeouts_total Connections cut off because a phase took too long.\n"
@@ -163,6 +193,26 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
          "# TYPE sluice_http_max_connections gauge\n"
          "sluice_http_max_connections "
       << facts.max_connections << "\n";
+
+    w << "# HELP sluice_admissions_total Submissions by how their admission ended.\n"
+         "# TYPE sluice_admissions_total counter\n";
+    for (std::size_t o = 0; o < admission_outcome_count; ++o)
+        w << "sluice_admissions_total{outcome=\"" << outcome_name(static_cast<admission_outcome>(o)) << "\"} "
+          << sum([&](const metrics_shard& s) { return s.admissions[o].value(); }) << "\n";
+    w << "# HELP sluice_admissions_inflight Admissions waiting on Redis now.\n"
+         "# TYPE sluice_admissions_inflight gauge\n"
+         "sluice_admissions_inflight "
+      << static_cast<std::int64_t>(sum([](const metrics_shard& s) { return s.admissions_inflight.value(); })) << "\n";
+    w << "# HELP sluice_redis_round_trip_seconds Time from sending a Redis call to its reply.\n"
+         "# TYPE sluice_redis_round_trip_seconds histogram\n";
+    write_histogram(w, shards, "sluice_redis_round_trip_seconds", "",
+                    [](const metrics_shard& s) -> const latency_histogram& { return s.redis_round_trip; });
+    w << "# HELP sluice_queue_length Entries in each queue shard's stream (sampled every second).\n"
+         "# TYPE sluice_queue_length gauge\n";
+    for (std::size_t shard = 0; shard < facts.queue_lengths.size(); ++shard) {
+        const auto n = facts.queue_lengths[shard].load(std::memory_order_relaxed);
+        if (n >= 0) w << "sluice_queue_length{shard=\"" << static_cast<std::uint64_t>(shard) << "\"} " << n << "\n";
+    }
 
     w << "# HELP sluice_ready 1 when the gateway accepts submissions.\n"
          "# TYPE sluice_ready gauge\n"

@@ -17,6 +17,8 @@
 namespace sluice::gateway {
 
 enum class route : std::uint8_t {
+    submit,  // POST /v1/submissions
+    status,  // GET /v1/submissions/{id}
     healthz,
     readyz,
     metrics,
@@ -25,6 +27,22 @@ enum class route : std::uint8_t {
 };
 inline constexpr std::size_t route_count = static_cast<std::size_t>(route::count_);
 std::string_view route_name(route r) noexcept;
+
+// How an admission (POST /v1/submissions) ended: the list, one counter each.
+enum class admission_outcome : std::uint8_t {
+    accepted,      // 202, queued
+    replayed,      // the stored answer of an earlier request with the same key
+    conflict,      // 409: the first request with this key is still in flight
+    reused,        // 422: the key was used with another body
+    limited,       // 429: the practice's rate limit
+    shed,          // 503: in-flight bound, or Redis down or slow
+    invalid,       // 400, 415, 422: the request or body is wrong
+    unauthorized,  // 401, or 429 for failed attempts from one address
+    forbidden,     // 403
+    count_
+};
+inline constexpr std::size_t admission_outcome_count = static_cast<std::size_t>(admission_outcome::count_);
+std::string_view outcome_name(admission_outcome o) noexcept;
 
 enum class timeout_phase : std::uint8_t { idle, header, body, write, count_ };
 inline constexpr std::size_t timeout_phase_count = static_cast<std::size_t>(timeout_phase::count_);
@@ -78,6 +96,9 @@ struct metrics_shard {
     counter accepted_connections;
     counter rejected_connections;  // beyond limits.max_connections
     counter accept_errors;
+    std::array<counter, admission_outcome_count> admissions;
+    latency_histogram redis_round_trip;
+    gauge admissions_inflight;
 
     void count_request(route r, unsigned status, std::chrono::nanoseconds latency) noexcept;
 };
@@ -87,6 +108,7 @@ struct process_facts {
     std::string allocator;          // "jemalloc" or "system"
     std::string allocator_version;  // "" when unknown
     std::uint64_t max_connections = 0;
+    std::span<const std::atomic<std::int64_t>> queue_lengths;  // per shard, sampled; -1: not yet known
 };
 
 // Renders every shard, summed, as Prometheus text exposition format 0.0.4.

@@ -5,21 +5,35 @@
 
 #include "gateway/response.hpp"
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::gateway {
 
 enum class problem {
-    bad_request,             // 400: the HTTP message itself is malformed
-    not_found,               // 404
-    method_not_allowed,      // 405 (+ Allow)
-    length_required,         // 411
-    content_too_large,       // 413
-    header_too_large,        // 431
-    not_implemented,         // 501: a transfer coding we do not speak
-    overloaded,              // 503 (+ Retry-After): more connections or work than the limits allow
-    draining,                // 503: shutting down
-    http_version,            // 505
+    bad_request,               // 400: the HTTP message itself is malformed
+    malformed_json,            // 400: the body is not JSON
+    bad_idempotency_key,       // 400: Idempotency-Key missing or malformed
+    unauthorized,              // 401 (+ WWW-Authenticate): no token, or not one we issued
+    credential_expired,        // 401: a token past its not_after
+    forbidden,                 // 403: the body's practice is not the token's
+    not_found,                 // 404
+    method_not_allowed,        // 405 (+ Allow)
+    idempotency_key_in_use,    // 409 (+ Retry-After: 1): the first request with this key is in flight
+    length_required,           // 411
+    content_too_large,         // 413
+    unsupported_media_type,    // 415: not application/json
+    invalid_submission,        // 422 (+ errors[]): well-formed JSON, wrong content
+    idempotency_key_reused,    // 422: the key was used with another body
+    rate_limited,              // 429 (+ Retry-After, RateLimit): the practice's rate
+    too_many_failed_attempts,  // 429 (+ Retry-After): failed authentication from this address
+    header_too_large,          // 431
+    not_implemented,           // 501: a transfer coding we do not speak
+    overloaded,                // 503 (+ Retry-After): more connections or work than the limits allow
+    unavailable,               // 503 (+ Retry-After): Redis is unreachable or slower than its timeout
+    draining,                  // 503: shutting down
+    http_version,              // 505
 };
 
 struct problem_info {
@@ -33,5 +47,12 @@ problem_info describe(problem p) noexcept;
 // Fills `r` (status, content type, body) with the problem document; `detail` says what happened
 // to this request in words a practice system's developer can act on.
 void make_problem(response& r, problem p, std::string_view detail);
+
+// The same with `errors`: [{"pointer": ..., "detail": ...}] (JSON Pointers into the request body).
+struct field_fault {
+    std::string pointer;
+    std::string detail;
+};
+void make_problem(response& r, problem p, std::string_view detail, const std::vector<field_fault>& errors);
 
 }  // namespace sluice::gateway

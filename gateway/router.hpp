@@ -12,7 +12,8 @@ namespace sluice::gateway {
 struct route_match {
     route which = route::unmatched;
     bool method_allowed = false;
-    std::string_view allow;  // the Allow header's value when the path matched
+    std::string_view allow;          // the Allow header's value when the path matched
+    std::string_view submission_id;  // route::status: the {id} path segment (not yet validated)
 };
 
 // `target` is the request-target as received; the query string is ignored for matching.

@@ -2,8 +2,10 @@
 // turns signals into drain and reload.
 #include "gateway/server.hpp"
 
+#include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
 #include "gateway/log.hpp"
+#include "queue/keys.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -44,7 +47,7 @@ timeout_phase phase_of(session_phase p) {
 
 net::awaitable<void> sweep_loop(core& c) {
     for (;;) {
-        c.sweep_timer.expires_after(sweep_interval(c.settings->limits));
+        c.sweep_timer.expires_after(sweep_interval(c.state->settings.limits));
         auto [ec] = co_await c.sweep_timer.async_wait(net::as_tuple(net::use_awaitable));
         if (ec) co_return;
         const auto now = clock::now();
@@ -56,20 +59,70 @@ net::awaitable<void> sweep_loop(core& c) {
             }
         }
         if (c.draining && c.sessions.empty()) {
-            c.drain_timer.cancel();
+            c.finish_drain();
             co_return;  // nothing left: the core's io_context runs out of work and its thread ends
         }
     }
 }
 
+// Core 0 samples every queue shard's length once a second for /metrics (never per request).
+net::awaitable<void> sample_queue_lengths(core& c) {
+    for (;;) {
+        c.sample_timer.expires_after(std::chrono::seconds(1));
+        auto [ec] = co_await c.sample_timer.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec || c.draining) co_return;
+        if (!c.redis.connected()) continue;
+        for (std::uint32_t shard = 0; shard < c.shared.queue_lengths.size(); ++shard) {
+            const auto key = queue::queue_key(shard);
+            const std::array<std::string_view, 2> args{"XLEN", key};  // (GCC 12: no braced lists in coroutines)
+            auto [xec, reply] = co_await c.redis.async_exec(args, net::as_tuple(net::use_awaitable));
+            if (!xec && reply.is_integer()) c.shared.queue_lengths[shard].store(reply.integer);
+        }
+    }
+}
+
+// Failed authentication is throttled per client address; at most this many addresses are tracked
+// per core (an attacker with more addresses only loosens the limit, never grows memory).
+constexpr std::size_t failed_auth_addresses = 65536;
+constexpr ratelimit::gcra_policy failed_auth_policy{1.0, 10};
+
 }  // namespace
 
-core::core(shared_state& s, std::shared_ptr<const config::settings> cfg, std::size_t i)
-    : ioc(1), acceptor(ioc), shared(s), settings(std::move(cfg)), sweep_timer(ioc), drain_timer(ioc), index(i) {}
+core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
+    : ioc(1),
+      acceptor(ioc),
+      shared(s),
+      state(std::move(rt)),
+      sweep_timer(ioc),
+      drain_timer(ioc),
+      sample_timer(ioc),
+      redis(ioc, redis::options_from(state->settings)),
+      failed_auth(failed_auth_policy, failed_auth_addresses),
+      random(std::random_device{}()),
+      index(i) {}
 
 void core::start() {
+    redis.register_script(admission_script());
+    redis.register_script(status_script());
+    redis.on_connection_change([this](bool up) {
+        if (up)
+            shared.redis_connected.fetch_add(1);
+        else
+            shared.redis_connected.fetch_sub(1);
+        log(up ? log_level::info : log_level::warning,
+            "thread " + std::to_string(index) + ": Redis " +
+                (up ? "connected" : "connection lost: " + redis.last_error()));
+    });
+    redis.start();
     net::co_spawn(ioc, accept_loop(*this), net::detached);
     net::co_spawn(ioc, sweep_loop(*this), net::detached);
+    if (index == 0) net::co_spawn(ioc, sample_queue_lengths(*this), net::detached);
+}
+
+void core::finish_drain() {
+    drain_timer.cancel();
+    sample_timer.cancel();
+    redis.stop();
 }
 
 void core::begin_drain() {
@@ -81,7 +134,7 @@ void core::begin_drain() {
     // and answer it with Connection: close (session.cpp checks `draining`).
     for (auto& s : sessions)
         if (s.waiting_for_request()) s.cut_off();
-    drain_timer.expires_after(std::chrono::seconds(settings->shutdown.drain_seconds));
+    drain_timer.expires_after(std::chrono::seconds(state->settings.shutdown.drain_seconds));
     drain_timer.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         if (!sessions.empty())
@@ -110,8 +163,8 @@ void warn_about_restart_only_changes(const config::settings& old_s, const config
     if (old_s.listen.address != new_s.listen.address || old_s.listen.port != new_s.listen.port ||
         old_s.listen.threads != new_s.listen.threads)
         log(log_level::warning, "reload: listen.* changed; it takes effect only after a restart");
-    if (old_s.redis.url != new_s.redis.url || old_s.redis.shards != new_s.redis.shards)
-        log(log_level::warning, "reload: redis.url/redis.shards changed; they take effect only after a restart");
+    if (old_s.redis != new_s.redis)
+        log(log_level::warning, "reload: redis.* changed; it takes effect only after a restart");
 }
 
 }  // namespace
@@ -121,7 +174,7 @@ struct server::impl {
 
     server_options options;
     detail::shared_state shared;
-    std::shared_ptr<const config::settings> settings;
+    std::shared_ptr<const runtime> state;  // the control thread's copy; cores get theirs by post()
     std::vector<std::unique_ptr<detail::core>> cores;
     detail::net::io_context control{1};
 
@@ -137,11 +190,11 @@ server::~server() = default;
 
 void server::impl::bind_all() {
     namespace net = detail::net;
-    const auto& listen = settings->listen;
+    const auto& listen = state->settings.listen;
     const auto thread_count = listen.threads != 0 ? listen.threads : std::max(1u, std::thread::hardware_concurrency());
     detail::tcp::endpoint endpoint(net::ip::make_address(listen.address), listen.port);
     for (std::uint32_t i = 0; i < thread_count; ++i) {
-        auto c = std::make_unique<detail::core>(shared, settings, i);
+        auto c = std::make_unique<detail::core>(shared, state, i);
         c->acceptor.open(endpoint.protocol());
         c->acceptor.set_option(net::socket_base::reuse_address(true));
         c->acceptor.set_option(detail::reuse_port(true));
@@ -152,6 +205,7 @@ void server::impl::bind_all() {
         shared.shards.push_back(&c->metrics);
         cores.push_back(std::move(c));
     }
+    shared.core_count = thread_count;
     listening = describe_endpoint(endpoint) + " threads=" + std::to_string(thread_count);
 }
 
@@ -163,26 +217,23 @@ void server::impl::drain(bool force) {
         return;
     }
     log(log_level::info, "draining: no new connections; finishing requests in flight (at most " +
-                             std::to_string(settings->shutdown.drain_seconds) + " s)");
+                             std::to_string(state->settings.shutdown.drain_seconds) + " s)");
     shared.draining.store(true);
     for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get()] { core->begin_drain(); });
 }
 
 void server::impl::reload() {
     try {
-        auto fresh = std::make_shared<const config::settings>(
-            config::load(options.config_file, config::process_environment()));
-        warn_about_restart_only_changes(*settings, *fresh);
+        auto fresh = config::load(options.config_file, config::process_environment());
+        warn_about_restart_only_changes(state->settings, fresh);
         // Keep what needs a restart as it is, so that every part of the process agrees.
-        auto applied = std::make_shared<config::settings>(*fresh);
-        applied->listen = settings->listen;
-        applied->redis.url = settings->redis.url;
-        applied->redis.shards = settings->redis.shards;
-        settings = std::move(applied);
-        shared.max_connections.store(settings->limits.max_connections);
-        for (auto& c : cores)
-            boost::asio::post(c->ioc, [core = c.get(), s = settings] { core->settings = s; });
-        log(log_level::info, "reloaded configuration");
+        fresh.listen = state->settings.listen;
+        fresh.redis = state->settings.redis;
+        state = load_runtime(std::move(fresh));  // credentials and catalogue re-read too
+        shared.max_connections.store(state->settings.limits.max_connections);
+        for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
+        log(log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
+                                 " credential(s), catalogue periods " + state->catalogue.period_names());
     } catch (const std::exception& e) {
         log(log_level::error, std::string("reload refused, keeping the running configuration: ") + e.what());
     }
@@ -190,9 +241,14 @@ void server::impl::reload() {
 
 int server::run() {
     auto& s = *impl_;
-    s.settings = std::make_shared<const config::settings>(s.options.settings);
+    if (s.options.settings.durability.replicas > 0)
+        throw config::config_error("durability.replicas", std::to_string(s.options.settings.durability.replicas),
+                                   "0 (waiting for replicas is not supported yet)");
+    s.state = load_runtime(s.options.settings);
     s.shared.allocator = s.options.allocator;
-    s.shared.max_connections.store(s.settings->limits.max_connections);
+    s.shared.max_connections.store(s.state->settings.limits.max_connections);
+    s.shared.queue_lengths = std::vector<std::atomic<std::int64_t>>(s.state->settings.redis.shards);
+    for (auto& n : s.shared.queue_lengths) n.store(-1);
     s.bind_all();
 
     boost::asio::signal_set stop_signals(s.control, SIGTERM, SIGINT);

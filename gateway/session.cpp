@@ -7,6 +7,7 @@
 // Content-Length before a byte of the body is read, and while a chunked body arrives) nor take
 // longer than body_timeout_ms; a keep-alive connection with no request for idle_timeout_ms is
 // closed. Deadlines are enforced by the core's sweep (detail/core.hpp), not by per-read timers.
+#include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
 #include "gateway/problem.hpp"
 #include "gateway/response.hpp"
@@ -96,7 +97,7 @@ private:
         phase = p;
         deadline = limit.count() > 0 ? clock::now() + limit : clock::time_point::max();
     }
-    net::awaitable<next> serve_one(const config::settings& settings);
+    net::awaitable<next> serve_one(const runtime& rt);
     void handle(route_match match);
     net::awaitable<void> reply_and_close(problem p, std::string_view detail, route r);
     net::awaitable<void> write_response(route r, bool keep_alive_header);
@@ -114,24 +115,25 @@ private:
 
 net::awaitable<void> session::run() {
     for (;;) {
-        // Hold this request's settings: a SIGHUP may replace core_.settings while we wait.
-        const std::shared_ptr<const config::settings> settings = core_.settings;
         if (buffer_.size() == 0) {
             if (core_.draining) break;
-            enter(session_phase::idle, ms(settings->limits.idle_timeout_ms));
+            enter(session_phase::idle, ms(core_.state->settings.limits.idle_timeout_ms));
             auto [ec, n] = co_await socket.async_read_some(buffer_.prepare(4096), use_tuple);
             if (ec) break;  // closed by the client, or cut off by the sweep
             buffer_.commit(n);
         }
-        if ((co_await serve_one(*settings)) == next::close) break;
+        // The snapshot as the request arrives, held to its end: a SIGHUP may replace core_.state
+        // meanwhile, and the request must see one configuration throughout.
+        const std::shared_ptr<const runtime> rt = core_.state;
+        if ((co_await serve_one(*rt)) == next::close) break;
     }
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
 }
 
-net::awaitable<session::next> session::serve_one(const config::settings& settings) {
-    const auto& limits = settings.limits;
+net::awaitable<session::next> session::serve_one(const runtime& rt) {
+    const auto& limits = rt.settings.limits;
     enter(session_phase::header, ms(limits.header_timeout_ms));
     parser_.emplace();
     parser_->header_limit(limits.max_header_bytes);
@@ -217,7 +219,12 @@ net::awaitable<session::next> session::serve_one(const config::settings& setting
     core_.metrics.inflight_requests.add(1);
     counted_inflight_ = true;
     const auto match = match_route(req.method(), req.target());
-    handle(match);
+    if (match.method_allowed && match.which == route::submit)
+        co_await submit({core_, rt, req, response_, socket});
+    else if (match.method_allowed && match.which == route::status)
+        co_await submission_status({core_, rt, req, response_, socket}, match.submission_id);
+    else
+        handle(match);
 
     const bool keep_alive = req.keep_alive() && !core_.draining && !response_.close;
     response_.close = !keep_alive;
@@ -250,14 +257,15 @@ void session::handle(route_match match) {
             }
             return;
         case route::metrics: {
-            const auto& s = *core_.settings;
             const process_facts facts{core_.shared.allocator.name, core_.shared.allocator.version,
-                                      s.limits.max_connections};
+                                      core_.state->settings.limits.max_connections, core_.shared.queue_lengths};
             response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
             response_.body = render_prometheus(core_.shared.shards, facts, core_.shared.ready(),
                                                core_.shared.draining.load(std::memory_order_relaxed));
             return;
         }
+        case route::submit:
+        case route::status:
         case route::unmatched:
         case route::count_: break;
     }
@@ -266,7 +274,7 @@ void session::handle(route_match match) {
 net::awaitable<void> session::write_response(route r, bool keep_alive_header) {
     out_.clear();
     serialize(response_, request_id_, keep_alive_header, out_);
-    enter(session_phase::write, ms(core_.settings->limits.body_timeout_ms));
+    enter(session_phase::write, ms(core_.state->settings.limits.body_timeout_ms));
     auto [ec, n] = co_await net::async_write(socket, net::buffer(out_), use_tuple);
     (void)n;
     (void)ec;  // a failed write ends the session; the answer still counts as given

@@ -13,6 +13,9 @@
 #include "config/allocator.hpp"
 #include "config/config.hpp"
 #include "gateway/metrics.hpp"
+#include "gateway/runtime.hpp"
+#include "ratelimit/gcra.hpp"
+#include "redis/client.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <random>
 #include <vector>
 
 namespace sluice::gateway::detail {
@@ -37,10 +41,17 @@ struct shared_state {
     std::atomic<bool> draining{false};
     std::atomic<std::uint32_t> open_connections{0};
     std::atomic<std::uint32_t> max_connections{0};
+    std::atomic<std::uint32_t> redis_connected{0};  // cores whose Redis connection is up
+    std::uint32_t core_count = 0;
     config::allocator_report allocator;
-    std::vector<const metrics_shard*> shards;  // fixed once all cores exist
+    std::vector<const metrics_shard*> shards;              // fixed once all cores exist
+    std::vector<std::atomic<std::int64_t>> queue_lengths;  // per queue shard, sampled by core 0; -1 unknown
 
-    bool ready() const noexcept { return !draining.load(std::memory_order_relaxed); }
+    // Ready for submissions: not draining, and every core can reach Redis.
+    bool ready() const noexcept {
+        return !draining.load(std::memory_order_relaxed) &&
+               redis_connected.load(std::memory_order_relaxed) == core_count;
+    }
 };
 
 enum class session_phase : std::uint8_t {
@@ -72,18 +83,23 @@ struct session_base : session_hook {
 using session_list = boost::intrusive::list<session_base, boost::intrusive::constant_time_size<false>>;
 
 struct core {
-    core(shared_state& shared, std::shared_ptr<const config::settings> settings, std::size_t index);
+    core(shared_state& shared, std::shared_ptr<const runtime> state, std::size_t index);
 
     net::io_context ioc;
     tcp::acceptor acceptor;
     shared_state& shared;
-    std::shared_ptr<const config::settings> settings;  // replaced (on this thread) by SIGHUP
+    std::shared_ptr<const runtime> state;  // settings, credentials, catalogue; replaced by SIGHUP
     metrics_shard metrics;
     session_list sessions;
     net::steady_timer sweep_timer;
     net::steady_timer drain_timer;
+    net::steady_timer sample_timer;  // core 0: queue lengths
+    redis::client redis;             // this core's one pipelined connection
+    ratelimit::local_limiter failed_auth;
+    std::mt19937_64 random;
     std::size_t index;
-    std::uint32_t rejecting = 0;  // connections being answered 503 for max_connections
+    std::uint32_t rejecting = 0;             // connections being answered 503 for max_connections
+    std::uint32_t admissions_inflight = 0;   // waiting on Redis: bounded by limits.max_inflight_per_thread
     bool draining = false;
 
     // Starts accepting and sweeping; call from the core's thread (or before it runs).
@@ -92,6 +108,8 @@ struct core {
     void begin_drain();
     // Closes every session now (second SIGTERM, or drain deadline).
     void cut_off_all() noexcept;
+    // The last session is gone while draining: stop Redis and timers so run() returns.
+    void finish_drain();
 };
 
 // The accept loop and one client connection (session.cpp).

@@ -15,10 +15,19 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 out=$("$repo/ops/run-stack")
 echo "$out"
-curl_line=$(grep -E '^\s+curl ' <<<"$out" | head -n1 | sed 's/^ *//')
-[[ -n $curl_line ]] || fail "run-stack printed no curl command"
-answer=$(bash -c "$curl_line")  # exactly as printed
-grep -q '^HTTP/1.1 200' <<<"$answer" || fail "the printed curl did not get 200: $answer"
+health_line=$(grep -E '^\s+curl .*/healthz' <<<"$out" | head -n1 | sed 's/^ *//')
+submit_line=$(grep -E '^\s+curl .*/v1/submissions -H' <<<"$out" | head -n1 | sed 's/^ *//')
+[[ -n $health_line && -n $submit_line ]] || fail "run-stack did not print both curl commands"
+answer=$(bash -c "$health_line")  # exactly as printed
+grep -q '^HTTP/1.1 200' <<<"$answer" || fail "the printed healthz curl did not get 200: $answer"
+answer=$(bash -c "$submit_line" 2>/dev/null)  # exactly as printed
+grep -q '^HTTP/1.1 202' <<<"$answer" || fail "the printed submission curl did not get 202: $answer"
+location=$(grep -i '^Location:' <<<"$answer" | tr -d '\r' | cut -d' ' -f2)
+status_line=$(grep -E '^\s+curl .*/v1/submissions/<id>' <<<"$out" | head -n1 | sed 's/^ *//')
+status_line=${status_line//\/v1\/submissions\/<id>/$location}
+answer=$(bash -c "$status_line" 2>/dev/null)
+grep -q '^HTTP/1.1 200' <<<"$answer" && grep -q '"status":"queued"' <<<"$answer" \
+  || fail "the printed status curl, with the Location filled in, did not show the queued submission: $answer"
 
 gateway_pid=$(cat "$state/gateway.pid")
 redis_pid=$(cat "$state/redis.pid")

@@ -1,6 +1,7 @@
 // The gateway's HTTP core against a real sluice-gateway process: routing and problem documents,
 // keep-alive and pipelining, every [limits] limit and timeout, drain on SIGTERM, reload on SIGHUP.
 #include "tests/integration/gateway_process.hpp"
+#include "tests/support/redis_environment.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,9 @@
 
 namespace sluice::test {
 namespace {
+
+// The gateway needs Redis to be ready (GET /readyz); these tests use no other part of it.
+[[maybe_unused]] auto* const redis_env = add_redis_environment();
 
 using clock = std::chrono::steady_clock;
 

@@ -1,6 +1,9 @@
 // Test support for gateway integration tests (see gateway_process.hpp).
 #include "tests/integration/gateway_process.hpp"
 
+#include "config/credentials.hpp"
+#include "tests/support/redis_environment.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,8 +21,8 @@
 #include <stdexcept>
 #include <thread>
 
-#ifndef SLUICE_GATEWAY_BINARY
-#error "SLUICE_GATEWAY_BINARY must name the sluice-gateway executable"
+#if !defined(SLUICE_GATEWAY_BINARY) || !defined(SLUICE_CATALOGUE_DIR)
+#error "SLUICE_GATEWAY_BINARY and SLUICE_CATALOGUE_DIR must be defined by the build"
 #endif
 
 namespace sluice::test {
@@ -39,8 +42,11 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-gateway_process::gateway_process(std::string extra_toml, unsigned threads) : dir_(make_temp_dir()), threads_(threads) {
-    rewrite_config(extra_toml);
+gateway_process::gateway_process(gateway_options options) : dir_(make_temp_dir()), threads_(options.threads) {
+    rewrite_config(options.extra_toml);
+    rewrite_credentials(options.credentials);
+    const std::string redis_url = options.redis_url.empty() ? redis().url() : options.redis_url;
+    const std::string credentials_file = (dir_ / "credentials.csv").string();
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
     const auto config = (dir_ / "sluice.toml").string();
@@ -52,6 +58,9 @@ gateway_process::gateway_process(std::string extra_toml, unsigned threads) : dir
         ::dup2(log_fd, STDERR_FILENO);
         ::close(out[0]);
         ::close(out[1]);
+        ::setenv("SLUICE_REDIS_URL", redis_url.c_str(), 1);
+        ::setenv("SLUICE_CREDENTIALS_FILE", credentials_file.c_str(), 1);
+        ::setenv("SLUICE_CATALOGUE_DIR", SLUICE_CATALOGUE_DIR, 1);
         ::execl(SLUICE_GATEWAY_BINARY, SLUICE_GATEWAY_BINARY, "--config", config.c_str(), static_cast<char*>(nullptr));
         std::_Exit(127);
     }
@@ -79,6 +88,20 @@ gateway_process::gateway_process(std::string extra_toml, unsigned threads) : dir
         exited_ = true;
         throw std::runtime_error("sluice-gateway did not start; stdout: " + seen + "; log: " + log());
     }
+    if (options.wait_ready && !wait_ready(10s))
+        throw std::runtime_error("sluice-gateway did not become ready; log: " + log());
+}
+
+bool gateway_process::wait_ready(std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        raw_client c(port_);
+        if (c.connected() && c.send(get_request("/readyz"))) {
+            if (auto a = c.read_answer(1s); a && a->status == 200) return true;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return false;
 }
 
 gateway_process::~gateway_process() {
@@ -98,6 +121,12 @@ void gateway_process::rewrite_config(const std::string& extra_toml) const {
     const auto tmp = dir_ / "sluice.toml.new";
     std::ofstream(tmp) << config_text(extra_toml);
     std::filesystem::rename(tmp, dir_ / "sluice.toml");
+}
+
+void gateway_process::rewrite_credentials(const std::string& text) const {
+    const auto tmp = dir_ / "credentials.csv.new";
+    std::ofstream(tmp) << "# practice,token_sha256_hex,not_after\n" << text;
+    std::filesystem::rename(tmp, dir_ / "credentials.csv");
 }
 
 void gateway_process::send_signal(int sig) const { ::kill(pid_, sig); }
@@ -222,6 +251,28 @@ std::string get_request(std::string_view path, std::string_view extra_headers) {
     r.append(extra_headers);
     r.append("\r\n");
     return r;
+}
+
+std::string post_request(std::string_view path, std::string_view body, std::string_view extra_headers) {
+    std::string r = "POST ";
+    r.append(path);
+    r.append(" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ");
+    r.append(std::to_string(body.size()));
+    r.append("\r\n");
+    r.append(extra_headers);
+    r.append("\r\n");
+    r.append(body);
+    return r;
+}
+
+test_credential make_credential(std::string practice, long long valid_for_seconds) {
+    test_credential c;
+    c.practice = std::move(practice);
+    c.token = config::new_token();
+    const auto not_after = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
+                           std::chrono::seconds(valid_for_seconds);
+    c.line = c.practice + "," + config::to_hex(config::sha256(c.token)) + "," + config::format_rfc3339(not_after) + "\n";
+    return c;
 }
 
 }  // namespace sluice::test

@@ -19,20 +19,36 @@ namespace sluice::test {
 
 using namespace std::chrono_literals;
 
+struct gateway_options {
+    // Appended to a config that sets [listen] address/port/threads; it may hold any other
+    // section but [listen] (e.g. "[limits]\nmax_connections = 3\n"). Redis, the credential file
+    // and the catalogue are given through SLUICE_* environment overrides, so tests never clash
+    // with them here.
+    std::string extra_toml;
+    unsigned threads = 1;
+    std::string redis_url;    // "": the test binary's redis-server (sluice::test::redis())
+    std::string credentials;  // the credential file's text
+    bool wait_ready = true;   // return only once GET /readyz answers 200 (Redis connected)
+};
+
 class gateway_process {
 public:
-    // `extra_toml` is appended to a config that sets [listen] address/port/threads; it may hold
-    // any other section (e.g. "[limits]\nmax_connections = 3\n").
-    explicit gateway_process(std::string extra_toml = "", unsigned threads = 1);
+    explicit gateway_process(gateway_options options);
+    explicit gateway_process(std::string extra_toml = "", unsigned threads = 1)
+        : gateway_process(gateway_options{std::move(extra_toml), threads, {}, {}, true}) {}
     ~gateway_process();
     gateway_process(const gateway_process&) = delete;
     gateway_process& operator=(const gateway_process&) = delete;
 
     std::uint16_t port() const { return port_; }
+    // Polls GET /readyz until 200; false on timeout.
+    bool wait_ready(std::chrono::milliseconds timeout) const;
     pid_t pid() const { return pid_; }
     void send_signal(int sig) const;
     // Rewrites the config file (same listen section) with new extra TOML.
     void rewrite_config(const std::string& extra_toml) const;
+    // Rewrites the credential file (takes effect on SIGHUP).
+    void rewrite_credentials(const std::string& text) const;
     // Waits for the process to exit; its exit code, or nullopt on timeout (or death by signal: -signo).
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
     // The process's stderr so far.
@@ -85,5 +101,17 @@ private:
 
 // "GET <path> HTTP/1.1" with Host and any extra header lines (each ending in \r\n).
 std::string get_request(std::string_view path, std::string_view extra_headers = "");
+
+// A POST with a body and Content-Length, Host, and extra header lines.
+std::string post_request(std::string_view path, std::string_view body, std::string_view extra_headers = "");
+
+// A practice's credential for tests: a fresh token and its credential-file line.
+struct test_credential {
+    std::string practice;
+    std::string token;
+    std::string line;  // "practice,sha256hex,not_after\n"
+};
+// not_after: seconds from now (negative: already expired).
+test_credential make_credential(std::string practice, long long valid_for_seconds = 365LL * 24 * 3600);
 
 }  // namespace sluice::test

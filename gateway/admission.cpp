@@ -1,0 +1,403 @@
+// The admission of a submission, read top to bottom: authenticate the practice, check the
+// headers, validate the body, shed if this thread or Redis cannot take it in time, run the one
+// atomic admission script, answer. Nothing here blocks: the only wait is the Redis round trip,
+// bounded by redis.timeout_ms, after which the answer is 503.
+//
+// Every answer to an authenticated request carries RateLimit-Policy and, when the rate-limit
+// state is known (from the admission script, or read from Redis for answers that were not
+// charged), RateLimit. A 503 never reaches Redis (or Redis did not answer), so it has no RateLimit.
+#include "gateway/admission.hpp"
+
+#include "gateway/log.hpp"
+#include "gateway/problem.hpp"
+#include "gateway/submission.hpp"
+#include "queue/admission.hpp"
+#include "queue/keys.hpp"
+#include "ratelimit/gcra.hpp"
+#include "ratelimit/headers.hpp"
+#include "ratelimit/retry_after.hpp"
+
+#include "embedded/status_lua.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+
+namespace sluice::gateway::detail {
+
+namespace http = boost::beast::http;
+using std::chrono::system_clock;
+
+const redis::script& admission_script() {
+    static const redis::script s{std::string(queue::admission_script_source())};
+    return s;
+}
+
+const redis::script& status_script() {
+    static const redis::script s{std::string(embedded::status_lua)};
+    return s;
+}
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// The base of a shed answer's Retry-After, spread by jitter over [base, 2*base].
+constexpr int shed_retry_after_seconds = 1;
+
+std::int64_t micros_since_epoch(system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+// RFC 3339 with milliseconds, UTC: 2025-03-31T23:58:12.345Z
+std::string rfc3339_millis(system_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
+    return buf;
+}
+
+// API.md: 1 to 255 printable ASCII characters.
+bool valid_idempotency_key(std::string_view key) {
+    if (key.empty() || key.size() > 255) return false;
+    for (char ch : key)
+        if (ch < 0x20 || ch > 0x7e) return false;
+    return true;
+}
+
+// application/json, with or without parameters (charset=utf-8).
+bool is_json(std::string_view content_type) {
+    const auto semicolon = content_type.find(';');
+    auto media = content_type.substr(0, semicolon);
+    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    return boost::beast::iequals(media, "application/json");
+}
+
+std::optional<std::string_view> bearer_token(const http_request& req) {
+    const std::string_view value = req[http::field::authorization];
+    constexpr std::string_view scheme = "Bearer ";
+    if (value.size() <= scheme.size() || !boost::beast::iequals(value.substr(0, scheme.size()), scheme))
+        return std::nullopt;
+    auto token = value.substr(scheme.size());
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    return token;
+}
+
+std::string client_address(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    return ec ? std::string("unknown") : ep.address().to_string();
+}
+
+void count(core& c, admission_outcome o) { c.metrics.admissions[static_cast<std::size_t>(o)].add(1); }
+
+// Authenticates the request; on failure fills the answer (401, or 429 for an address that keeps
+// failing) and returns null.
+const config::credential* authenticate(const exchange& x, system_clock::time_point now) {
+    const auto token = bearer_token(x.req);
+    if (token) {
+        const auto result = x.rt.credentials.authenticate(*token, now);
+        if (result.status == config::auth_status::ok) return result.who;
+        if (result.status == config::auth_status::expired) {
+            const auto expired_at = config::format_rfc3339(result.who->not_after);
+            make_problem(x.res, problem::credential_expired,
+                         "the token of practice " + result.who->practice + " expired at " + expired_at +
+                             "; ask for a new one");
+            x.res.add_header("WWW-Authenticate", R"(Bearer error="invalid_token")");
+            x.res.add_header("Credential-Expires", expired_at);
+            return nullptr;
+        }
+    }
+    const auto decision = x.c.failed_auth.check(client_address(x.socket), micros_since_epoch(now));
+    if (!decision.allowed) {
+        make_problem(x.res, problem::too_many_failed_attempts,
+                     "too many failed authentication attempts from this address; no account is locked, "
+                     "retry with a valid token after Retry-After");
+        x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(decision.retry_after_us)));
+        return nullptr;
+    }
+    make_problem(x.res, problem::unauthorized,
+                 token ? "the bearer token is not valid" : "send Authorization: Bearer <token>");
+    x.res.add_header("WWW-Authenticate", "Bearer");
+    return nullptr;
+}
+
+// Credential-Expires within credentials.warn_days of the token's end, and RateLimit-Policy.
+void authenticated_headers(const exchange& x, const config::credential& who, system_clock::time_point now) {
+    const auto warn = std::chrono::days(x.rt.settings.credentials.warn_days);
+    if (who.not_after - now <= warn) x.res.add_header("Credential-Expires", config::format_rfc3339(who.not_after));
+    const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};
+    x.res.add_header(ratelimit::ratelimit_policy_field,
+                     ratelimit::ratelimit_policy_value(ratelimit::practice_policy_name, policy));
+}
+
+std::optional<std::int64_t> parse_tat(const redis::reply& r) {
+    if (!r.is_string()) return std::nullopt;
+    std::int64_t v = 0;
+    const auto [p, ec] = std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
+    if (ec != std::errc() || p != r.str.data() + r.str.size()) return std::nullopt;
+    return v;
+}
+
+void add_rate_limit(const exchange& x, std::uint32_t remaining, std::int64_t reset_after_us) {
+    x.res.add_header(ratelimit::ratelimit_field,
+                     ratelimit::ratelimit_value(ratelimit::practice_policy_name, remaining, reset_after_us));
+}
+
+// For answers that did not run the admission script: the practice's current state, uncharged.
+net::awaitable<void> add_current_rate_limit(const exchange& x, const std::string& practice) {
+    if (!x.c.redis.connected()) co_return;
+    const auto shard = queue::shard_of(practice, x.rt.settings.redis.shards);
+    const auto key = queue::ratelimit_key(shard, practice);
+    const std::array<std::string_view, 2> args{"GET", key};
+    auto [ec, reply] = co_await x.c.redis.async_exec(args, use_tuple);
+    if (ec || !(reply.is_nil() || reply.is_string())) co_return;
+    const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};
+    const auto d = ratelimit::gcra_peek(policy, parse_tat(reply), micros_since_epoch(system_clock::now()));
+    add_rate_limit(x, d.remaining, d.reset_after_us);
+}
+
+void shed(const exchange& x, problem p, std::string_view detail) {
+    make_problem(x.res, p, detail);
+    x.res.add_header("Retry-After",
+                     std::to_string(ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random())));
+    count(x.c, admission_outcome::shed);
+}
+
+void answer_fault(response& res, const submission_fault& fault) {
+    if (fault.kind == fault_kind::malformed_json) {
+        make_problem(res, problem::malformed_json, fault.detail);
+        return;
+    }
+    std::vector<field_fault> errors;
+    errors.reserve(fault.errors.size());
+    for (const auto& e : fault.errors) errors.push_back({e.pointer, e.detail});
+    make_problem(res, problem::invalid_submission,
+                 std::to_string(errors.size()) + " fault(s) in the submission; see errors", errors);
+}
+
+std::string receipt_json(const std::string& id, const std::string& practice, const std::string& received_at,
+                         const std::string& sha256_hex) {
+    boost::json::object r;
+    r["submission_id"] = id;
+    r["status"] = "queued";
+    r["practice"] = practice;
+    r["received_at"] = received_at;
+    r["content_sha256"] = sha256_hex;
+    r["status_url"] = "/v1/submissions/" + id;
+    return boost::json::serialize(r);
+}
+
+}  // namespace
+
+net::awaitable<void> submit(exchange x) {
+    const auto now = system_clock::now();
+    const config::credential* who = authenticate(x, now);
+    if (who == nullptr) {
+        count(x.c, admission_outcome::unauthorized);
+        co_return;
+    }
+    authenticated_headers(x, *who, now);
+
+    // Faults of the request itself: answered with the practice's current (uncharged) rate state.
+    auto refuse = [&](problem p, std::string_view detail, admission_outcome o) -> net::awaitable<void> {
+        make_problem(x.res, p, detail);
+        count(x.c, o);
+        co_await add_current_rate_limit(x, who->practice);
+    };
+    const std::string_view key = x.req["Idempotency-Key"];
+    if (!valid_idempotency_key(key)) {
+        co_await refuse(problem::bad_idempotency_key,
+                        key.empty() ? "send an Idempotency-Key header (a UUID is typical)"
+                                    : "the Idempotency-Key must be 1 to 255 printable ASCII characters",
+                        admission_outcome::invalid);
+        co_return;
+    }
+    if (!is_json(x.req[http::field::content_type])) {
+        co_await refuse(problem::unsupported_media_type, "send Content-Type: application/json",
+                        admission_outcome::invalid);
+        co_return;
+    }
+    const auto parsed = parse_submission(x.req.body(), x.rt.catalogue);
+    if (!parsed.ok()) {
+        answer_fault(x.res, parsed.fault());
+        count(x.c, admission_outcome::invalid);
+        co_await add_current_rate_limit(x, who->practice);
+        co_return;
+    }
+    if (parsed.value().practice != who->practice) {
+        co_await refuse(problem::forbidden,
+                        "the token is practice " + who->practice + "'s; the body is for practice " +
+                            parsed.value().practice,
+                        admission_outcome::forbidden);
+        co_return;
+    }
+
+    // Admission control: answer now rather than queue behind a slow or absent Redis.
+    if (x.c.admissions_inflight >= x.rt.settings.limits.max_inflight_per_thread) {
+        shed(x, problem::overloaded, "the gateway has as many submissions in flight as it allows; retry later");
+        co_return;
+    }
+    if (!x.c.redis.connected()) {
+        shed(x, problem::unavailable, "the submission store is unreachable; nothing was queued, retry later");
+        co_return;
+    }
+
+    const auto shard = queue::shard_of(who->practice, x.rt.settings.redis.shards);
+    queue::admission_request request;
+    request.practice = who->practice;
+    request.idempotency_key = std::string(key);
+    request.submission_id = queue::new_submission_id(shard, x.c.random);
+    request.body_sha256_hex = config::to_hex(config::sha256(x.req.body()));
+    request.received_at = rfc3339_millis(now);
+    request.receipt_json =
+        receipt_json(request.submission_id, request.practice, request.received_at, request.body_sha256_hex);
+    request.queue_payload = x.req.body();
+    const std::string submission_id = request.submission_id;
+    const std::string receipt = request.receipt_json;
+    const auto call = queue::build_admission_call(std::move(request), x.rt.settings);
+
+    ++x.c.admissions_inflight;
+    x.c.metrics.admissions_inflight.add(1);
+    const auto sent = clock::now();
+    auto [ec, reply] =
+        co_await x.c.redis.async_eval(admission_script(), call.key_views(), call.argv_views(), use_tuple);
+    x.c.metrics.redis_round_trip.observe(clock::now() - sent);
+    x.c.metrics.admissions_inflight.add(-1);
+    --x.c.admissions_inflight;
+    if (ec) {
+        shed(x, problem::unavailable,
+             "the submission store did not answer in time; nothing was queued, retry with the same Idempotency-Key");
+        co_return;
+    }
+
+    const auto result = queue::parse_admission_reply(reply);
+    switch (result.outcome) {
+        case queue::admission_outcome::accepted:
+            x.res.status = 202;
+            x.res.body = receipt;
+            x.res.add_header("Location", "/v1/submissions/" + submission_id);
+            add_rate_limit(x, result.remaining, result.reset_after_us);
+            count(x.c, admission_outcome::accepted);
+            co_return;
+        case queue::admission_outcome::replayed:
+            x.res.status = static_cast<unsigned>(result.replay_status);
+            x.res.body = result.replay_body;
+            x.res.add_header("Idempotent-Replayed", "true");
+            x.res.add_header("Location", "/v1/submissions/" + result.replay_submission_id);
+            add_rate_limit(x, result.remaining, result.reset_after_us);
+            count(x.c, admission_outcome::replayed);
+            co_return;
+        case queue::admission_outcome::reused:
+            make_problem(x.res, problem::idempotency_key_reused,
+                         "this Idempotency-Key was used with a different body; use a new key for a new submission");
+            add_rate_limit(x, result.remaining, result.reset_after_us);
+            count(x.c, admission_outcome::reused);
+            co_return;
+        case queue::admission_outcome::in_use:
+            make_problem(x.res, problem::idempotency_key_in_use,
+                         "the first request with this Idempotency-Key is still being processed");
+            x.res.add_header("Retry-After", "1");
+            add_rate_limit(x, result.remaining, result.reset_after_us);
+            count(x.c, admission_outcome::conflict);
+            co_return;
+        case queue::admission_outcome::limited:
+            make_problem(x.res, problem::rate_limited,
+                         "practice " + who->practice + " is over its submission rate; nothing was queued");
+            x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(result.retry_after_us)));
+            add_rate_limit(x, 0, result.reset_after_us);
+            count(x.c, admission_outcome::limited);
+            co_return;
+        case queue::admission_outcome::invalid_reply: break;
+    }
+    log(log_level::error, "admission script answered unexpectedly: " + result.error);
+    shed(x, problem::unavailable, "the submission store answered unexpectedly; nothing was queued, retry later");
+}
+
+net::awaitable<void> submission_status(exchange x, std::string_view submission_id) {
+    const auto now = system_clock::now();
+    const config::credential* who = authenticate(x, now);
+    if (who == nullptr) co_return;
+    authenticated_headers(x, *who, now);
+
+    const auto shards = x.rt.settings.redis.shards;
+    const auto shard = queue::shard_of_submission_id(submission_id, shards);
+    auto not_found = [&]() -> net::awaitable<void> {
+        make_problem(x.res, problem::not_found, "no submission of this practice has this id");
+        co_await add_current_rate_limit(x, who->practice);
+    };
+    if (!shard) {
+        co_await not_found();
+        co_return;
+    }
+    if (!x.c.redis.connected()) {
+        make_problem(x.res, problem::unavailable, "the submission store is unreachable; retry later");
+        x.res.add_header("Retry-After",
+                         std::to_string(ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random())));
+        co_return;
+    }
+    const auto sub_key = queue::submission_key(*shard, submission_id);
+    const auto rl_key = queue::ratelimit_key(queue::shard_of(who->practice, shards), who->practice);
+    const std::array<std::string_view, 2> keys{sub_key, rl_key};
+    const auto sent = clock::now();
+    auto [ec, reply] = co_await x.c.redis.async_eval(status_script(), keys, {}, use_tuple);
+    x.c.metrics.redis_round_trip.observe(clock::now() - sent);
+    if (ec || !reply.is_array() || reply.elements.size() != 2 || !reply.elements[0].is_array()) {
+        make_problem(x.res, problem::unavailable, "the submission store did not answer in time; retry later");
+        x.res.add_header("Retry-After",
+                         std::to_string(ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random())));
+        co_return;
+    }
+    const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};
+    const auto rate = ratelimit::gcra_peek(policy, parse_tat(reply.elements[1]), micros_since_epoch(now));
+
+    // The record's fields: id, practice, status, attempts, received_at, content_sha256, receipt,
+    // entry_id; the worker adds result (JSON) and error.
+    const auto& fields = reply.elements[0].elements;
+    auto field = [&](std::string_view name) -> const std::string* {
+        for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+            if (fields[i].str == name) return &fields[i + 1].str;
+        return nullptr;
+    };
+    const auto* practice = field("practice");
+    if (practice == nullptr || *practice != who->practice) {  // unknown, or another practice's: no leak
+        make_problem(x.res, problem::not_found, "no submission of this practice has this id");
+        add_rate_limit(x, rate.remaining, rate.reset_after_us);
+        co_return;
+    }
+    boost::json::object body;
+    body["submission_id"] = std::string(submission_id);
+    body["practice"] = *practice;
+    for (const auto name : {"received_at", "content_sha256"})
+        if (const auto* v = field(name)) body[name] = *v;
+    body["status_url"] = "/v1/submissions/" + std::string(submission_id);
+    if (const auto* v = field("status")) body["status"] = *v;
+    if (const auto* v = field("attempts")) {
+        long long attempts = 0;
+        std::from_chars(v->data(), v->data() + v->size(), attempts);
+        body["attempts"] = attempts;
+    }
+    if (const auto* v = field("result")) {
+        boost::system::error_code jec;
+        auto parsed = boost::json::parse(*v, jec);
+        if (!jec) body["result"] = std::move(parsed);
+    }
+    if (const auto* v = field("error")) body["error"] = *v;
+    x.res.status = 200;
+    x.res.body = boost::json::serialize(body);
+    add_rate_limit(x, rate.remaining, rate.reset_after_us);
+}
+
+}  // namespace sluice::gateway::detail
