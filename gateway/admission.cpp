@@ -265,6 +265,8 @@ net::awaitable<void> submit(exchange x) {
     request.receipt_json =
         receipt_json(request.submission_id, request.practice, request.received_at, request.body_sha256_hex);
     request.queue_payload = x.req.body();
+    // Past this, the answer is 503 (the client's timeout below); Redis must not queue it after that.
+    request.deadline_us = micros_since_epoch(system_clock::now()) + 1000LL * x.rt.settings.redis.timeout_ms;
     const std::string submission_id = request.submission_id;
     const std::string receipt = request.receipt_json;
     const auto call = queue::build_admission_call(std::move(request), x.rt.settings);
@@ -319,6 +321,10 @@ net::awaitable<void> submit(exchange x) {
             x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(result.retry_after_us)));
             add_rate_limit(x, 0, result.reset_after_us);
             count(x.c, admission_outcome::limited);
+            co_return;
+        case queue::admission_outcome::expired:
+            shed(x, problem::unavailable,
+                 "the submission store was too slow; nothing was queued, retry with the same Idempotency-Key");
             co_return;
         case queue::admission_outcome::invalid_reply: break;
     }

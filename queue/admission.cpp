@@ -44,7 +44,7 @@ admission_call build(Request&& request, const config::settings& settings) {
     call.keys.push_back(submission_key(call.shard, request.submission_id));
 
     const ratelimit::gcra_policy policy{settings.ratelimit.rate, settings.ratelimit.burst};
-    call.argv.reserve(12);
+    call.argv.reserve(13);
     call.argv.push_back(std::forward<Request>(request).body_sha256_hex);
     call.argv.push_back(std::forward<Request>(request).submission_id);
     call.argv.push_back(std::forward<Request>(request).practice);
@@ -57,6 +57,7 @@ admission_call build(Request&& request, const config::settings& settings) {
     call.argv.emplace_back(settings.durability.replicas > 0 ? state_pending : state_done);
     call.argv.push_back(request.now_us ? std::to_string(*request.now_us) : std::string());
     call.argv.push_back(std::to_string(pending_timeout_ms(settings)));
+    call.argv.push_back(request.deadline_us ? std::to_string(*request.deadline_us) : std::string());
     return call;
 }
 
@@ -147,6 +148,7 @@ std::string_view to_string(admission_outcome outcome) noexcept {
     case admission_outcome::reused: return "reused";
     case admission_outcome::in_use: return "in_use";
     case admission_outcome::limited: return "limited";
+    case admission_outcome::expired: return "expired";
     case admission_outcome::invalid_reply: return "invalid_reply";
     }
     return "invalid_reply";
@@ -206,6 +208,11 @@ admission_result parse_admission_reply(const redis::reply& reply) {
         result.remaining = 0;
         result.retry_after_us = *retry_after;
         result.reset_after_us = *reset_after;
+        return result;
+    }
+    if (*tag == "expired") {
+        if (size != 1) return invalid("malformed expired reply");
+        result.outcome = admission_outcome::expired;
         return result;
     }
     return invalid("unknown admission outcome \"" + *tag + "\"");

@@ -14,11 +14,13 @@
 //   ARGV  1 body_sha256_hex  2 submission_id  3 practice  4 received_at  5 receipt_json
 //         6 queue_payload  7 rate  8 burst  9 idem_ttl_seconds  10 state ("done" | "pending")
 //         11 now_us ("" = Redis TIME)  12 pending_timeout_ms (optional)
+//         13 deadline_us (optional; "" = none)
 //   reply {"accepted", entry_id, remaining, reset_after_us}
 //         {"replay", status, body, submission_id, remaining, reset_after_us}
 //         {"reused", remaining, reset_after_us}
 //         {"in_use", remaining, reset_after_us}
 //         {"limited", retry_after_us, reset_after_us}
+//         {"expired"}  (run after deadline_us; nothing written)
 //
 // With durability.replicas > 0 the record is stored "pending": the gateway sends WAIT, then the
 // completion script (build_completion_call) whatever WAIT answered, then answers. A retry in
@@ -55,6 +57,10 @@ struct admission_request {
     // Tests only: the script's clock in µs. Production leaves it empty (Redis TIME), so all
     // gateway instances share one clock.
     std::optional<std::int64_t> now_us;
+    // When the gateway stops waiting for the reply (its clock, µs since the epoch): a script that
+    // Redis runs later than this (a stalled server catching up) writes nothing and answers
+    // expired, so a 503 for a timed-out call never hides a queued submission. Empty: no deadline.
+    std::optional<std::int64_t> deadline_us;
 };
 
 // A ready-to-send script call: KEYS and ARGV, owned; the *_views() point into them.
@@ -87,6 +93,7 @@ enum class admission_outcome : std::uint8_t {
     reused,        // same key, different body: 422 idempotency-key-reused
     in_use,        // same key, first still pending: 409 idempotency-key-in-use, Retry-After: 1
     limited,       // over the rate limit: 429, Retry-After from retry_after_us; nothing written
+    expired,       // Redis ran it after deadline_us: nothing written; the answer is 503
     invalid_reply  // not a reply of this script (an error reply, NOSCRIPT, ...): see `error`
 };
 

@@ -15,23 +15,27 @@
 --   11 now_us: "" uses Redis's TIME (production); a number of µs is for tests only
 --   12 pending_timeout_ms (optional; absent or "": 10000): how long a "pending" record answers
 --      in_use; after it, a crashed gateway's pending record replays like a finished one
+--   13 deadline_us (optional; absent or "": none): the Redis-clock time after which the gateway
+--      has given up on this call and answered 503; run later (a stalled Redis catching up on
+--      its socket), the script must not queue what the client was told was not queued
 -- Reply (numbers are integers, µs):
 --   {"accepted", stream_entry_id, remaining, reset_after_us}
 --   {"replay", status, body, submission_id, remaining, reset_after_us}
 --   {"reused", remaining, reset_after_us}
 --   {"in_use", remaining, reset_after_us}
 --   {"limited", retry_after_us, reset_after_us}
+--   {"expired"}: run after deadline_us; nothing read or written
 --   an error reply for bad arguments (nothing written)
 -- remaining/reset_after_us on replay, reused and in_use describe the limit without charging it.
 --
--- Invariants: every check that can refuse runs before the first write, so a refusal (replay,
--- reused, in_use, limited, argument error) writes NOTHING; XADD is the first write, so an OOM
+-- Invariants: every check that can refuse runs before the first write, so a refusal (expired,
+-- replay, reused, in_use, limited, argument error) writes NOTHING; XADD is the first write, so an OOM
 -- refusal also leaves nothing half-done. No MAXLEN on XADD (that would drop unprocessed
 -- entries). Exactly one stream entry per (practice, idempotency key) while the record lives.
 local idem_key, ratelimit_key, queue_key, submission_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
-if #KEYS ~= 4 or #ARGV < 11 or #ARGV > 12 then
-  return redis.error_reply('ERR sluice admission: expected 4 keys and 11 or 12 arguments, got ' ..
+if #KEYS ~= 4 or #ARGV < 11 or #ARGV > 13 then
+  return redis.error_reply('ERR sluice admission: expected 4 keys and 11 to 13 arguments, got ' ..
     #KEYS .. ' and ' .. #ARGV)
 end
 
@@ -50,6 +54,10 @@ local pending_timeout_ms = 10000
 if ARGV[12] ~= nil and ARGV[12] ~= '' then
   pending_timeout_ms = tonumber(ARGV[12])
 end
+local deadline = nil
+if ARGV[13] ~= nil and ARGV[13] ~= '' then
+  deadline = tonumber(ARGV[13])
+end
 
 local function bad_argument(name, value)
   return redis.error_reply('ERR sluice admission: bad ' .. name .. ' "' .. tostring(value) .. '"')
@@ -66,6 +74,7 @@ if not is_whole(burst, 0) then return bad_argument('burst', ARGV[8]) end
 if not is_whole(ttl_seconds, 1) then return bad_argument('idem_ttl_seconds', ARGV[9]) end
 if state ~= 'done' and state ~= 'pending' then return bad_argument('state', state) end
 if not is_whole(pending_timeout_ms, 0) then return bad_argument('pending_timeout_ms', ARGV[12]) end
+if deadline ~= nil and not is_whole(deadline, 0) then return bad_argument('deadline_us', ARGV[13]) end
 
 local now
 if now_arg == '' then
@@ -73,6 +82,11 @@ if now_arg == '' then
 else
   now = tonumber(now_arg)
   if not is_whole(now, 0) then return bad_argument('now_us', now_arg) end
+end
+
+-- Too late: the gateway has already answered 503 for this call.
+if deadline ~= nil and now > deadline then
+  return {'expired'}
 end
 
 -- The limit as it stands, uncharged (for the RateLimit header of answers that are not charged).

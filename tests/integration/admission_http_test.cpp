@@ -516,6 +516,9 @@ TEST_F(Admission, BeyondTheInFlightBoundIsShedAtOnce) {
         EXPECT_TRUE(is_problem(*r, "unavailable")) << r->body;
     }
     redis().resume();
+    // Redis now runs what was waiting in its socket: the scripts answered 503 must not queue.
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(total_queued(), 1) << "a submission answered 503 was queued after all";
 }
 
 TEST_F(Admission, RedisKilledUnderLoadGivesOnly202Or503AndNoHalfWrittenRecords) {

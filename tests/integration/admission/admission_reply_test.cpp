@@ -56,11 +56,11 @@ TEST(build_admission_call, keys_and_argv_are_the_scripts_contract) {
                                                    "A81001", "2025-03-31T23:58:12.345Z",
                                                    R"({"submission_id":"10-0123456789abcdef0123456789abcdef"})",
                                                    R"({"practice":"A81001"})", "2", "10", "604800", "done", "",
-                                                   "2000"}));
+                                                   "2000", ""}));
     const auto keys = call.key_views();
     const auto argv = call.argv_views();
     ASSERT_EQ(keys.size(), 4u);
-    ASSERT_EQ(argv.size(), 12u);
+    ASSERT_EQ(argv.size(), 13u);
     for (std::size_t i = 0; i < keys.size(); ++i) {
         EXPECT_EQ(keys[i], call.keys[i]);
         EXPECT_EQ(keys[i].data(), call.keys[i].data());  // views, not copies
@@ -132,6 +132,12 @@ TEST(parse_admission_reply, reused_in_use_limited) {
     EXPECT_EQ(result.retry_after_us, 400000);
     EXPECT_EQ(result.reset_after_us, 1400000);
     EXPECT_EQ(result.remaining, 0u);
+}
+
+TEST(parse_admission_reply, expired) {
+    EXPECT_EQ(parse_admission_reply(array_reply({string_reply("expired")})).outcome, admission_outcome::expired);
+    EXPECT_EQ(parse_admission_reply(array_reply({string_reply("expired"), integer_reply(1)})).outcome,
+              admission_outcome::invalid_reply);
 }
 
 TEST(parse_admission_reply, anything_else_is_invalid) {

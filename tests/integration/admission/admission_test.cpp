@@ -320,6 +320,26 @@ TEST_F(admission, a_limited_request_writes_nothing_at_all) {
     EXPECT_EQ(admit(server(), queue::build_admission_call(later, settings_)).outcome, admission_outcome::accepted);
 }
 
+TEST_F(admission, run_after_its_deadline_it_is_expired_and_writes_nothing) {
+    // A stalled Redis that catches up runs scripts the gateway already answered 503 for.
+    auto late = requests_.make("A81001", "key-1", "body 1", t0);
+    late.deadline_us = t0 - 1;
+    const snapshot before = take_snapshot(server());
+    const auto call = queue::build_admission_call(late, settings_);
+    EXPECT_EQ(admit(server(), call).outcome, admission_outcome::expired);
+    EXPECT_EQ(take_snapshot(server()), before);
+
+    // At its deadline it still runs; a replay after the deadline is expired too (the gateway
+    // answered 503 and the client retries with the same key).
+    auto on_time = requests_.make("A81001", "key-1", "body 1", t0);
+    on_time.deadline_us = t0;
+    EXPECT_EQ(admit(server(), queue::build_admission_call(on_time, settings_)).outcome, admission_outcome::accepted);
+    auto retry = requests_.make("A81001", "key-1", "body 1", t0 + 10);
+    retry.deadline_us = t0 + 9;
+    EXPECT_EQ(admit(server(), queue::build_admission_call(retry, settings_)).outcome, admission_outcome::expired);
+    EXPECT_EQ(xlen(server(), queue::queue_key(call.shard)), 1);
+}
+
 TEST_F(admission, another_practice_is_not_limited_by_a_busy_one) {
     for (int i = 0; i < 5; ++i) {
         (void)admit(server(), queue::build_admission_call(
