@@ -10,7 +10,7 @@
 
 #include "gateway/log.hpp"
 #include "gateway/problem.hpp"
-#include "gateway/submission.hpp"
+#include "queue/submission.hpp"
 #include "queue/admission.hpp"
 #include "queue/keys.hpp"
 #include "ratelimit/gcra.hpp"
@@ -176,16 +176,15 @@ void shed(const exchange& x, problem p, std::string_view detail) {
     count(x.c, admission_outcome::shed);
 }
 
-void answer_fault(response& res, const submission_fault& fault) {
-    if (fault.kind == fault_kind::malformed_json) {
+void answer_fault(response& res, const queue::submission_fault& fault) {
+    if (fault.kind == queue::fault_kind::malformed_json) {
         make_problem(res, problem::malformed_json, fault.detail);
         return;
     }
     std::vector<field_fault> errors;
     errors.reserve(fault.errors.size());
     for (const auto& e : fault.errors) errors.push_back({e.pointer, e.detail});
-    make_problem(res, problem::invalid_submission,
-                 std::to_string(errors.size()) + " fault(s) in the submission; see errors", errors);
+    make_problem(res, problem::invalid_submission, fault.detail, errors);
 }
 
 std::string receipt_json(const std::string& id, const std::string& practice, const std::string& received_at,
@@ -230,7 +229,7 @@ net::awaitable<void> submit(exchange x) {
                         admission_outcome::invalid);
         co_return;
     }
-    const auto parsed = parse_submission(x.req.body(), x.rt.catalogue);
+    const auto parsed = queue::parse_submission(x.req.body(), x.rt.catalogue);
     if (!parsed.ok()) {
         answer_fault(x.res, parsed.fault());
         count(x.c, admission_outcome::invalid);

@@ -1,4 +1,4 @@
-// libFuzzer target for gateway/submission.hpp: any bytes as a POST /v1/submissions body, against
+// libFuzzer target for queue/submission.hpp: any bytes as a POST /v1/submissions body, against
 // the shipped catalogue (SLUICE_CATALOGUE_DIR). Besides the sanitizers' checks it aborts when a
 // property of the validator fails:
 //   * 400 exactly when Boost.JSON's own parser (same depth limit) refuses the bytes;
@@ -9,7 +9,8 @@
 //
 //   submission_fuzz -dict=tests/fuzz/submission.dict tests/fuzz/corpus/submission
 
-#include "gateway/submission.hpp"
+#include "queue/submission.hpp"
+#include "tests/unit/submission/fault_document.hpp"
 
 #include "config/catalogue.hpp"
 
@@ -42,7 +43,7 @@ void require(bool property, const char* what)
     }
 }
 
-boost::json::value to_json(const gateway::submission& s)
+boost::json::value to_json(const queue::submission& s)
 {
     boost::json::array items;
     for (const auto& item : s.qof_items) {
@@ -61,38 +62,38 @@ boost::json::value to_json(const gateway::submission& s)
     return body;
 }
 
-void check_accepted(const gateway::submission& s)
+void check_accepted(const queue::submission& s)
 {
     const auto* period = shipped().period(s.period);
     require(period != nullptr, "period known");
     require(s.practice.size() == 6, "practice code");
     require(period->has_scheme(s.scheme), "scheme known");
-    require(s.list_size >= 1 && s.list_size <= gateway::max_json_integer, "list_size range");
+    require(s.list_size >= 1 && s.list_size <= queue::max_json_integer, "list_size range");
     const auto count = s.qof_items.size() + s.service_items.size();
-    require(count >= 1 && count <= gateway::max_submission_items, "item count");
+    require(count >= 1 && count <= queue::max_submission_items, "item count");
     std::set<std::string> codes;
     for (const auto& item : s.qof_items) {
         require(s.is_qof(), "QOF items only for QOF");
         require(period->qof_indicator(item.code) != nullptr, "indicator known");
         require(item.numerator <= item.denominator, "numerator <= denominator");
-        require(item.denominator <= gateway::max_json_integer, "denominator range");
-        require(!item.pca || *item.pca <= gateway::max_json_integer, "pca range");
+        require(item.denominator <= queue::max_json_integer, "denominator range");
+        require(!item.pca || *item.pca <= queue::max_json_integer, "pca range");
         require(codes.insert(item.code).second, "codes unique");
     }
     for (const auto& item : s.service_items) {
         require(!s.is_qof(), "service items only for services");
         require(period->service_item(s.scheme, item.code) != nullptr, "item known");
-        require(item.count <= gateway::max_json_integer, "count range");
+        require(item.count <= queue::max_json_integer, "count range");
         require(codes.insert(item.code).second, "codes unique");
     }
     std::set<std::string> conditions;
     for (const auto& r : s.registers) {
         require(s.is_qof(), "registers only for QOF");
         require(period->group(r.condition) != nullptr, "condition known");
-        require(r.size <= gateway::max_json_integer, "size range");
+        require(r.size <= queue::max_json_integer, "size range");
         require(conditions.insert(r.condition).second, "conditions unique");
     }
-    const auto again = gateway::parse_submission(boost::json::serialize(to_json(s)), shipped());
+    const auto again = queue::parse_submission(boost::json::serialize(to_json(s)), shipped());
     require(again.ok() && again.value() == s, "round trip");
 }
 
@@ -101,13 +102,13 @@ void check_accepted(const gateway::submission& s)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     const std::string_view body(reinterpret_cast<const char*>(data), size);
-    const auto result = gateway::parse_submission(body, shipped());
+    const auto result = queue::parse_submission(body, shipped());
 
     boost::json::parse_options options;
-    options.max_depth = gateway::max_json_depth;
+    options.max_depth = queue::max_json_depth;
     boost::json::error_code ec;
     (void)boost::json::parse(body, ec, {}, options);
-    const bool malformed = !result.ok() && result.fault().kind == gateway::fault_kind::malformed_json;
+    const bool malformed = !result.ok() && result.fault().kind == queue::fault_kind::malformed_json;
     require(malformed == static_cast<bool>(ec), "400 exactly when Boost.JSON refuses the bytes");
 
     if (result.ok()) {
@@ -119,14 +120,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (malformed) {
         require(fault.errors.empty(), "400 has no errors");
     } else {
-        require(!fault.errors.empty() && fault.errors.size() <= gateway::max_reported_faults, "422 error count");
+        require(!fault.errors.empty() && fault.errors.size() <= queue::max_reported_faults, "422 error count");
         for (const auto& e : fault.errors) {
             require(e.pointer.empty() || e.pointer.front() == '/', "pointer shape");
             require(!e.detail.empty(), "error detail");
         }
     }
     boost::json::error_code doc_ec;
-    const auto doc = boost::json::parse(gateway::problem_document(fault), doc_ec);
+    const auto doc = boost::json::parse(queue::problem_document(fault), doc_ec);
     require(!doc_ec && doc.is_object(), "problem document is JSON");
     require(doc.at("status").to_number<unsigned>() == fault.status(), "problem status");
     return 0;

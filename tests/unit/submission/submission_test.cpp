@@ -1,4 +1,4 @@
-// Unit tests of gateway/submission.hpp: every rule of API.md's POST /v1/submissions body, valid
+// Unit tests of queue/submission.hpp: every rule of API.md's POST /v1/submissions body, valid
 // QOF and enhanced-service bodies, every fault reported together with its JSON Pointer (RFC 6901
 // escaping included), the 400/422 boundary, hostile inputs (deep nesting, huge numbers,
 // duplicate keys, long keys, floods of faults), and the problem document.
@@ -6,7 +6,8 @@
 // Most tests use the shipped catalogue (SLUICE_CATALOGUE_DIR); the limits on item counts use a
 // synthetic period with enough codes to reach them.
 
-#include "gateway/submission.hpp"
+#include "queue/submission.hpp"
+#include "tests/unit/submission/fault_document.hpp"
 
 #include "config/catalogue.hpp"
 #include "tests/unit/catalogue/scratch_directory.hpp"
@@ -20,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace sluice::gateway {
+namespace sluice::queue {
 
 void PrintTo(const field_error& e, std::ostream* out) {
     *out << "{" << e.pointer << ": " << e.detail << "}";
@@ -703,4 +704,4 @@ TEST(SubmissionResult, AccessorsFollowTheOutcome) {
 }
 
 }  // namespace
-}  // namespace sluice::gateway
+}  // namespace sluice::queue

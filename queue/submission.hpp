@@ -28,7 +28,7 @@
 #include <variant>
 #include <vector>
 
-namespace sluice::gateway {
+namespace sluice::queue {
 
 // Protocol facts of API.md's POST /v1/submissions.
 inline constexpr std::size_t max_submission_items = 200;
@@ -117,16 +117,9 @@ private:
 // Parses and validates one request body against the catalogue.
 submission_result parse_submission(std::string_view body, const config::catalogue& catalogue);
 
-// The fault as an RFC 9457 problem document (the body of an application/problem+json answer):
-// type "urn:sluice:problem:malformed-json" (400) or "urn:sluice:problem:invalid-submission" (422),
-// title, status, detail, and for 422 errors: [{"pointer", "detail"}].
-std::string problem_document(const submission_fault& fault);
-
-// The problem type URI of a fault kind.
-std::string_view problem_type(fault_kind kind) noexcept;
 
 // Appends one reference token to a JSON Pointer, escaped as RFC 6901 says ("~" -> "~0",
 // "/" -> "~1"): append_pointer_token("/items", "a/b") == "/items/a~1b".
 std::string append_pointer_token(std::string_view pointer, std::string_view token);
 
-}  // namespace sluice::gateway
+}  // namespace sluice::queue

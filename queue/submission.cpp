@@ -12,7 +12,7 @@
 // Everything is linear in the body's size, including duplicate detection (sorting), so a
 // hostile body costs no more than a large valid one.
 
-#include "gateway/submission.hpp"
+#include "queue/submission.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
@@ -25,7 +25,7 @@
 #include <cmath>
 #include <utility>
 
-namespace sluice::gateway {
+namespace sluice::queue {
 namespace {
 
 namespace json = boost::json;
@@ -606,25 +606,4 @@ submission_result parse_submission(std::string_view body, const config::catalogu
     return submission_fault{fault_kind::invalid_submission, std::move(detail), faults.take()};
 }
 
-std::string_view problem_type(fault_kind kind) noexcept {
-    return kind == fault_kind::malformed_json ? "urn:sluice:problem:malformed-json"
-                                              : "urn:sluice:problem:invalid-submission";
-}
-
-std::string problem_document(const submission_fault& fault) {
-    // Titles as gateway/problem.cpp gives them for the same problem types.
-    json::object doc;
-    doc["type"] = problem_type(fault.kind);
-    doc["title"] = fault.kind == fault_kind::malformed_json ? "Body is not valid JSON" : "Submission is not valid";
-    doc["status"] = fault.status();
-    doc["detail"] = fault.detail;
-    if (fault.kind == fault_kind::invalid_submission) {
-        json::array errors;
-        errors.reserve(fault.errors.size());
-        for (const auto& e : fault.errors) errors.push_back(json::object{{"pointer", e.pointer}, {"detail", e.detail}});
-        doc["errors"] = std::move(errors);
-    }
-    return json::serialize(doc);
-}
-
-}  // namespace sluice::gateway
+}  // namespace sluice::queue
