@@ -6,6 +6,8 @@
 
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <exception>
 #include <string>
 
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
     namespace config = sluice::config;
     using sluice::gateway::log;
     using sluice::gateway::log_level;
+    // hiredis writes to Redis with write(): a Redis that died mid-write must be an error code
+    // (connection lost -> 503), not a SIGPIPE that ends the gateway without a word.
+    std::signal(SIGPIPE, SIG_IGN);
     try {
         auto start = config::handle_command_line(argc, argv, "accepts practice submissions over HTTP");
         if (start.exit_code) return *start.exit_code;  // --help, --check-config, or a usage/config error

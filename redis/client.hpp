@@ -21,6 +21,9 @@
 // that io_context (or before the io_context runs), and destroy it before the io_context. With a
 // deferred token (use_awaitable, deferred) the call starts when awaited: the client must still
 // exist then (the arguments were copied already).
+//
+// Signals: hiredis writes with write(), so a process using this client must ignore SIGPIPE
+// (every sluice main() does); otherwise a Redis that dies mid-write ends the process silently.
 #pragma once
 
 #include "redis/detail/command.hpp"
