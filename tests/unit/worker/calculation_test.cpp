@@ -1,0 +1,984 @@
+// Unit tests of worker/calculation.hpp and worker/rounding.hpp.
+//
+// Hand-worked examples use a small catalogue written by the test (test_catalogue(): round
+// constants, so the arithmetic in each comment can be checked by hand); properties run over
+// generated submissions against it and against the shipped data/catalogue; the realistic examples
+// go from API.md's body through parse_submission to result_json with the shipped catalogue.
+//
+// Constants of the test period 2030-31: £100.00 a point (10000 p), national average list 10000,
+// so CPI = list / 10000; national prevalence AF 2% (estimate), HYP 10%, CHOL 5%, LD 0.5% (final),
+// AST none.
+
+#include "worker/calculation.hpp"
+#include "worker/rounding.hpp"
+
+#include "config/catalogue.hpp"
+#include "queue/submission.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::worker {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view period_2030 = R"(period = "2030-31"
+[constants]
+pounds_per_point = 100.00
+national_average_list_size = 10000
+max_points = 140
+points_decimal_places = 2
+pounds_decimal_places = 2
+
+[qof.groups]
+AF   = { name = "Atrial fibrillation", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.02, national_prevalence_estimate = true }
+HYP  = { name = "Hypertension", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.1, national_prevalence_estimate = false }
+AST  = { name = "Asthma", domain = "CL", prevalence_adjusted = true }
+CHOL = { name = "Cholesterol", domain = "CL", prevalence_adjusted = true, prevalence_adjusted_confirmed = false, national_prevalence = 0.05, national_prevalence_estimate = false }
+LD   = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.005, national_prevalence_estimate = false }
+BP   = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
+QIWW = { name = "Workforce and wellbeing", domain = "QI", prevalence_adjusted = false }
+
+[qof.indicators]
+AF001   = { group = "AF",   kind = "register",   points = 5 }
+AF006   = { group = "AF",   kind = "percentage", points = 12, lower_threshold = 40, upper_threshold = 90, thresholds_confirmed = true }
+HYP003  = { group = "HYP",  kind = "percentage", points = 10, lower_threshold = 50, upper_threshold = 90, thresholds_confirmed = true }
+HYP008  = { group = "HYP",  kind = "percentage", points = 10, lower_threshold = 40, upper_threshold = 77, thresholds_confirmed = false }
+HYP009  = { group = "HYP",  kind = "percentage", points = 5,  lower_threshold = 40, thresholds_confirmed = false }
+AST005  = { group = "AST",  kind = "register",   points = 4,  income_protected = true }
+AST007  = { group = "AST",  kind = "percentage", points = 20, lower_threshold = 45, upper_threshold = 70, thresholds_confirmed = true }
+AST008  = { group = "AST",  kind = "percentage", points = 6,  thresholds_confirmed = false, income_protected = true }
+CHOL003 = { group = "CHOL", kind = "percentage", points = 10, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+LD004   = { group = "LD",   kind = "register",   points = 4 }
+BP002   = { group = "BP",   kind = "percentage", points = 15, lower_threshold = 50, upper_threshold = 90, thresholds_confirmed = true }
+BP010   = { group = "BP",   kind = "percentage", points = 1,  lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+BP020   = { group = "BP",   kind = "percentage", points = 1,  lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+BP030   = { group = "BP",   kind = "percentage", points = 10, lower_threshold = 57.5, upper_threshold = 82.5, thresholds_confirmed = true }
+QI013   = { group = "QIWW", kind = "yes_no",     points = 27 }
+
+[services.LDHC]
+name = "Learning disability health check"
+[services.LDHC.items]
+CHECK = { name = "Completed check", fee_gbp = 140.00, cap_register = "LD" }
+
+[services.VACC]
+name = "Vaccination"
+[services.VACC.items]
+TENTH = { name = "Ten pence", fee_gbp = 0.10 }
+FIFTH = { name = "Twenty pence", fee_gbp = 0.20 }
+DOSE  = { name = "Dose", fee_gbp = 10.06 }
+HALF  = { name = "Fifty pence", fee_gbp = 0.50 }
+)";
+
+// Half pennies: £100.01 a point.
+constexpr std::string_view period_2031 = R"(period = "2031-32"
+[constants]
+pounds_per_point = 100.01
+national_average_list_size = 10000
+max_points = 2
+[qof.groups]
+BP  = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
+HYP = { name = "Hypertension", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.1, national_prevalence_estimate = false }
+[qof.indicators]
+BP010  = { group = "BP",  kind = "percentage", points = 1, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+HYP010 = { group = "HYP", kind = "percentage", points = 1, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+)";
+
+// Coarse rounding: points to 1 place, money to the pound.
+constexpr std::string_view period_2032 = R"(period = "2032-33"
+[constants]
+pounds_per_point = 100.00
+national_average_list_size = 10000
+max_points = 1
+points_decimal_places = 1
+pounds_decimal_places = 0
+[qof.groups]
+BP = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
+[qof.indicators]
+BP010 = { group = "BP", kind = "percentage", points = 1, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+[services.VACC]
+name = "Vaccination"
+[services.VACC.items]
+DOSE = { name = "Dose", fee_gbp = 10.06 }
+HALF = { name = "Fifty pence", fee_gbp = 0.50 }
+)";
+
+// pounds_decimal_places above 2.
+constexpr std::string_view period_2033 = R"(period = "2033-34"
+[constants]
+pounds_per_point = 100.00
+national_average_list_size = 10000
+max_points = 1
+pounds_decimal_places = 3
+[qof.groups]
+BP = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
+[qof.indicators]
+BP010 = { group = "BP", kind = "percentage", points = 1, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+)";
+
+// The test catalogue, written to a private directory, loaded once, the directory removed.
+const config::catalogue& test_catalogue()
+{
+    static const config::catalogue loaded = [] {
+        const auto dir = std::filesystem::path(::testing::TempDir()) / ("sluice-calculation-" + std::to_string(::getpid()));
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        const std::pair<std::string_view, std::string_view> files[] = {
+            {"2030-31.toml", period_2030}, {"2031-32.toml", period_2031},
+            {"2032-33.toml", period_2032}, {"2033-34.toml", period_2033}};
+        for (const auto& [name, text] : files) std::ofstream(dir / name, std::ios::binary) << text;
+        auto result = config::load_catalogue(dir);
+        std::filesystem::remove_all(dir);
+        return result;
+    }();
+    return loaded;
+}
+
+const config::period_catalogue& test_period(std::string_view name = "2030-31")
+{
+    return *test_catalogue().period(name);
+}
+
+const config::catalogue& shipped()
+{
+    static const config::catalogue loaded = config::load_catalogue(SLUICE_CATALOGUE_DIR);
+    return loaded;
+}
+
+queue::qof_item item(std::string code, std::uint64_t numerator, std::uint64_t denominator)
+{
+    queue::qof_item result;
+    result.code = std::move(code);
+    result.numerator = numerator;
+    result.denominator = denominator;
+    return result;
+}
+
+queue::submission qof(std::uint64_t list_size, std::vector<queue::qof_item> items,
+                      std::vector<queue::register_size> registers = {}, std::string period = "2030-31")
+{
+    queue::submission s;
+    s.practice = "A81001";
+    s.period = std::move(period);
+    s.scheme = "QOF";
+    s.list_size = list_size;
+    s.qof_items = std::move(items);
+    s.registers = std::move(registers);
+    return s;
+}
+
+queue::submission enhanced(std::string scheme, std::vector<queue::service_count> items, std::string period = "2030-31")
+{
+    queue::submission s;
+    s.practice = "A81001";
+    s.period = std::move(period);
+    s.scheme = std::move(scheme);
+    s.list_size = 10000;
+    s.service_items = std::move(items);
+    return s;
+}
+
+calculation_result calc(const queue::submission& s)
+{
+    return calculate(s, test_period(s.period));
+}
+
+// One indicator's result (the only item, unless told).
+const indicator_result& only(const calculation_result& r)
+{
+    EXPECT_EQ(r.indicators.size(), 1u);
+    return r.indicators.front();
+}
+
+bool has_note(const std::vector<std::string>& notes, std::string_view part)
+{
+    return std::any_of(notes.begin(), notes.end(), [&](const std::string& note) { return note.find(part) != std::string::npos; });
+}
+
+std::string joined(const std::vector<std::string>& notes)
+{
+    std::string text;
+    for (const auto& note : notes) text += "[" + note + "] ";
+    return text;
+}
+
+std::int64_t units(double points, int places = 2)
+{
+    return to_units(points, places);
+}
+
+// ---------------------------------------------------------------------------------------------
+// rounding.hpp
+
+TEST(Rounding, DivideHalfUpRoundsHalvesUpAndTheRestToNearest)
+{
+    EXPECT_EQ(divide_half_up(10001, 2), 5001);  // 5000.5
+    EXPECT_EQ(divide_half_up(9999, 2), 5000);   // 4999.5
+    EXPECT_EQ(divide_half_up(49999, 10000), 5);  // 4.9999
+    EXPECT_EQ(divide_half_up(44999, 10000), 4);  // 4.4999
+    EXPECT_EQ(divide_half_up(0, 7), 0);
+    EXPECT_EQ(divide_half_up(14, 7), 2);
+}
+
+TEST(Rounding, FixedDecimalWritesExactlyThePlaces)
+{
+    EXPECT_EQ(fixed_decimal(9623318, 2), "96233.18");
+    EXPECT_EQ(fixed_decimal(5, 2), "0.05");
+    EXPECT_EQ(fixed_decimal(0, 2), "0.00");
+    EXPECT_EQ(fixed_decimal(1200, 2), "12.00");
+    EXPECT_EQ(fixed_decimal(12, 0), "12");
+    EXPECT_EQ(fixed_decimal(7, 4), "0.0007");
+    EXPECT_EQ(fixed_decimal(-5, 2), "-0.05");
+    EXPECT_EQ(fixed_decimal(std::numeric_limits<std::int64_t>::min(), 2), "-92233720368547758.08");
+}
+
+TEST(Rounding, ToUnitsReadsBackTheDecimalADoubleWasReadFrom)
+{
+    EXPECT_EQ(to_units(0.1 + 0.2, 2), 30);  // 0.30000000000000004
+    EXPECT_EQ(to_units(57.5, threshold_decimal_places), 57500000);
+    EXPECT_EQ(to_units(0.021, prevalence_decimal_places), 21000000);  // 0.021 is 0.0210000000000000013...
+    EXPECT_EQ(to_units(1.005, 2), 100);  // the double below 1.005: to_units reads, never rounds a figure
+    EXPECT_EQ(to_units(2711.43, 2), 271143);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Points on the linear scale, payment = points x £100 x CPI x APDF.
+
+// AF006: 12 points, 40% to 90%. List 10000 (CPI 1), AF register 200: prevalence 2% = national
+// 2%, APDF 1. So payment = points x £100.
+struct threshold_case {
+    std::uint64_t numerator;  // of 200
+    double points;
+    std::int64_t pence;
+};
+
+class AfThresholds : public ::testing::TestWithParam<threshold_case> {};
+
+TEST_P(AfThresholds, ZeroAtOrBelowLowerMaximumAtOrAboveUpperLinearBetween)
+{
+    const auto& c = GetParam();
+    const auto r = calc(qof(10000, {item("AF006", c.numerator, 200)}, {{"AF", 200}}));
+    const auto& af = only(r);
+    EXPECT_EQ(units(af.points), units(c.points));
+    EXPECT_EQ(af.payment_pence, c.pence);
+    ASSERT_TRUE(af.achievement);
+    EXPECT_DOUBLE_EQ(*af.achievement, static_cast<double>(c.numerator) / 200.0);
+    EXPECT_EQ(units(r.points), units(c.points));
+    EXPECT_EQ(r.payment_pence, c.pence);
+}
+
+INSTANTIATE_TEST_SUITE_P(Calculation, AfThresholds,
+                         ::testing::Values(threshold_case{0, 0.0, 0},          // 0%
+                                           threshold_case{79, 0.0, 0},         // 39.5%: below the lower
+                                           threshold_case{80, 0.0, 0},         // 40%: at the lower
+                                           threshold_case{81, 0.12, 1200},     // 40.5%: 12 x 0.5/50 = 0.12; £12.00
+                                           threshold_case{130, 6.0, 60000},    // 65%: 12 x 25/50 = 6; £600.00
+                                           threshold_case{179, 11.88, 118800}, // 89.5%: 12 x 49.5/50 = 11.88
+                                           threshold_case{180, 12.0, 120000},  // 90%: at the upper; £1200.00
+                                           threshold_case{190, 12.0, 120000},  // 95%: above the upper
+                                           threshold_case{200, 12.0, 120000})); // 100%
+
+TEST(Calculation, PointsBetweenThresholdsRoundHalfUpToTheCataloguePlaces)
+{
+    // AF006 7/9 = 77.78%: 12 x (700/9 - 40)/50 = 12 x 340/450 = 9.0666... -> 9.07.
+    EXPECT_EQ(units(only(calc(qof(10000, {item("AF006", 7, 9)}, {{"AF", 200}}))).points), 907);
+    // BP010 (1 point, 0% to 100%) 1/8 = 12.5%: 0.125 points -> 0.13 (half up); £13.00 at CPI 1.
+    const auto half = calc(qof(10000, {item("BP010", 1, 8)}));
+    EXPECT_EQ(units(only(half).points), 13);
+    EXPECT_EQ(only(half).payment_pence, 1300);
+    // BP010 1/200 = 0.5%: 0.005 -> 0.01. 1/201 = 0.4975%: 0.004975 -> 0.00.
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP010", 1, 200)}))).points), 1);
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP010", 1, 201)}))).points), 0);
+}
+
+TEST(Calculation, DecimalThresholdsAreComparedExactly)
+{
+    // BP030: 10 points, 57.5% to 82.5%. 23/40 = 57.5% exactly: at the lower, 0 points.
+    // 33/40 = 82.5% exactly: at the upper, 10 points. 7/10 = 70%: 10 x 12.5/25 = 5.00.
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 23, 40)}))).points), 0);
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 33, 40)}))).points), 1000);
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 7, 10)}))).points), 500);
+    // Just above the lower with a huge denominator: 575000000000001/1e15 = 57.5000000000001%:
+    // 10 x 1e-13/25 = 4e-14 points -> 0.00, but not "at or below the lower" (no exact-equality slip).
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 575000000000001, 1000000000000000)}))).points), 0);
+    // Just below the upper: 824999999999999/1e15: 10 x (25 - 1e-13)/25 -> 10.00 after rounding.
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 824999999999999, 1000000000000000)}))).points), 1000);
+}
+
+TEST(Calculation, ZeroDenominatorEarnsNothingAndSaysSo)
+{
+    // AF006 0/0: no achievement (JSON null), 0 points, £0, a note.
+    const auto r = calc(qof(10000, {item("AF006", 0, 0)}, {{"AF", 200}}));
+    const auto& af = only(r);
+    EXPECT_FALSE(af.achievement);
+    EXPECT_EQ(af.points, 0.0);
+    EXPECT_EQ(af.payment_pence, 0);
+    EXPECT_TRUE(has_note(af.notes, "denominator 0")) << joined(af.notes);
+    EXPECT_NE(result_json(r).find(R"("achievement":null)"), std::string::npos);
+}
+
+TEST(Calculation, CpiAloneForAGroupNotPrevalenceAdjusted)
+{
+    // BP002 (PH, no APDF): 15 points, 50% to 90%; 70/100 = 70%: 15 x 20/40 = 7.50 points.
+    // List 12000: CPI 12000/10000 = 1.2. £ = 7.50 x £100 x 1.2 = £900.00. No register needed.
+    const auto r = calc(qof(12000, {item("BP002", 70, 100)}));
+    EXPECT_EQ(units(only(r).points), 750);
+    EXPECT_EQ(only(r).payment_pence, 90000);
+    EXPECT_TRUE(only(r).notes.empty()) << joined(only(r).notes);
+    EXPECT_TRUE(r.notes.empty()) << joined(r.notes);
+}
+
+TEST(Calculation, CpiTimesApdfForAPrevalenceAdjustedGroup)
+{
+    // HYP003: 10 points, 50% to 90%; 90/100: 10 points. List 8000: CPI 0.8. HYP register 1200:
+    // prevalence 15%, national 10% (final): APDF 1.5. £ = 10 x £100 x 0.8 x 1.5 = £1200.00.
+    const auto r = calc(qof(8000, {item("HYP003", 90, 100)}, {{"HYP", 1200}}));
+    EXPECT_EQ(only(r).payment_pence, 120000);
+    EXPECT_TRUE(r.notes.empty()) << joined(r.notes);  // a final national prevalence: nothing to say
+
+    // 77/100 = 77%: 10 x 27/40 = 6.75 points. List 9999: CPI 0.9999; register 1234: APDF
+    // (1234/9999)/0.1 = 1.23412...; CPI x APDF = 1234/(10000 x 0.1) = 1.234 exactly.
+    // £ = 6.75 x 100 x 1.234 = £832.95 (no rounding from the two factors: they are never rounded).
+    const auto odd = calc(qof(9999, {item("HYP003", 77, 100)}, {{"HYP", 1234}}));
+    EXPECT_EQ(units(only(odd).points), 675);
+    EXPECT_EQ(only(odd).payment_pence, 83295);
+}
+
+TEST(Calculation, NationalPrevalenceEstimateIsUsedAndSaidOncePerGroup)
+{
+    // AF006 and AF001 with AF register 300, list 10000: prevalence 3%, national 2% (estimate):
+    // APDF 1.5. AF006 180/200 = 90%: 12 points; £ = 12 x 100 x 1 x 1.5 = £1800.00.
+    // AF001: register > 0: 5 points; £ = 5 x 100 x 1.5 = £750.00. Total 17.00 points, £2550.00.
+    const auto r = calc(qof(10000, {item("AF006", 180, 200), item("AF001", 300, 300)}, {{"AF", 300}}));
+    ASSERT_EQ(r.indicators.size(), 2u);
+    EXPECT_EQ(r.indicators[0].payment_pence, 180000);
+    EXPECT_EQ(r.indicators[1].payment_pence, 75000);
+    EXPECT_EQ(units(r.points), 1700);
+    EXPECT_EQ(r.payment_pence, 255000);
+    ASSERT_EQ(r.notes.size(), 1u) << joined(r.notes);
+    EXPECT_EQ(r.notes[0], "AF: national prevalence 2% is the catalogue's estimate, not the final national figure: "
+                          "AF payments are provisional");
+}
+
+TEST(Calculation, HalfPennyRoundsUpWithCpiTimesApdf)
+{
+    // AF006 961/2400 = 40.041666...%: 12 x (1/24)/50 = 0.01 points exactly. List 12345, AF
+    // register 321: CPI x APDF = 321/(10000 x 0.02) = 1.605. £ = 0.01 x 100 x 1.605 = £1.605:
+    // 160.5 p -> 161 p.
+    const auto tiny = calc(qof(12345, {item("AF006", 961, 2400)}, {{"AF", 321}}));
+    EXPECT_EQ(units(only(tiny).points), 1);
+    EXPECT_EQ(only(tiny).payment_pence, 161);
+    // AF006 120/140 = 85.714%: 12 x 45.714/50 = 10.9714 -> 10.97. £ = 10.97 x 100 x 1.605 =
+    // £1760.685 -> £1760.69.
+    const auto api = calc(qof(12345, {item("AF006", 120, 140)}, {{"AF", 321}}));
+    EXPECT_EQ(units(only(api).points), 1097);
+    EXPECT_EQ(only(api).payment_pence, 176069);
+}
+
+TEST(Calculation, HalfPennyRoundsUpAndJustBelowRoundsDown)
+{
+    // 2031-32: £100.01 a point. BP010 100/100: 1.00 point.
+    // List 5000: CPI 0.5: £ = 100.01 x 0.5 = £50.005 -> £50.01 (5000.5 p -> 5001 p).
+    // List 4999: £ = 100.01 x 0.4999 = £49.994999 -> £49.99. List 15000: 15001.5 p -> 15002 p.
+    EXPECT_EQ(only(calc(qof(5000, {item("BP010", 100, 100)}, {}, "2031-32"))).payment_pence, 5001);
+    EXPECT_EQ(only(calc(qof(4999, {item("BP010", 100, 100)}, {}, "2031-32"))).payment_pence, 4999);
+    EXPECT_EQ(only(calc(qof(15000, {item("BP010", 100, 100)}, {}, "2031-32"))).payment_pence, 15002);
+    // HYP010 (adjusted, national 10%) 1 point, list 5000 (CPI 0.5), register 500 (prevalence 10%,
+    // APDF 1): £ = 100.01 x 0.5 x 1 = £50.005 -> £50.01.
+    EXPECT_EQ(only(calc(qof(5000, {item("HYP010", 1, 1)}, {{"HYP", 500}}, "2031-32"))).payment_pence, 5001);
+}
+
+TEST(Calculation, NoBinaryFloatSurprisesInPointsOrPennies)
+{
+    // BP010 10/100: 0.10 points, £10.00; BP020 20/100: 0.20 points, £20.00 (list 10000, CPI 1).
+    // Totals: 0.30 points (not 0.30000000000000004), £30.00.
+    const auto r = calc(qof(10000, {item("BP010", 10, 100), item("BP020", 20, 100)}));
+    EXPECT_EQ(units(r.points), 30);
+    EXPECT_EQ(r.payment_pence, 3000);
+    EXPECT_TRUE(result_json(r).starts_with(R"({"points":0.30,"payment_gbp":30.00,)")) << result_json(r);
+    // Fees £0.10 + £0.20 = £0.30; 3 doses at £10.06 = £30.18 (10.06 x 3 in doubles is 30.180000000000003).
+    const auto fees = calc(enhanced("VACC", {{"TENTH", 1}, {"FIFTH", 1}, {"DOSE", 3}}));
+    ASSERT_EQ(fees.services.size(), 3u);
+    EXPECT_EQ(fees.services[0].payment_pence, 10);
+    EXPECT_EQ(fees.services[1].payment_pence, 20);
+    EXPECT_EQ(fees.services[2].payment_pence, 3018);
+    EXPECT_EQ(fees.payment_pence, 3048);
+    EXPECT_NE(result_json(fees).find(R"("payment_gbp":30.48,)"), std::string::npos) << result_json(fees);
+    EXPECT_NE(result_json(calc(enhanced("VACC", {{"TENTH", 1}, {"FIFTH", 1}}))).find(R"("payment_gbp":0.30)"),
+              std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registers (decisions 2, 3, 4, 10).
+
+TEST(Calculation, RegisterIndicatorPaysAllWithARegister)
+{
+    // AF001 (5 points) with AF register 200, list 10000: prevalence 2% = national: APDF 1.
+    // £ = 5 x £100 x 1 x 1 = £500.00. The item's own numbers do not decide (0/0 here).
+    const auto r = calc(qof(10000, {item("AF001", 0, 0)}, {{"AF", 200}}));
+    EXPECT_EQ(units(only(r).points), 500);
+    EXPECT_EQ(only(r).payment_pence, 50000);
+    EXPECT_FALSE(only(r).achievement);
+    EXPECT_FALSE(has_note(only(r).notes, "denominator 0")) << joined(only(r).notes);
+}
+
+TEST(Calculation, RegisterIndicatorWithoutARegisterEarnsNothing)
+{
+    // AF001 without an AF entry in registers: 0 points, £0, said on the indicator.
+    const auto r = calc(qof(10000, {item("AF001", 200, 200)}));
+    EXPECT_EQ(only(r).points, 0.0);
+    EXPECT_EQ(only(r).payment_pence, 0);
+    EXPECT_TRUE(has_note(only(r).notes, "no AF register in the submission: register indicator AF001 earns no points"))
+        << joined(only(r).notes);
+}
+
+TEST(Calculation, ZeroRegisterMakesTheWholeGroupUnearnable)
+{
+    // AF register 0: AF001 and AF006 (even at 100%) earn 0 points.
+    const auto r = calc(qof(10000, {item("AF001", 0, 0), item("AF006", 10, 10)}, {{"AF", 0}}));
+    ASSERT_EQ(r.indicators.size(), 2u);
+    for (const auto& indicator : r.indicators) {
+        EXPECT_EQ(indicator.points, 0.0) << indicator.code;
+        EXPECT_EQ(indicator.payment_pence, 0) << indicator.code;
+        EXPECT_TRUE(has_note(indicator.notes, "the AF register is 0: no points are earnable")) << joined(indicator.notes);
+    }
+    EXPECT_EQ(r.payment_pence, 0);
+}
+
+TEST(Calculation, MissingRegisterForAPrevalenceAdjustedGroupPaysNothing)
+{
+    // AF006 180/200: 12 points (the achievement stands), but no AF register: no APDF, £0.
+    const auto r = calc(qof(10000, {item("AF006", 180, 200)}));
+    EXPECT_EQ(units(only(r).points), 1200);
+    EXPECT_EQ(only(r).payment_pence, 0);
+    EXPECT_TRUE(has_note(only(r).notes, "no AF register in the submission: not paid")) << joined(only(r).notes);
+    ASSERT_EQ(r.notes.size(), 1u) << joined(r.notes);
+    EXPECT_EQ(r.notes[0], "AF: no register in the submission: AF indicators are not paid (the prevalence adjustment "
+                          "needs the register size)");
+    EXPECT_EQ(units(r.points), 1200);
+    EXPECT_EQ(r.payment_pence, 0);
+}
+
+TEST(Calculation, RegisterLargerThanTheListIsUsedAndNoted)
+{
+    // HYP003 90/100: 10 points; list 1000, HYP register 2000: CPI 0.1, APDF (2000/1000)/0.1 = 20.
+    // £ = 10 x 100 x 0.1 x 20 = £2000.00.
+    const auto r = calc(qof(1000, {item("HYP003", 90, 100)}, {{"HYP", 2000}}));
+    EXPECT_EQ(only(r).payment_pence, 200000);
+    EXPECT_TRUE(has_note(r.notes, "HYP: register 2000 is larger than the list size 1000")) << joined(r.notes);
+}
+
+TEST(Calculation, MissingNationalPrevalenceTakesApdfAsOne)
+{
+    // AST007: 20 points, 45% to 70%; 70/100: 20 points. AST has no national prevalence: APDF 1
+    // whatever the register. List 10000: £ = 20 x 100 x 1 x 1 = £2000.00, with register 700 or 1.
+    for (const std::uint64_t size : {700u, 1u}) {
+        const auto r = calc(qof(10000, {item("AST007", 70, 100)}, {{"AST", size}}));
+        EXPECT_EQ(only(r).payment_pence, 200000);
+        ASSERT_EQ(r.notes.size(), 1u) << joined(r.notes);
+        EXPECT_EQ(r.notes[0], "AST: the catalogue has no national prevalence for 2030-31: APDF taken as 1 (the practice "
+                              "at national prevalence); AST payments are provisional");
+    }
+    // The register is still required (decision 4).
+    EXPECT_EQ(only(calc(qof(10000, {item("AST007", 70, 100)}))).payment_pence, 0);
+}
+
+TEST(Calculation, UnconfirmedPrevalenceAdjustmentIsAppliedAndNoted)
+{
+    // CHOL003: 10 points, 0% to 100%; 50/100: 5.00 points. CHOL register 500, list 10000:
+    // prevalence 5% = national 5%: APDF 1. £ = 5 x 100 = £500.00.
+    const auto r = calc(qof(10000, {item("CHOL003", 50, 100)}, {{"CHOL", 500}}));
+    EXPECT_EQ(only(r).payment_pence, 50000);
+    EXPECT_TRUE(has_note(r.notes, "CHOL: the catalogue marks its prevalence adjustment unconfirmed; adjusted here"))
+        << joined(r.notes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thresholds, QI, income protection (decisions 1, 6, 8).
+
+TEST(Calculation, UnconfirmedThresholdsAreUsedWithANoteNamingTheIndicator)
+{
+    // HYP008: 10 points, 40% to 77% (unconfirmed). 60/100: 10 x 20/37 = 5.4054 -> 5.41 points.
+    // HYP register 1000, list 10000: APDF 1. £ = 5.41 x 100 = £541.00.
+    const auto r = calc(qof(10000, {item("HYP008", 60, 100)}, {{"HYP", 1000}}));
+    EXPECT_EQ(units(only(r).points), 541);
+    EXPECT_EQ(only(r).payment_pence, 54100);
+    ASSERT_EQ(only(r).notes.size(), 1u) << joined(only(r).notes);
+    EXPECT_EQ(only(r).notes[0], "thresholds of HYP008 (lower 40%, upper 77%) are unconfirmed in the catalogue: points provisional");
+}
+
+TEST(Calculation, MissingThresholdsAreNeverInvented)
+{
+    // HYP009 has a lower threshold only: 90/100 earns 0 points, said.
+    const auto hyp = calc(qof(10000, {item("HYP009", 90, 100)}, {{"HYP", 1000}}));
+    EXPECT_EQ(only(hyp).points, 0.0);
+    EXPECT_TRUE(has_note(only(hyp).notes, "no upper threshold for HYP009")) << joined(only(hyp).notes);
+    // AST008 has none (and is income-protected).
+    const auto ast = calc(qof(10000, {item("AST008", 90, 100)}, {{"AST", 1000}}));
+    EXPECT_EQ(only(ast).points, 0.0);
+    EXPECT_TRUE(has_note(only(ast).notes, "no lower or upper threshold for AST008")) << joined(only(ast).notes);
+    EXPECT_TRUE(has_note(only(ast).notes, "income-protected")) << joined(only(ast).notes);
+}
+
+TEST(Calculation, QualityImprovementIsYesWhenTheNumeratorIsPositive)
+{
+    // QI013 (27 points, QI: no APDF), list 10000 (CPI 1): yes (1/1) = 27 points, £2700.00;
+    // no (0/1) = 0, said; 5/7 is yes too.
+    const auto yes = calc(qof(10000, {item("QI013", 1, 1)}));
+    EXPECT_EQ(units(only(yes).points), 2700);
+    EXPECT_EQ(only(yes).payment_pence, 270000);
+    EXPECT_TRUE(yes.notes.empty()) << joined(yes.notes);
+    const auto no = calc(qof(10000, {item("QI013", 0, 1)}));
+    EXPECT_EQ(only(no).points, 0.0);
+    EXPECT_TRUE(has_note(only(no).notes, "answered no")) << joined(only(no).notes);
+    EXPECT_EQ(units(only(calc(qof(10000, {item("QI013", 5, 7)}))).points), 2700);
+}
+
+TEST(Calculation, IncomeProtectedIndicatorsAreCalculatedAndNoted)
+{
+    // AST005 (register, 4 points, income-protected), AST register 50, list 10000: 4 points;
+    // AST has no national prevalence: APDF 1. £ = 4 x 100 = £400.00.
+    const auto r = calc(qof(10000, {item("AST005", 0, 0)}, {{"AST", 50}}));
+    EXPECT_EQ(units(only(r).points), 400);
+    EXPECT_EQ(only(r).payment_pence, 40000);
+    EXPECT_TRUE(has_note(only(r).notes, "income-protected: points are fixed at the practice's previous-year achievement"))
+        << joined(only(r).notes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enhanced services (decision 9).
+
+TEST(Calculation, EnhancedServicePaysCountTimesFeeAndSaysTheCapWasNotApplied)
+{
+    // LDHC CHECK x 12 at £140.00 = £1680.00. A validated LDHC body has no registers: the LD cap
+    // cannot be applied; all 12 are paid and the item says so.
+    const auto r = calc(enhanced("LDHC", {{"CHECK", 12}}));
+    ASSERT_EQ(r.services.size(), 1u);
+    const auto& check = r.services[0];
+    EXPECT_EQ(check.count, 12u);
+    EXPECT_EQ(check.paid_count, 12u);
+    EXPECT_EQ(check.payment_pence, 168000);
+    EXPECT_TRUE(has_note(check.notes, "cap by the LD register not applied")) << joined(check.notes);
+    EXPECT_EQ(r.payment_pence, 168000);
+    EXPECT_EQ(r.points, 0.0);
+    EXPECT_TRUE(r.indicators.empty());
+}
+
+TEST(Calculation, EnhancedServiceCapAppliesWhenTheRegisterIsThere)
+{
+    // With an LD register of 10: 12 counted, 10 paid: 10 x £140 = £1400.00, noted.
+    auto s = enhanced("LDHC", {{"CHECK", 12}});
+    s.registers = {{"LD", 10}};
+    const auto capped = calc(s);
+    EXPECT_EQ(capped.services[0].paid_count, 10u);
+    EXPECT_EQ(capped.services[0].payment_pence, 140000);
+    EXPECT_TRUE(has_note(capped.services[0].notes, "capped at the LD register (10): 10 of 12 paid"))
+        << joined(capped.services[0].notes);
+    // A register of 20 does not bind: 12 paid, £1680.00, nothing to say.
+    s.registers = {{"LD", 20}};
+    const auto within = calc(s);
+    EXPECT_EQ(within.services[0].paid_count, 12u);
+    EXPECT_EQ(within.services[0].payment_pence, 168000);
+    EXPECT_TRUE(within.services[0].notes.empty()) << joined(within.services[0].notes);
+}
+
+TEST(Calculation, UncappedServiceHasNoNotes)
+{
+    const auto r = calc(enhanced("VACC", {{"DOSE", 0}}));
+    EXPECT_EQ(r.services[0].payment_pence, 0);
+    EXPECT_TRUE(r.services[0].notes.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The catalogue's rounding places (rounding rules 1 and 2, decision 13).
+
+TEST(Calculation, CoarseRoundingFollowsTheCatalogue)
+{
+    // 2032-33: points to 1 place, money to the pound. BP010 1/8 = 12.5%: 0.125 -> 0.1 point;
+    // £ = 0.1 x 100 x 1 = £10. 3/40 = 7.5%: 0.075 -> 0.1 (half up).
+    const auto r = calc(qof(10000, {item("BP010", 1, 8)}, {}, "2032-33"));
+    EXPECT_EQ(units(only(r).points, 1), 1);
+    EXPECT_EQ(only(r).payment_pence, 1000);
+    EXPECT_TRUE(result_json(r).starts_with(R"({"points":0.1,"payment_gbp":10,)")) << result_json(r);
+    EXPECT_EQ(units(only(calc(qof(10000, {item("BP010", 3, 40)}, {}, "2032-33"))).points, 1), 1);
+    // 3 doses at £10.06 = £30.18 -> £30; one at £0.50 -> £1 (half a pound up); 1 at £10.06 -> £10.
+    const auto fees = calc(enhanced("VACC", {{"DOSE", 3}, {"HALF", 1}}, "2032-33"));
+    EXPECT_EQ(fees.services[0].payment_pence, 3000);
+    EXPECT_EQ(fees.services[1].payment_pence, 100);
+    EXPECT_EQ(fees.payment_pence, 3100);
+    EXPECT_NE(result_json(fees).find(R"("payment_gbp":31,)"), std::string::npos) << result_json(fees);
+}
+
+TEST(Calculation, MoneyStaysInPenceBeyondTwoPlaces)
+{
+    // 2033-34 asks for 3 places: pence are kept, printed with 2, and the result says so.
+    const auto r = calc(qof(10000, {item("BP010", 1, 8)}, {}, "2033-34"));
+    EXPECT_EQ(only(r).payment_pence, 1300);  // 0.13 points x £100
+    EXPECT_TRUE(has_note(r.notes, "pounds_decimal_places 3: money is kept in whole pence")) << joined(r.notes);
+    EXPECT_NE(result_json(r).find(R"("payment_gbp":13.00,)"), std::string::npos) << result_json(r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs the validator refuses, and absurd sizes (decisions 11, 12).
+
+TEST(Calculation, InputsTheValidatorRefusesEarnNothingAndSaySo)
+{
+    const auto unknown = calc(qof(10000, {item("XX001", 1, 1)}));
+    EXPECT_EQ(only(unknown).points, 0.0);
+    EXPECT_TRUE(has_note(only(unknown).notes, "XX001 is not an indicator of 2030-31")) << joined(only(unknown).notes);
+
+    const auto no_list = calc(qof(0, {item("BP002", 90, 100)}));
+    EXPECT_EQ(units(only(no_list).points), 1500);
+    EXPECT_EQ(only(no_list).payment_pence, 0);
+    EXPECT_TRUE(has_note(no_list.notes, "list size 0")) << joined(no_list.notes);
+
+    const auto other = calculate(qof(10000, {item("BP002", 90, 100)}, {}, "2024-25"), test_period());
+    EXPECT_TRUE(has_note(other.notes, "submission for 2024-25 calculated with the catalogue of 2030-31")) << joined(other.notes);
+
+    const auto scheme = calc(enhanced("NOPE", {{"CHECK", 1}}));
+    EXPECT_EQ(scheme.services[0].paid_count, 0u);
+    EXPECT_EQ(scheme.services[0].payment_pence, 0);
+    EXPECT_TRUE(has_note(scheme.notes, "NOPE is not an enhanced service of 2030-31")) << joined(scheme.notes);
+    const auto code = calc(enhanced("VACC", {{"CHECK", 1}}));
+    EXPECT_TRUE(has_note(code.services[0].notes, "CHECK is not an item of VACC in 2030-31")) << joined(code.services[0].notes);
+}
+
+TEST(Calculation, AbsurdPaymentsAreNotPaid)
+{
+    constexpr std::uint64_t huge = queue::max_json_integer;  // 2^53, the validator's limit
+    // 2^53 doses at £10.06: £906 trillion, above max_payment_pence: not paid, said.
+    const auto doses = calc(enhanced("VACC", {{"DOSE", huge}, {"TENTH", 3}}));
+    EXPECT_EQ(doses.services[0].payment_pence, 0);
+    EXPECT_TRUE(has_note(doses.services[0].notes, "not paid: check the figures")) << joined(doses.services[0].notes);
+    EXPECT_EQ(doses.payment_pence, 30);
+    // BP002 at 100% with a list of 2^53: 15 x 100 x 2^53/10000 = £1.35e15: not paid.
+    const auto list = calc(qof(huge, {item("BP002", huge, huge)}));
+    EXPECT_EQ(only(list).payment_pence, 0);
+    EXPECT_EQ(units(only(list).points), 1500);
+    // Just at the limit is paid: 10^13 p = 10 points x £100 x CPI 10^8 (list 10^12), CHOL
+    // register 5 x 10^10: 5% = national, APDF 1.
+    const auto limit = calc(qof(1000000000000, {item("CHOL003", 100, 100)}, {{"CHOL", 50000000000}}));
+    EXPECT_EQ(only(limit).payment_pence, max_payment_pence);
+}
+
+// ---------------------------------------------------------------------------------------------
+// result_json.
+
+TEST(ResultJson, WritesTheApiShapeWithExactDecimals)
+{
+    // BP002 70/100 at list 12000: 7.50 points, £900.00 (see CpiAloneForAGroupNotPrevalenceAdjusted);
+    // AF006 0/0: null achievement; AST007 70/100 with AST register 700: 20 points, £2000.00.
+    const auto r = calc(qof(12000, {item("BP002", 70, 100), item("AF006", 0, 0), item("AST007", 2, 3)},
+                            {{"AST", 700}, {"AF", 1}}));
+    // AST007 2/3 = 66.67%: 20 x 21.667/25 = 17.3333 -> 17.33 points; £ = 17.33 x 100 x 1.2 = £2079.60.
+    EXPECT_EQ(result_json(r),
+              R"({"points":24.83,"payment_gbp":2979.60,"indicators":[)"
+              R"({"code":"BP002","achievement":0.7000,"points":7.50,"payment_gbp":900.00,"notes":[]},)"
+              R"({"code":"AF006","achievement":null,"points":0.00,"payment_gbp":0.00,"notes":["denominator 0: no achievement, no points"]},)"
+              R"({"code":"AST007","achievement":0.6667,"points":17.33,"payment_gbp":2079.60,"notes":[]}],)"
+              R"("services":[],"notes":["AST: the catalogue has no national prevalence for 2030-31: APDF taken as 1 )"
+              R"((the practice at national prevalence); AST payments are provisional"]})");
+}
+
+TEST(ResultJson, EscapesAndParses)
+{
+    const auto r = calc(enhanced("LDHC", {{"CHECK", 2}}));
+    const json::value parsed = json::parse(result_json(r));
+    const auto& services = parsed.at("services").as_array();
+    ASSERT_EQ(services.size(), 1u);
+    EXPECT_EQ(services[0].at("code").as_string(), "CHECK");
+    EXPECT_EQ(services[0].at("count").to_number<std::uint64_t>(), 2u);
+    EXPECT_EQ(services[0].at("paid_count").to_number<std::uint64_t>(), 2u);
+    EXPECT_DOUBLE_EQ(services[0].at("payment_gbp").to_number<double>(), 280.0);
+    EXPECT_EQ(services[0].at("notes").as_array().size(), 1u);
+
+    calculation_result odd;
+    odd.notes = {"quote \" backslash \\ newline \n pound £"};
+    const json::value back = json::parse(result_json(odd));
+    EXPECT_EQ(back.at("notes").as_array()[0].as_string(), "quote \" backslash \\ newline \n pound £");
+}
+
+TEST(ResultJson, AchievementRoundsHalfUpFromTheNumbersNotTheDouble)
+{
+    // 2469/20000 = 0.12345 exactly; the double is 0.123450000000000004 or ...49999: either way
+    // the printed achievement comes from n and d: 0.1235 (half up). 1/3 -> 0.3333; 2/3 -> 0.6667.
+    indicator_result indicator;
+    indicator.code = "BP010";
+    const auto achievement = [&](std::uint64_t n, std::uint64_t d) {
+        calculation_result r;
+        indicator.numerator = n;
+        indicator.denominator = d;
+        r.indicators = {indicator};
+        const std::string text = result_json(r);
+        const auto at = text.find("\"achievement\":") + 14;
+        return text.substr(at, text.find(',', at) - at);
+    };
+    EXPECT_EQ(achievement(2469, 20000), "0.1235");
+    EXPECT_EQ(achievement(1, 3), "0.3333");
+    EXPECT_EQ(achievement(2, 3), "0.6667");
+    EXPECT_EQ(achievement(7, 7), "1.0000");
+    EXPECT_EQ(achievement(0, 7), "0.0000");
+    EXPECT_EQ(achievement(0, 0), "null");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shipped catalogue: API.md's body and qof-reference.md §1.5, from JSON text to result.
+
+TEST(ShippedCatalogue, ApiExampleBody)
+{
+    constexpr std::string_view body = R"({
+      "practice": "A81001", "period": "2024-25", "scheme": "QOF", "list_size": 8123,
+      "items": [
+        {"code": "AF006", "numerator": 120, "denominator": 140, "pca": 6},
+        {"code": "HYP008", "numerator": 950, "denominator": 1210, "pca": 40}
+      ],
+      "registers": [{"condition": "AF", "size": 201}, {"condition": "HYP", "size": 1312}]
+    })";
+    const auto parsed = queue::parse_submission(body, shipped());
+    ASSERT_TRUE(parsed.ok());
+    const auto r = calculate(parsed.value(), *shipped().period("2024-25"));
+    // 2024-25: £220.62 a point, national average list 9964; AF national prevalence 2.1% (estimate).
+    // AF006 (12 points, 40% to 90%): 120/140 = 85.714%: 12 x 45.714/50 = 10.9714 -> 10.97.
+    //   CPI x APDF = (8123/9964) x (201/8123)/0.021 = 201/(9964 x 0.021) = 0.960621...
+    //   £ = 10.97 x 220.62 x 0.960621 = £2324.847935 -> £2324.85.
+    // HYP008 (14 points, 40% to 77%, unconfirmed): 950/1210 = 78.51%: above the upper: 14.00.
+    //   HYP has no national prevalence: APDF 1. £ = 14 x 220.62 x 8123/9964 = £2517.999562 -> £2518.00.
+    // Total 24.97 points, £4842.85.
+    ASSERT_EQ(r.indicators.size(), 2u);
+    EXPECT_EQ(units(r.indicators[0].points), 1097);
+    EXPECT_EQ(r.indicators[0].payment_pence, 232485);
+    EXPECT_EQ(units(r.indicators[1].points), 1400);
+    EXPECT_EQ(r.indicators[1].payment_pence, 251800);
+    EXPECT_TRUE(has_note(r.indicators[1].notes, "thresholds of HYP008 (lower 40%, upper 77%) are unconfirmed"));
+    EXPECT_EQ(units(r.points), 2497);
+    EXPECT_EQ(r.payment_pence, 484285);
+    ASSERT_EQ(r.notes.size(), 2u) << joined(r.notes);
+    EXPECT_EQ(r.notes[0], "AF: national prevalence 2.1% is the catalogue's estimate, not the final national figure: "
+                          "AF payments are provisional");
+    EXPECT_EQ(r.notes[1], "HYP: the catalogue has no national prevalence for 2024-25: APDF taken as 1 (the practice at "
+                          "national prevalence); HYP payments are provisional");
+    EXPECT_TRUE(result_json(r).starts_with(R"({"points":24.97,"payment_gbp":4842.85,)")) << result_json(r);
+}
+
+TEST(ShippedCatalogue, ReferenceWorkedExample)
+{
+    // qof-reference.md §1.5 (2023-24: £213.43 a point, national average list 9639): list 10000,
+    // AF register 220, national AF 2.1%. AF001 5.00; AF006 180/200 = 90%: 12.00; AF008 150/170 =
+    // 88.235%: 12 x 18.235/25 = 8.7529 -> 8.75. Total 25.75 points.
+    // CPI x APDF = (10000/9639) x (0.022/0.021) = 220/(9639 x 0.021) = 1.086855... per indicator:
+    //   AF001 5 x 213.43 x 1.086855 = £1159.836774 -> £1159.84
+    //   AF006 12 x 213.43 x 1.086855 = £2783.608258 -> £2783.61
+    //   AF008 8.75 x 213.43 x 1.086855 = £2029.714355 -> £2029.71; total £5973.16.
+    // (The reference prints £5,973.84, which its own rounded factors do not give either:
+    //  25.75 x 213.43 x 1.03745 x 1.04762 = £5973.15.)
+    const auto r = calculate(qof(10000, {item("AF001", 220, 220), item("AF006", 180, 200), item("AF008", 150, 170)},
+                                 {{"AF", 220}}, "2023-24"),
+                             *shipped().period("2023-24"));
+    ASSERT_EQ(r.indicators.size(), 3u);
+    EXPECT_EQ(units(r.indicators[2].points), 875);
+    EXPECT_EQ(r.indicators[0].payment_pence, 115984);
+    EXPECT_EQ(r.indicators[1].payment_pence, 278361);
+    EXPECT_EQ(r.indicators[2].payment_pence, 202971);
+    EXPECT_EQ(units(r.points), 2575);
+    EXPECT_EQ(r.payment_pence, 597316);
+}
+
+TEST(ShippedCatalogue, LdhcAndIncomeProtectedRegister)
+{
+    // 2024-25 LDHC: 7 checks at £140.00 = £980.00, cap note. AF001 (income-protected) with an AF
+    // register: 5 points and the protection note.
+    const auto ldhc = calculate(enhanced("LDHC", {{"CHECK", 7}}, "2024-25"), *shipped().period("2024-25"));
+    EXPECT_EQ(ldhc.payment_pence, 98000);
+    EXPECT_TRUE(has_note(ldhc.services[0].notes, "cap by the LD register not applied"));
+    const auto af = calculate(qof(9964, {item("AF001", 0, 0)}, {{"AF", 200}}, "2024-25"), *shipped().period("2024-25"));
+    EXPECT_EQ(units(only(af).points), 500);
+    EXPECT_TRUE(has_note(only(af).notes, "income-protected"));
+    // List 9964: CPI 1. £ = 5 x 220.62 x (200/9964)/0.021 = £1054.367150 -> £1054.37.
+    EXPECT_EQ(only(af).payment_pence, 105437);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties over generated submissions.
+
+// A random QOF submission over every indicator of `period`: random list size, some registers
+// missing or zero, achievements across the whole range (0/0 included), sizes small to huge.
+queue::submission random_qof(std::mt19937_64& random, const config::period_catalogue& period)
+{
+    const auto pick = [&](std::uint64_t below) { return std::uniform_int_distribution<std::uint64_t>(0, below - 1)(random); };
+    const std::uint64_t scale = pick(10) == 0 ? (std::uint64_t{1} << 40) : 20000;
+    queue::submission s = qof(1 + pick(scale), {}, {}, period.name());
+    for (const auto& indicator : period.qof_indicators()) {
+        if (pick(3) == 0) continue;
+        const std::uint64_t denominator = pick(5) == 0 ? 0 : pick(scale);
+        s.qof_items.push_back(item(indicator.code, denominator == 0 ? 0 : pick(denominator + 1), denominator));
+    }
+    for (const auto& group : period.groups()) {
+        const auto roll = pick(8);
+        if (roll == 0) continue;  // missing
+        s.registers.push_back({group.code, roll == 1 ? 0 : pick(s.list_size + 1)});
+    }
+    std::shuffle(s.qof_items.begin(), s.qof_items.end(), random);
+    return s;
+}
+
+// Every period the properties run over: the test periods' rounding places and the shipped years.
+std::vector<const config::period_catalogue*> periods()
+{
+    return {&test_period("2030-31"), &test_period("2031-32"), &test_period("2032-33"),
+            shipped().period("2023-24"), shipped().period("2024-25")};
+}
+
+// Checks every property of one result (gtest assertions).
+void check_properties(const queue::submission& s, const config::period_catalogue& period, const calculation_result& r)
+{
+    const int places = period.points_decimal_places();
+    std::int64_t total_units = 0;
+    std::int64_t total_pence = 0;
+    ASSERT_EQ(r.indicators.size(), s.qof_items.size());
+    for (std::size_t i = 0; i < r.indicators.size(); ++i) {
+        const auto& indicator = r.indicators[i];
+        const auto* reference = period.qof_indicator(indicator.code);
+        ASSERT_NE(reference, nullptr);
+        EXPECT_EQ(indicator.code, s.qof_items[i].code);  // body order
+        const std::int64_t u = units(indicator.points, places);
+        EXPECT_GE(u, 0) << indicator.code;
+        EXPECT_LE(u, reference->max_points * power_of_ten(places)) << indicator.code;
+        EXPECT_GE(indicator.payment_pence, 0) << indicator.code;
+        EXPECT_LE(indicator.payment_pence, max_payment_pence) << indicator.code;
+        EXPECT_EQ(indicator.achievement.has_value(), s.qof_items[i].denominator > 0);
+        total_units += u;
+        total_pence += indicator.payment_pence;
+
+        // Against an independent long-double computation of the same formula, from the rounded
+        // points: within a penny (the money unit for coarser places), when paid.
+        if (indicator.payment_pence > 0 && s.list_size < 1000000000) {
+            const auto* group = period.group(reference->group);
+            long double expected = static_cast<long double>(u) / power_of_ten(places) * period.pence_per_point()
+                                   * s.list_size / period.national_average_list_size();
+            if (group->prevalence_adjusted && group->national_prevalence) {
+                const auto at = std::find_if(s.registers.begin(), s.registers.end(),
+                                             [&](const auto& reg) { return reg.condition == group->code; });
+                ASSERT_NE(at, s.registers.end());
+                expected *= static_cast<long double>(at->size) / s.list_size / *group->national_prevalence;
+            }
+            const long double unit = static_cast<long double>(power_of_ten(2 - std::min(period.pounds_decimal_places(), 2)));
+            EXPECT_LE(std::fabs(static_cast<long double>(indicator.payment_pence) - expected), unit / 2 + 1e-6L)
+                << indicator.code << " expected " << static_cast<double>(expected);
+        }
+    }
+    for (const auto& service : r.services) {
+        EXPECT_LE(service.paid_count, service.count);
+        EXPECT_GE(service.payment_pence, 0);
+        total_pence += service.payment_pence;
+    }
+    EXPECT_EQ(units(r.points, places), total_units);
+    EXPECT_EQ(r.payment_pence, total_pence);
+
+    // result_json: deterministic, parseable, and saying the same figures.
+    const std::string text = result_json(r);
+    EXPECT_EQ(text, result_json(calculate(s, period)));
+    boost::system::error_code error;
+    const json::value parsed = json::parse(text, error);
+    ASSERT_FALSE(error) << error.message() << ": " << text;
+    EXPECT_EQ(to_units(parsed.at("points").to_number<double>(), places), total_units);
+    EXPECT_EQ(to_units(parsed.at("payment_gbp").to_number<double>(), 2), total_pence);
+    const auto& indicators = parsed.at("indicators").as_array();
+    ASSERT_EQ(indicators.size(), r.indicators.size());
+    for (std::size_t i = 0; i < indicators.size(); ++i) {
+        EXPECT_EQ(indicators[i].at("code").as_string(), r.indicators[i].code);
+        EXPECT_EQ(to_units(indicators[i].at("payment_gbp").to_number<double>(), 2), r.indicators[i].payment_pence);
+        EXPECT_EQ(indicators[i].at("achievement").is_null(), !r.indicators[i].achievement);
+        EXPECT_EQ(indicators[i].at("notes").as_array().size(), r.indicators[i].notes.size());
+    }
+}
+
+TEST(Properties, GeneratedQofSubmissions)
+{
+    std::mt19937_64 random(20250331);
+    for (const auto* period : periods()) {
+        for (int round = 0; round < 300; ++round) {
+            const auto s = random_qof(random, *period);
+            check_properties(s, *period, calculate(s, *period));
+            if (::testing::Test::HasFailure()) return;  // one reproducible failure, not thousands
+        }
+    }
+}
+
+TEST(Properties, GeneratedEnhancedServiceSubmissions)
+{
+    std::mt19937_64 random(7);
+    for (const auto* period : {&test_period(), shipped().period("2024-25")}) {
+        for (const auto& scheme : period->services()) {
+            for (int round = 0; round < 100; ++round) {
+                std::vector<queue::service_count> items;
+                for (const auto& service_item : scheme.items) {
+                    items.push_back({service_item.code, std::uniform_int_distribution<std::uint64_t>(0, 100000)(random)});
+                }
+                auto s = enhanced(scheme.code, items, period->name());
+                if (round % 2 == 1) s.registers = {{"LD", std::uniform_int_distribution<std::uint64_t>(0, 100000)(random)}};
+                const auto r = calculate(s, *period);
+                check_properties(s, *period, r);
+                for (std::size_t i = 0; i < r.services.size(); ++i) {
+                    EXPECT_EQ(r.services[i].payment_pence,
+                              static_cast<std::int64_t>(r.services[i].paid_count) * scheme.item(items[i].code)->fee_pence);
+                }
+                if (::testing::Test::HasFailure()) return;
+            }
+        }
+    }
+}
+
+TEST(Properties, PointsNeverDecreaseAsTheNumeratorGrows)
+{
+    std::mt19937_64 random(42);
+    for (const auto* period : periods()) {
+        for (const auto& indicator : period->qof_indicators()) {
+            for (int round = 0; round < 4; ++round) {
+                const bool big = round == 3;
+                const std::uint64_t denominator =
+                    std::uniform_int_distribution<std::uint64_t>(1, big ? queue::max_json_integer : 400)(random);
+                std::vector<std::uint64_t> numerators;
+                if (denominator <= 400) {
+                    for (std::uint64_t n = 0; n <= denominator; ++n) numerators.push_back(n);
+                } else {
+                    for (int k = 0; k < 300; ++k) {
+                        numerators.push_back(std::uniform_int_distribution<std::uint64_t>(0, denominator)(random));
+                    }
+                    numerators.push_back(0);
+                    numerators.push_back(denominator);
+                    std::sort(numerators.begin(), numerators.end());
+                }
+                std::int64_t previous_units = -1;
+                std::int64_t previous_pence = -1;
+                for (const auto n : numerators) {
+                    const auto r = calculate(qof(10000, {item(indicator.code, n, denominator)}, {{indicator.group, 500}},
+                                                 period->name()),
+                                             *period);
+                    const std::int64_t u = units(only(r).points, period->points_decimal_places());
+                    EXPECT_GE(u, previous_units) << indicator.code << " " << n << "/" << denominator;
+                    EXPECT_GE(only(r).payment_pence, previous_pence) << indicator.code << " " << n << "/" << denominator;
+                    previous_units = u;
+                    previous_pence = only(r).payment_pence;
+                }
+                if (::testing::Test::HasFailure()) return;
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace sluice::worker

@@ -1,0 +1,369 @@
+// The calculation (calculation.hpp): one pass over the submission's items in body order. Points
+// are held as integer units of 10^-points_decimal_places and money as whole pence; every fraction
+// in between is an exact_integer fraction, rounded once where rounding.hpp says.
+//
+// Formulas as computed (all integers; S = 10^threshold_decimal_places, P = 10^points_decimal_places,
+// Q = 10^prevalence_decimal_places, L and U thresholds in percent x S, nat = national prevalence x Q):
+//   points units  = 0 if 100·S·n <= L·d; max·P if 100·S·n >= U·d;
+//                   else half_up(max·P·(100·S·n − L·d) / ((U − L)·d))
+//   payment pence = half_up(units·ppp·list / (P·NAL))                        not prevalence-adjusted
+//                 = half_up(units·ppp·list·register·Q / (P·NAL·list·nat))    APDF = (register/list)/(nat/Q)
+// (ppp: whole pence per point; NAL: national average list size; half_up to the money unit.)
+
+#include "worker/calculation.hpp"
+
+#include "worker/rounding.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <string_view>
+#include <utility>
+
+namespace sluice::worker {
+namespace {
+
+// A catalogue decimal for people: fixed_decimal without trailing zeros ("2.1", "57.5", "40").
+std::string trimmed_decimal(std::int64_t units, int places)
+{
+    std::string text = fixed_decimal(units, places);
+    if (text.find('.') == std::string::npos) return text;
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+    return text;
+}
+
+std::string percent(double catalogue_percent)
+{
+    return trimmed_decimal(to_units(catalogue_percent, threshold_decimal_places), threshold_decimal_places) + "%";
+}
+
+std::string pounds(std::int64_t pence)
+{
+    return "£" + fixed_decimal(pence, 2);
+}
+
+class calculator {
+public:
+    calculator(const queue::submission& s, const config::period_catalogue& period)
+        : s_(s)
+        , period_(period)
+        , points_scale_(power_of_ten(period.points_decimal_places()))
+        , money_unit_(power_of_ten(2 - std::min(period.pounds_decimal_places(), 2)))
+    {
+    }
+
+    calculation_result run()
+    {
+        calculation_result result;
+        result.points_decimal_places = period_.points_decimal_places();
+        result.pounds_decimal_places = period_.pounds_decimal_places();
+        notes_ = &result.notes;
+
+        if (s_.period != period_.name()) {
+            note_once("submission for " + s_.period + " calculated with the catalogue of " + period_.name());
+        }
+        if (period_.pounds_decimal_places() > 2) {
+            note_once("pounds_decimal_places " + std::to_string(period_.pounds_decimal_places())
+                      + ": money is kept in whole pence");  // decision 13
+        }
+        if (s_.list_size == 0 && !s_.qof_items.empty()) note_once("list size 0: no QOF payment can be computed");
+        for (const auto& entry : s_.registers) {
+            if (entry.size > s_.list_size) {  // decision 10
+                note_once(entry.condition + ": register " + std::to_string(entry.size) + " is larger than the list size "
+                          + std::to_string(s_.list_size));
+            }
+        }
+
+        std::int64_t total_units = 0;
+        result.indicators.reserve(s_.qof_items.size());
+        for (const auto& item : s_.qof_items) {
+            std::int64_t units = 0;
+            result.indicators.push_back(indicator(item, units));
+            total_units += units;
+            result.payment_pence += result.indicators.back().payment_pence;
+        }
+        result.points = static_cast<double>(total_units) / static_cast<double>(points_scale_);
+
+        const config::enhanced_service* scheme = period_.service(s_.scheme);
+        if (!scheme && !s_.service_items.empty()) {
+            note_once(s_.scheme + " is not an enhanced service of " + period_.name() + ": nothing paid");
+        }
+        result.services.reserve(s_.service_items.size());
+        for (const auto& item : s_.service_items) {
+            result.services.push_back(service(scheme, item));
+            result.payment_pence += result.services.back().payment_pence;
+        }
+        return result;
+    }
+
+private:
+    // A result-wide note, once however many indicators it concerns.
+    void note_once(std::string text)
+    {
+        if (std::find(notes_->begin(), notes_->end(), text) == notes_->end()) notes_->push_back(std::move(text));
+    }
+
+    const queue::register_size* find_register(std::string_view group) const
+    {
+        const auto at = std::find_if(s_.registers.begin(), s_.registers.end(),
+                                     [&](const queue::register_size& entry) { return entry.condition == group; });
+        return at == s_.registers.end() ? nullptr : &*at;
+    }
+
+    indicator_result indicator(const queue::qof_item& item, std::int64_t& units)
+    {
+        indicator_result out;
+        out.code = item.code;
+        out.numerator = item.numerator;
+        out.denominator = item.denominator;
+        if (item.denominator > 0) out.achievement = static_cast<double>(item.numerator) / static_cast<double>(item.denominator);
+        units = 0;
+
+        const config::indicator* indicator = period_.qof_indicator(item.code);
+        const config::qof_group* group = indicator ? period_.group(indicator->group) : nullptr;
+        if (!indicator || !group) {  // decision 11
+            out.notes.push_back(item.code + " is not an indicator of " + period_.name() + ": no points");
+            return out;
+        }
+        const std::int64_t max_units = indicator->max_points * points_scale_;
+        const queue::register_size* group_register = find_register(indicator->group);
+
+        if (group_register && group_register->size == 0) {  // decision 3
+            out.notes.push_back("the " + indicator->group + " register is 0: no points are earnable for the group");
+        } else {
+            switch (indicator->kind) {
+            case config::indicator_kind::disease_register:  // decision 2
+                if (group_register) {
+                    units = max_units;
+                } else {
+                    out.notes.push_back("no " + indicator->group + " register in the submission: register indicator "
+                                        + item.code + " earns no points");
+                }
+                break;
+            case config::indicator_kind::yes_no:  // decision 1
+                if (item.numerator > 0) {
+                    units = max_units;
+                } else {
+                    out.notes.push_back("answered no (numerator 0): no points");
+                }
+                break;
+            case config::indicator_kind::percentage:
+                units = percentage_points(item, *indicator, max_units, out.notes);
+                break;
+            }
+        }
+        if (indicator->income_protected) {  // decision 8
+            out.notes.push_back("income-protected: points are fixed at the practice's previous-year achievement, which "
+                                "the submission does not carry; these points are from this submission's achievement");
+        }
+        out.points = static_cast<double>(units) / static_cast<double>(points_scale_);
+        out.payment_pence = indicator_payment(*group, units, group_register, out.notes);
+        return out;
+    }
+
+    std::int64_t percentage_points(const queue::qof_item& item, const config::indicator& indicator,
+                                   std::int64_t max_units, std::vector<std::string>& notes) const
+    {
+        if (item.denominator == 0) {  // decision 7
+            notes.push_back("denominator 0: no achievement, no points");
+            return 0;
+        }
+        if (!indicator.lower_threshold || !indicator.upper_threshold) {  // decision 6
+            const std::string_view missing = !indicator.lower_threshold && !indicator.upper_threshold ? "lower or upper"
+                                             : !indicator.lower_threshold                             ? "lower"
+                                                                                                      : "upper";
+            notes.push_back("no points: the catalogue has no " + std::string(missing) + " threshold for " + item.code
+                            + " (unconfirmed); thresholds are not invented");
+            return 0;
+        }
+        if (!indicator.thresholds_confirmed) {  // decision 6
+            notes.push_back("thresholds of " + item.code + " (lower " + percent(*indicator.lower_threshold) + ", upper "
+                            + percent(*indicator.upper_threshold) + ") are unconfirmed in the catalogue: points provisional");
+        }
+        // n/d against a threshold T percent: n/d <= T/100 <=> 100·S·n <= (T·S)·d, all integers.
+        const exact_integer achieved = exact_integer(item.numerator) * 100 * power_of_ten(threshold_decimal_places);
+        const exact_integer lower = exact_integer(to_units(*indicator.lower_threshold, threshold_decimal_places)) * item.denominator;
+        const exact_integer upper = exact_integer(to_units(*indicator.upper_threshold, threshold_decimal_places)) * item.denominator;
+        if (achieved <= lower) return 0;
+        if (achieved >= upper) return max_units;
+        return divide_half_up(max_units * (achieved - lower), upper - lower).convert_to<std::int64_t>();  // rounding rule 1
+    }
+
+    std::int64_t indicator_payment(const config::qof_group& group, std::int64_t units,
+                                   const queue::register_size* group_register, std::vector<std::string>& notes)
+    {
+        if (units == 0 || s_.list_size == 0) return 0;
+        // points x ppp x CPI, CPI = list / NAL.
+        exact_integer numerator = exact_integer(units) * period_.pence_per_point() * s_.list_size;
+        exact_integer denominator = exact_integer(points_scale_) * period_.national_average_list_size();
+        if (group.prevalence_adjusted) {
+            if (!group.prevalence_adjusted_confirmed) {  // decision 5
+                note_once(group.code + ": the catalogue marks its prevalence adjustment unconfirmed; adjusted here");
+            }
+            if (!group_register) {  // decision 4
+                notes.push_back("no " + group.code + " register in the submission: not paid (the prevalence adjustment "
+                                "needs the register size)");
+                note_once(group.code + ": no register in the submission: " + group.code
+                          + " indicators are not paid (the prevalence adjustment needs the register size)");
+                return 0;
+            }
+            const std::int64_t national =
+                group.national_prevalence ? to_units(*group.national_prevalence, prevalence_decimal_places) : 0;
+            if (national <= 0) {  // decision 5: APDF = 1
+                note_once(group.code + ": the catalogue has no national prevalence for " + period_.name()
+                          + ": APDF taken as 1 (the practice at national prevalence); " + group.code
+                          + " payments are provisional");
+            } else {
+                if (group.national_prevalence_estimate) {
+                    note_once(group.code + ": national prevalence "
+                              + trimmed_decimal(national, prevalence_decimal_places - 2) + "% is the catalogue's estimate, "
+                              "not the final national figure: " + group.code + " payments are provisional");
+                }
+                // x APDF = (register / list) / (national / Q).
+                numerator *= exact_integer(group_register->size) * power_of_ten(prevalence_decimal_places);
+                denominator *= exact_integer(s_.list_size) * national;
+            }
+        }
+        return money(numerator, denominator, notes);
+    }
+
+    service_result service(const config::enhanced_service* scheme, const queue::service_count& item)
+    {
+        service_result out;
+        out.code = item.code;
+        out.count = item.count;
+        const config::service_item* fee = scheme ? scheme->item(item.code) : nullptr;
+        if (!fee) {  // decision 11
+            out.notes.push_back(item.code + " is not an item of " + s_.scheme + " in " + period_.name() + ": not paid");
+            return out;
+        }
+        out.paid_count = item.count;
+        if (fee->cap_register) {  // decision 9
+            const std::string& cap = *fee->cap_register;
+            if (const auto* cap_register = find_register(cap)) {
+                if (item.count > cap_register->size) {
+                    out.paid_count = cap_register->size;
+                    out.notes.push_back("capped at the " + cap + " register (" + std::to_string(cap_register->size) + "): "
+                                        + std::to_string(out.paid_count) + " of " + std::to_string(item.count) + " paid");
+                }
+            } else {
+                out.notes.push_back("cap by the " + cap + " register not applied: an enhanced-service submission carries "
+                                    "no registers; check the count against the practice's " + cap + " register");
+            }
+        }
+        out.payment_pence = money(exact_integer(out.paid_count) * fee->fee_pence, 1, out.notes);
+        return out;
+    }
+
+    // numerator / denominator pence, rounded half up to the money unit (rounding rule 2).
+    std::int64_t money(const exact_integer& numerator, const exact_integer& denominator, std::vector<std::string>& notes) const
+    {
+        const exact_integer pence = divide_half_up(numerator, denominator * money_unit_) * money_unit_;
+        if (pence > max_payment_pence) {  // decision 12
+            notes.push_back("payment above " + pounds(max_payment_pence) + " not paid: check the figures submitted");
+            return 0;
+        }
+        return pence.convert_to<std::int64_t>();
+    }
+
+    const queue::submission& s_;
+    const config::period_catalogue& period_;
+    const std::int64_t points_scale_;  // points units per point: 10^points_decimal_places
+    const std::int64_t money_unit_;    // pence: 1, 10 or 100
+    std::vector<std::string>* notes_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------------
+// result_json: written by hand, because JSON libraries print numbers from doubles.
+
+void append_string(std::string& out, std::string_view text)
+{
+    out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+}
+
+void append_notes(std::string& out, const std::vector<std::string>& notes)
+{
+    out += "\"notes\":[";
+    for (std::size_t i = 0; i < notes.size(); ++i) {
+        if (i > 0) out += ',';
+        append_string(out, notes[i]);
+    }
+    out += ']';
+}
+
+class json_numbers {
+public:
+    explicit json_numbers(const calculation_result& r)
+        : points_places_(r.points_decimal_places)
+        , money_places_(std::min(r.pounds_decimal_places, 2))
+    {
+    }
+
+    std::string points(double value) const { return fixed_decimal(to_units(value, points_places_), points_places_); }
+
+    std::string money(std::int64_t pence) const
+    {
+        return fixed_decimal(pence / power_of_ten(2 - money_places_), money_places_);  // pence are whole money units
+    }
+
+    static std::string achievement(const indicator_result& indicator)
+    {
+        if (indicator.denominator == 0) return "null";
+        const exact_integer units = divide_half_up(exact_integer(indicator.numerator) * power_of_ten(achievement_decimal_places),
+                                                   indicator.denominator);  // rounding rule 3
+        return fixed_decimal(units.convert_to<std::int64_t>(), achievement_decimal_places);
+    }
+
+private:
+    int points_places_;
+    int money_places_;
+};
+
+}  // namespace
+
+calculation_result calculate(const queue::submission& s, const config::period_catalogue& period)
+{
+    return calculator(s, period).run();
+}
+
+std::string result_json(const calculation_result& r)
+{
+    const json_numbers number(r);
+    std::string out;
+    out.reserve(128 + 192 * (r.indicators.size() + r.services.size()));
+    out += "{\"points\":" + number.points(r.points);
+    out += ",\"payment_gbp\":" + number.money(r.payment_pence);
+    out += ",\"indicators\":[";
+    for (std::size_t i = 0; i < r.indicators.size(); ++i) {
+        const auto& indicator = r.indicators[i];
+        if (i > 0) out += ',';
+        out += "{\"code\":";
+        append_string(out, indicator.code);
+        out += ",\"achievement\":" + json_numbers::achievement(indicator);
+        out += ",\"points\":" + number.points(indicator.points);
+        out += ",\"payment_gbp\":" + number.money(indicator.payment_pence);
+        out += ',';
+        append_notes(out, indicator.notes);
+        out += '}';
+    }
+    out += "],\"services\":[";
+    for (std::size_t i = 0; i < r.services.size(); ++i) {
+        const auto& service = r.services[i];
+        if (i > 0) out += ',';
+        out += "{\"code\":";
+        append_string(out, service.code);
+        out += ",\"count\":" + std::to_string(service.count);
+        out += ",\"paid_count\":" + std::to_string(service.paid_count);
+        out += ",\"payment_gbp\":" + number.money(service.payment_pence);
+        out += ',';
+        append_notes(out, service.notes);
+        out += '}';
+    }
+    out += "],";
+    append_notes(out, r.notes);
+    out += '}';
+    return out;
+}
+
+}  // namespace sluice::worker

@@ -1,0 +1,111 @@
+// The QOF and enhanced-service calculation: a validated submission and its period's catalogue in,
+// points and payments out, with notes that say every assumption the figures rest on.
+//
+// Pure: no I/O, no clock, no globals, no exceptions except std::bad_alloc. Deterministic: the same
+// submission and catalogue give the same result, and result_json the same bytes, on every run and
+// machine (integer arithmetic only; indicators and services in body order; notes in the order met).
+// Where and how figures are rounded is stated once, in worker/rounding.hpp.
+//
+// The rules (reference: shared data/README.md, qof-reference.md §1.2-1.3):
+//   achievement = numerator / denominator (PCAs already excluded);
+//   points      = 0 at or below the lower threshold, the maximum at or above the upper, linear in
+//                 between; register indicators all or nothing; yes/no (QI) all or nothing;
+//   payment     = points x pounds per point x CPI [x APDF], CPI = list size / national average list
+//                 size, APDF = (register / list size) / national prevalence, for the groups the
+//                 catalogue marks prevalence_adjusted only (the whole list, §1.1);
+//   enhanced services: items paid x fee per item.
+//
+// Decisions where the rules are silent (each has a test):
+//   1. Yes/no (QI) indicators: the submission carries them as qof items; yes is numerator > 0
+//      (a practice system sends 1/1 for yes, 0/1 for no), which earns the maximum; no earns 0.
+//   2. Register indicators: the register size is the submission's `registers` entry for the
+//      indicator's group (the only place a body carries one); the item's numerator and denominator
+//      do not decide the points. Size > 0: the maximum. No entry: 0 points, with a note.
+//   3. A group whose submitted register is 0 earns no points on any of its indicators ("points will
+//      not be earnable", §1.2; NHS England's ZERO_REGISTER_FLAG), with a note.
+//   4. A prevalence-adjusted group without a register entry: points are calculated (they measure
+//      care given) but paid nothing, with a note on the indicator and once in the result. The APDF
+//      needs the practice's prevalence; a factor of 1 instead would pay a practice that leaves a
+//      low register out more than one that reports it. The practice resubmits with its registers.
+//   5. A prevalence-adjusted group without a national prevalence in the catalogue (most groups
+//      until the year closes): APDF = 1, i.e. paid as a practice at national prevalence (points x
+//      pounds x CPI), and the result says once per group that its payments are provisional. Zero
+//      instead would pay nothing for most of QOF; the year-end (two-pass) calculation replaces it.
+//      The register is still required (decision 4). A national prevalence flagged as an estimate is
+//      used, and the result says so once per group; so is a group whose prevalence adjustment the
+//      catalogue marks unconfirmed (adjusted, as the catalogue says).
+//   6. Thresholds flagged unconfirmed are used as the catalogue gives them, with a note naming the
+//      indicator and the thresholds. A percentage indicator missing a threshold earns 0 points
+//      with a note: thresholds are never invented.
+//   7. Denominator 0: achievement null, and a percentage indicator earns 0 points, with a note.
+//   8. Income-protected indicators: the submission does not carry the previous year's points they
+//      are fixed at, so points come from this submission's achievement, with a note saying so;
+//      payment uses this year's CPI and APDF either way (§1.2).
+//   9. Enhanced-service caps (LDHC: the LD register): applied when the submission carries the cap
+//      group's register (paid = min(count, register)). A validated enhanced-service body carries
+//      no registers, so in practice every counted item is paid and a note says the cap could not
+//      be applied and by which register it must be checked. Withholding the payment instead would
+//      make a capped scheme unpayable through this API.
+//  10. A register larger than the list size is used as given, with a note.
+//  11. Inputs the validator would have refused (an unknown code, list size 0, another period) earn
+//      nothing for what cannot be computed, with a note; no undefined behaviour on any input.
+//  12. One payment above max_payment_pence is not paid, with a note (an absurd count, not money).
+//      With at most 400 items every total then stays below 2^53 pence: exact as a JSON number.
+//  13. pounds_decimal_places above 2: money is kept in whole pence and printed with 2 decimals.
+#pragma once
+
+#include "config/catalogue.hpp"
+#include "queue/submission.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::worker {
+
+// Decision 12: £100,000,000,000 in pence.
+inline constexpr std::int64_t max_payment_pence = 10'000'000'000'000;
+
+struct indicator_result {
+    std::string code;                   // "AF006"
+    std::optional<double> achievement;  // numerator / denominator; nullopt when the denominator is 0
+    double points = 0;                  // rounded to the period's points_decimal_places
+    std::int64_t payment_pence = 0;     // rounded to the money unit (rounding.hpp)
+    std::vector<std::string> notes;
+    std::uint64_t numerator = 0;  // as submitted: result_json prints the achievement exactly from these
+    std::uint64_t denominator = 0;
+};
+
+struct service_result {
+    std::string code;  // an item of the scheme: "CHECK"
+    std::uint64_t count = 0;       // as submitted
+    std::uint64_t paid_count = 0;  // after the cap, if one was applied
+    std::int64_t payment_pence = 0;
+    std::vector<std::string> notes;
+};
+
+struct calculation_result {
+    double points = 0;               // sum of the indicators' rounded points
+    std::int64_t payment_pence = 0;  // sum of the indicators' and services' rounded payments
+    std::vector<indicator_result> indicators;  // QOF: in body order
+    std::vector<service_result> services;      // enhanced service: in body order
+    std::vector<std::string> notes;            // about the whole submission or a whole group
+    int points_decimal_places = 2;             // the period's, for result_json
+    int pounds_decimal_places = 2;             // the period's, for result_json
+};
+
+// Calculates one submission with its period's catalogue. Preconditions: none beyond valid objects;
+// a submission parse_submission accepted for this period gets the whole calculation.
+calculation_result calculate(const queue::submission& s, const config::period_catalogue& period);
+
+// The "result" object of GET /v1/submissions/{id} (API.md), compact JSON:
+// {"points":412.37,"payment_gbp":96233.18,
+//  "indicators":[{"code":"AF006","achievement":0.8571,"points":10.97,"payment_gbp":2324.85,"notes":[]}],
+//  "services":[{"code":"CHECK","count":12,"paid_count":12,"payment_gbp":1680.00,"notes":[...]}],
+//  "notes":[...]}
+// Points with points_decimal_places decimals, payment_gbp with min(pounds_decimal_places, 2),
+// achievement with 4 (null when the denominator is 0), all written from integers (rounding.hpp).
+std::string result_json(const calculation_result& r);
+
+}  // namespace sluice::worker
