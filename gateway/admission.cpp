@@ -57,18 +57,6 @@ std::int64_t micros_since_epoch(system_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
-// RFC 3339 with milliseconds, UTC: 2025-03-31T23:58:12.345Z
-std::string rfc3339_millis(system_clock::time_point t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-    return buf;
-}
-
 // API.md: 1 to 255 printable ASCII characters.
 bool valid_idempotency_key(std::string_view key) {
     if (key.empty() || key.size() > 255) return false;
@@ -260,7 +248,7 @@ net::awaitable<void> submit(exchange x) {
     request.idempotency_key = std::string(key);
     request.submission_id = queue::new_submission_id(shard, x.c.random);
     request.body_sha256_hex = config::to_hex(config::sha256(x.req.body()));
-    request.received_at = rfc3339_millis(now);
+    request.received_at = config::rfc3339_millis(now);
     request.receipt_json =
         receipt_json(request.submission_id, request.practice, request.received_at, request.body_sha256_hex);
     request.queue_payload = x.req.body();

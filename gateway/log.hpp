@@ -1,13 +1,9 @@
-// Operator log lines on stderr: "2026-03-31T23:58:12.345Z sluice-gateway level: message".
-// Not for the request path: requests are counted in metrics, not logged one by one.
+// The gateway logs through config/log.hpp (shared by every sluice program).
 #pragma once
 
-#include <string_view>
+#include "config/log.hpp"
 
 namespace sluice::gateway {
-
-enum class log_level { info, warning, error };
-
-void log(log_level level, std::string_view message);
-
+using config::log;
+using config::log_level;
 }  // namespace sluice::gateway

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     // hiredis writes to Redis with write(): a Redis that died mid-write must be an error code
     // (connection lost -> 503), not a SIGPIPE that ends the gateway without a word.
     std::signal(SIGPIPE, SIG_IGN);
+    sluice::config::set_log_program("sluice-gateway");
     try {
         auto start = config::handle_command_line(argc, argv, "accepts practice submissions over HTTP");
         if (start.exit_code) return *start.exit_code;  // --help, --check-config, or a usage/config error
