@@ -1,0 +1,474 @@
+// The worker process's loops (see worker.hpp). Read top to bottom: the life of one held entry is
+// handle(); the loops that deliver entries are read_loop() and reclaim_loop(); stop() and drain()
+// end it all.
+#include "worker/worker.hpp"
+
+#include "queue/consumer.hpp"
+#include "queue/keys.hpp"
+#include "queue/submission.hpp"
+#include "redis/client.hpp"
+#include "worker/calculation.hpp"
+#include "worker/log.hpp"
+#include "worker/metrics_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <exception>
+
+namespace sluice::worker {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Protocol-free tuning of the loops (not operator keys: none changes what is computed).
+constexpr std::chrono::milliseconds read_block{1000};  // XREADGROUP BLOCK; also the SIGTERM latency
+constexpr std::chrono::milliseconds reclaim_max_interval{5000};
+constexpr std::chrono::milliseconds reclaim_min_interval{10};
+constexpr std::chrono::milliseconds trim_interval{5000};
+constexpr std::chrono::milliseconds sample_interval{1000};
+constexpr std::chrono::milliseconds retry_pause{100};          // after a failed Redis call, before the next
+constexpr std::chrono::milliseconds error_log_interval{1000};  // Redis errors: one log line per second
+constexpr std::size_t max_reason_bytes = 1000;                 // a dead letter's reason stays readable
+constexpr std::size_t reported_faults = 5;
+
+// Why a body cannot be calculated, in words an operator reading the dead-letter stream can use.
+std::string describe_fault(const queue::submission_fault& fault) {
+    if (fault.kind == queue::fault_kind::malformed_json) return "malformed JSON: " + fault.detail;
+    std::string reason = "invalid submission:";
+    for (std::size_t i = 0; i < fault.errors.size() && i < reported_faults; ++i) {
+        reason += (i == 0 ? " " : "; ");
+        reason += (fault.errors[i].pointer.empty() ? std::string("(body)") : fault.errors[i].pointer) + ": " +
+                  fault.errors[i].detail;
+    }
+    if (fault.errors.size() > reported_faults)
+        reason += " (and " + std::to_string(fault.errors.size() - reported_faults) + " more)";
+    return reason;
+}
+
+std::string clipped(std::string reason) {
+    if (reason.size() > max_reason_bytes) {
+        reason.resize(max_reason_bytes);
+        reason += "...";
+    }
+    return reason;
+}
+
+}  // namespace
+
+struct worker::impl : std::enable_shared_from_this<impl> {
+    impl(net::io_context& c, worker_options o)
+        : ioc(c),
+          settings(std::move(o.settings)),
+          catalogue(std::move(o.catalogue)),
+          allocator(std::move(o.allocator)),
+          commands(ioc, redis::options_from(settings)),
+          blocking(ioc, blocking_options(settings)),
+          consumer(commands, blocking, reading_options(settings, std::move(o.consumer_name))),
+          metrics(settings.redis.shards),
+          server(ioc, [this] { return render(); }),
+          changed(ioc, clock::time_point::max()),
+          read_timer(ioc),
+          reclaim_timer(ioc),
+          trim_timer(ioc),
+          sample_timer(ioc) {}
+
+    static redis::client_options blocking_options(const config::settings& s) {
+        auto o = redis::options_from(s);
+        o.timeout = read_block + std::chrono::milliseconds(s.redis.timeout_ms);  // BLOCK holds the connection
+        return o;
+    }
+    static queue::consumer_options reading_options(const config::settings& s, std::string name) {
+        auto o = queue::consumer_options_from(s, std::move(name));
+        o.block = read_block;
+        return o;
+    }
+
+    net::io_context& ioc;
+    config::settings settings;
+    config::catalogue catalogue;
+    std::string allocator;
+    redis::client commands;
+    redis::client blocking;
+    queue::consumer consumer;
+    worker_metrics metrics;
+    metrics_server server;
+
+    net::steady_timer changed;  // a broadcast: cancel() wakes every coroutine waiting for a change
+    net::steady_timer read_timer, reclaim_timer, trim_timer, sample_timer;
+    bool stopping = false;
+    std::size_t in_flight = 0;                // held entries being handled (<= concurrency)
+    std::deque<queue::queued_entry> waiting;  // delivered beyond the free slots (< shards of them)
+    int delivering_loops = 0;                 // read_loop and reclaim_loop still running
+    clock::time_point last_error_log{};
+    std::uint64_t unlogged_errors = 0;
+    std::function<void()> stopped_callback;
+
+    std::uint32_t concurrency() const { return settings.worker.concurrency; }
+    bool slots_free() const { return in_flight < concurrency() && waiting.empty(); }
+
+    std::string render() const {
+        return render_prometheus(metrics, {in_flight + waiting.size(), concurrency(), stopping, allocator});
+    }
+
+    void notify() { changed.cancel(); }
+
+    net::awaitable<void> wait_for_change() { co_await changed.async_wait(use_tuple); }
+
+    // Sleeps; false once stopping (stop() cancels the timer).
+    net::awaitable<bool> pause(net::steady_timer& timer, std::chrono::milliseconds d) {
+        if (stopping) co_return false;
+        timer.expires_after(d);
+        co_await timer.async_wait(use_tuple);
+        co_return !stopping;
+    }
+
+    template <typename T>
+    void redis_failed(std::string_view what, const queue::consumer_result<T>& r) {
+        if (stopping && r.ec == redis::error::stopped) return;  // the end of our own drain
+        ++metrics.redis_errors;
+        const auto now = clock::now();
+        if (now - last_error_log < error_log_interval) {
+            ++unlogged_errors;
+            return;
+        }
+        std::string line = std::string(what) + ": " + r.ec.message() + (r.detail.empty() ? "" : " (" + r.detail + ")");
+        if (unlogged_errors > 0) line += "; " + std::to_string(unlogged_errors) + " more Redis error(s) not logged";
+        log(log_level::warning, line);
+        last_error_log = now;
+        unlogged_errors = 0;
+    }
+
+    // --- one held entry ---------------------------------------------------------------------------
+
+    void dispatch(queue::queued_entry entry) {
+        if (in_flight >= concurrency()) {
+            waiting.push_back(std::move(entry));
+            return;
+        }
+        ++in_flight;
+        net::co_spawn(ioc, handle(std::move(entry)), [self = shared_from_this()](std::exception_ptr failure) {
+            if (failure) {
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& e) {
+                    log(log_level::error, std::string("handling an entry failed: ") + e.what() +
+                                              "; it stays pending and is reclaimed after worker.claim_idle_ms");
+                } catch (...) {
+                    log(log_level::error, "handling an entry failed with an unknown exception");
+                }
+            }
+            self->handled_one();
+        });
+    }
+
+    void handled_one() {
+        --in_flight;
+        while (!waiting.empty() && in_flight < concurrency()) {
+            auto next = std::move(waiting.front());
+            waiting.pop_front();
+            dispatch(std::move(next));
+        }
+        notify();
+    }
+
+    // Parse and calculate: the JSON result, or why there is none (the attempt fails).
+    struct outcome {
+        std::string result_json;
+        std::string failure;
+    };
+    outcome calculate_entry(const queue::queued_entry& entry) const {
+        auto parsed = queue::parse_submission(entry.body, catalogue);
+        if (!parsed) return {{}, describe_fault(parsed.fault())};
+        const auto& submission = parsed.value();
+        if (submission.practice != entry.practice)
+            return {{},
+                    "the body's practice " + submission.practice + " is not the entry's practice " + entry.practice};
+        const auto* period = catalogue.period(submission.period);
+        if (period == nullptr)
+            return {{},
+                    "unknown period " + submission.period + " (this worker's catalogue has " +
+                        catalogue.period_names() + ")"};
+        try {
+            return {result_json(calculate(submission, *period)), {}};
+        } catch (const std::exception& e) {
+            return {{}, std::string("the calculation failed: ") + e.what()};
+        }
+    }
+
+    net::awaitable<void> handle(queue::queued_entry entry) {
+        const auto started = co_await consumer.start(entry);
+        if (!started) {  // no answer: the entry stays pending and is reclaimed after claim_idle_ms
+            redis_failed("starting entry " + entry.entry_id, started);
+            co_return;
+        }
+        const auto shard = std::to_string(entry.shard);
+        switch (started.value.outcome) {
+            case queue::start_outcome::not_pending:
+            case queue::start_outcome::not_owner:
+            case queue::start_outcome::already_calculated:
+            case queue::start_outcome::already_failed: co_return;
+            case queue::start_outcome::invalid_entry:
+                co_await fail(entry, entry.deleted ? "the stream entry was deleted before it was calculated"
+                                                   : "the stream entry has no valid submission id of shard " + shard +
+                                                         " (id \"" + entry.submission_id.substr(0, 80) + "\")");
+                co_return;
+            case queue::start_outcome::missing_record:
+                co_await fail(entry, "no status record " + queue::submission_key(entry.shard, entry.submission_id) +
+                                         " (it expired, or was never written)");
+                co_return;
+            case queue::start_outcome::exhausted:
+                co_await fail(entry, "gave up after " + std::to_string(started.value.deliveries) +
+                                         " deliveries without a result (worker.max_attempts = " +
+                                         std::to_string(settings.worker.max_attempts) +
+                                         "): the workers holding it died or timed out");
+                co_return;
+            case queue::start_outcome::started: break;
+        }
+
+        const auto began = clock::now();
+        auto calculated = calculate_entry(entry);
+        metrics.calculation.observe(clock::now() - began);
+        if (!calculated.failure.empty()) {
+            co_await fail(entry, std::move(calculated.failure));
+            co_return;
+        }
+        const auto finished = co_await consumer.finish(entry, calculated.result_json, utc_timestamp());
+        if (!finished) {
+            redis_failed("finishing entry " + entry.entry_id, finished);
+            co_return;
+        }
+        switch (finished.value) {
+            case queue::finish_outcome::calculated: ++metrics.calculated; break;
+            case queue::finish_outcome::duplicate: ++metrics.duplicates; break;
+            case queue::finish_outcome::already_failed: break;
+            case queue::finish_outcome::missing_record:
+                co_await fail(entry, "the status record disappeared before the result could be written");
+                break;
+        }
+    }
+
+    net::awaitable<void> fail(const queue::queued_entry& entry, std::string reason) {
+        reason = clipped(std::move(reason));
+        const auto failed = co_await consumer.fail(entry, reason, utc_timestamp());
+        if (!failed) {
+            redis_failed("failing entry " + entry.entry_id, failed);
+            co_return;
+        }
+        const auto who = "submission " + (entry.submission_id.empty() ? std::string("?") : entry.submission_id) +
+                         " (shard " + std::to_string(entry.shard) + ", entry " + entry.entry_id + ")";
+        switch (failed.value.outcome) {
+            case queue::fail_outcome::will_retry:
+                ++metrics.failed;
+                log(log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
+                                            std::to_string(settings.worker.max_attempts) + " failed for " + who + ": " +
+                                            reason + "; retried after worker.claim_idle_ms");
+                break;
+            case queue::fail_outcome::dead_lettered:
+                ++metrics.failed;
+                ++metrics.dead_lettered;
+                log(log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
+                                          std::to_string(failed.value.deliveries) + " deliveries: " + reason);
+                break;
+            case queue::fail_outcome::not_pending: break;
+        }
+    }
+
+    // --- the loops that deliver entries ------------------------------------------------------------
+
+    // XGROUP CREATE on every shard, until it succeeds or the worker stops.
+    net::awaitable<bool> ensure_groups() {
+        while (!stopping) {
+            if (commands.connected()) {
+                const auto created = co_await consumer.create_groups();
+                if (created) {
+                    if (created.value > 0)
+                        log(log_level::info, "created consumer group " + consumer.options().group + " on " +
+                                                 std::to_string(created.value) + " shard(s)");
+                    co_return true;
+                }
+                redis_failed("creating the consumer groups", created);
+            }
+            if (!co_await pause(read_timer, retry_pause)) break;
+        }
+        co_return false;
+    }
+
+    net::awaitable<void> read_loop() {
+        bool groups = co_await ensure_groups();
+        while (groups && !stopping) {
+            if (!slots_free()) {
+                co_await wait_for_change();
+                continue;
+            }
+            if (!blocking.connected()) {
+                if (!co_await pause(read_timer, retry_pause)) break;
+                continue;
+            }
+            // COUNT is per stream: ask each shard for its share of the free slots (at least 1), so
+            // one read delivers at most free + shards - 1 entries; the excess waits in `waiting`.
+            const std::size_t free = concurrency() - in_flight;
+            const std::size_t per_shard = std::max<std::size_t>(1, free / settings.redis.shards);
+            auto delivered = co_await consumer.read(per_shard);
+            if (!delivered) {
+                if (delivered.ec == queue::consumer_error::no_group) {
+                    log(log_level::warning, "consumer group missing (" + delivered.detail + "); creating it again");
+                    groups = co_await ensure_groups();
+                } else {
+                    redis_failed("reading the queue", delivered);
+                    if (!co_await pause(read_timer, retry_pause)) break;
+                }
+                continue;
+            }
+            for (auto& entry : delivered.value) dispatch(std::move(entry));  // even when stopping: we hold them
+        }
+        loop_ended();
+    }
+
+    std::chrono::milliseconds reclaim_interval() const {
+        return std::clamp(std::chrono::milliseconds(settings.worker.claim_idle_ms / 2), reclaim_min_interval,
+                          reclaim_max_interval);
+    }
+
+    net::awaitable<void> reclaim_loop() {
+        while (co_await pause(reclaim_timer, reclaim_interval())) {
+            if (!commands.connected()) continue;
+            for (std::uint32_t shard = 0; shard < settings.redis.shards && !stopping; ++shard) {
+                std::string cursor = "0-0";
+                do {
+                    while (!stopping && !slots_free()) co_await wait_for_change();
+                    if (stopping) break;
+                    auto page = co_await consumer.claim_page(shard, cursor, concurrency() - in_flight);
+                    if (!page) {
+                        if (page.ec != queue::consumer_error::no_group) redis_failed("reclaiming idle entries", page);
+                        break;
+                    }
+                    metrics.reclaimed += page.value.entries.size();
+                    for (auto& entry : page.value.entries) dispatch(std::move(entry));
+                    cursor = std::move(page.value.next_cursor);
+                } while (cursor != "0-0");
+            }
+        }
+        loop_ended();
+    }
+
+    void loop_ended() {
+        --delivering_loops;
+        notify();
+    }
+
+    // --- housekeeping ------------------------------------------------------------------------------
+
+    net::awaitable<void> trim_loop() {
+        while (co_await pause(trim_timer, trim_interval)) {
+            if (!commands.connected()) continue;
+            for (std::uint32_t shard = 0; shard < settings.redis.shards && !stopping; ++shard) {
+                const auto trimmed = co_await consumer.trim(shard);
+                if (!trimmed) {
+                    redis_failed("trimming " + consumer.queue_key(shard), trimmed);
+                    break;
+                }
+                metrics.trimmed += trimmed.value.removed;
+            }
+        }
+    }
+
+    net::awaitable<void> sample_loop() {
+        while (co_await pause(sample_timer, sample_interval)) {
+            if (!commands.connected()) continue;
+            for (std::uint32_t shard = 0; shard < settings.redis.shards && !stopping; ++shard) {
+                const auto lag = co_await consumer.lag(shard);
+                auto& sampled = metrics.lag[shard];
+                if (!lag) {
+                    sampled = {};
+                    if (lag.ec != queue::consumer_error::no_group) redis_failed("sampling the queue lag", lag);
+                    continue;
+                }
+                sampled.pending = lag.value.pending;
+                sampled.undelivered = lag.value.undelivered;
+            }
+        }
+    }
+
+    // --- start and stop ----------------------------------------------------------------------------
+
+    net::ip::tcp::endpoint start() {
+        const auto endpoint = server.listen(settings.worker.metrics_address, settings.worker.metrics_port);
+        consumer.register_scripts(commands);
+        for (auto* c : {&commands, &blocking}) {
+            const std::string role = c == &commands ? "commands" : "blocking reads";
+            c->on_connection_change([this, c, role](bool up) {
+                if (!up && stopping) return;  // our own stop() at the end of the drain
+                log(up ? log_level::info : log_level::warning,
+                    "Redis (" + role + ") " + (up ? std::string("connected") : "connection lost: " + c->last_error()));
+            });
+            c->start();
+        }
+        server.start();
+        auto self = shared_from_this();
+        delivering_loops = 2;
+        net::co_spawn(ioc, read_loop(), [self](std::exception_ptr) {});
+        net::co_spawn(ioc, reclaim_loop(), [self](std::exception_ptr) {});
+        net::co_spawn(ioc, trim_loop(), [self](std::exception_ptr) {});
+        net::co_spawn(ioc, sample_loop(), [self](std::exception_ptr) {});
+        log(log_level::info, "consumer " + consumer.options().name + " in group " + consumer.options().group + " on " +
+                                 std::to_string(settings.redis.shards) + " shard(s); concurrency " +
+                                 std::to_string(concurrency()) + ", claim_idle_ms " +
+                                 std::to_string(settings.worker.claim_idle_ms) + ", max_attempts " +
+                                 std::to_string(settings.worker.max_attempts));
+        return endpoint;
+    }
+
+    void stop() {
+        if (stopping) return;
+        stopping = true;
+        log(log_level::info, "draining: no new reads; finishing the " + std::to_string(in_flight + waiting.size()) +
+                                 " submission(s) held");
+        for (auto* t : {&read_timer, &reclaim_timer, &trim_timer, &sample_timer}) t->cancel();
+        notify();
+        net::co_spawn(ioc, drain(), [self = shared_from_this()](std::exception_ptr) {});
+    }
+
+    net::awaitable<void> drain() {
+        while (delivering_loops > 0 || in_flight > 0 || !waiting.empty()) co_await wait_for_change();
+        std::uint32_t still_holding = 0;
+        if (commands.connected()) {
+            for (std::uint32_t shard = 0; shard < settings.redis.shards; ++shard) {
+                const auto left = co_await consumer.leave(shard);
+                if (left && !left.value) ++still_holding;
+            }
+        }
+        log(log_level::info,
+            "drained: " + std::to_string(metrics.calculated) + " calculated, " + std::to_string(metrics.failed) +
+                " failed attempt(s), " + std::to_string(metrics.dead_lettered) + " dead-lettered" +
+                (still_holding > 0
+                     ? "; failed attempts held on " + std::to_string(still_holding) + " shard(s) are left for reclaim"
+                     : std::string()));
+        server.stop();
+        commands.stop();
+        blocking.stop();
+        if (stopped_callback) stopped_callback();
+    }
+};
+
+worker::worker(net::io_context& ioc, worker_options options) : impl_(std::make_shared<impl>(ioc, std::move(options))) {}
+
+worker::~worker() = default;
+
+net::ip::tcp::endpoint worker::start() { return impl_->start(); }
+void worker::stop() { impl_->stop(); }
+void worker::on_stopped(std::function<void()> f) { impl_->stopped_callback = std::move(f); }
+const worker_metrics& worker::metrics() const noexcept { return impl_->metrics; }
+std::size_t worker::in_flight() const noexcept { return impl_->in_flight + impl_->waiting.size(); }
+
+}  // namespace sluice::worker
