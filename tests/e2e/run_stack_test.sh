@@ -26,8 +26,17 @@ location=$(grep -i '^Location:' <<<"$answer" | tr -d '\r' | cut -d' ' -f2)
 status_line=$(grep -E '^\s+curl .*/v1/submissions/<id>' <<<"$out" | head -n1 | sed 's/^ *//')
 status_line=${status_line//\/v1\/submissions\/<id>/$location}
 answer=$(bash -c "$status_line" 2>/dev/null)
-grep -q '^HTTP/1.1 200' <<<"$answer" && grep -q '"status":"queued"' <<<"$answer" \
-  || fail "the printed status curl, with the Location filled in, did not show the queued submission: $answer"
+grep -q '^HTTP/1.1 200' <<<"$answer" && grep -Eq '"status":"(queued|processing|calculated)"' <<<"$answer" \
+  || fail "the printed status curl, with the Location filled in, did not show the submission: $answer"
+# The worker calculates it: queued -> calculated, with a result.
+for _ in $(seq 1 100); do
+  answer=$(bash -c "$status_line" 2>/dev/null)
+  grep -q '"status":"calculated"' <<<"$answer" && break
+  sleep 0.1
+done
+grep -q '"status":"calculated"' <<<"$answer" && grep -q '"payment_gbp"' <<<"$answer" \
+  || fail "the submission was not calculated by the stack's worker within 10 s: $answer"
+worker_pid=$(cat "$state/worker.pid")
 
 gateway_pid=$(cat "$state/gateway.pid")
 redis_pid=$(cat "$state/redis.pid")
@@ -44,5 +53,6 @@ grep -q "^A81001,$hash," "$state/credentials.csv" || fail "credentials.csv does 
 
 "$repo/ops/run-stack" stop
 ! kill -0 "$gateway_pid" 2>/dev/null || fail "gateway still running after stop"
+! kill -0 "$worker_pid" 2>/dev/null || fail "worker still running after stop"
 ! kill -0 "$redis_pid" 2>/dev/null || fail "redis-server still running after stop"
 echo "PASS"
