@@ -1,12 +1,10 @@
 // sluice-gateway: the HTTP front end. `--config FILE`, `--check-config`; see README.md.
-#include "config/allocator.hpp"
 #include "config/command_line.hpp"
+#include "config/process.hpp"
 #include "gateway/log.hpp"
 #include "gateway/server.hpp"
 
 #include <sys/resource.h>
-
-#include <csignal>
 
 #include <exception>
 #include <string>
@@ -28,26 +26,16 @@ void raise_descriptor_limit(std::uint32_t max_connections) {
                                  std::to_string(wanted) + "): accept() will fail before the connection limit is reached");
 }
 
-#ifdef SLUICE_WITH_JEMALLOC
-constexpr bool jemalloc_linked = true;
-#else
-constexpr bool jemalloc_linked = false;
-#endif
-
 }  // namespace
 
 int main(int argc, char** argv) {
     namespace config = sluice::config;
     using sluice::gateway::log;
     using sluice::gateway::log_level;
-    // hiredis writes to Redis with write(): a Redis that died mid-write must be an error code
-    // (connection lost -> 503), not a SIGPIPE that ends the gateway without a word.
-    std::signal(SIGPIPE, SIG_IGN);
-    sluice::config::set_log_program("sluice-gateway");
     try {
+        const auto allocator = config::start_process("sluice-gateway");
         auto start = config::handle_command_line(argc, argv, "accepts practice submissions over HTTP");
         if (start.exit_code) return *start.exit_code;  // --help, --check-config, or a usage/config error
-        const auto allocator = config::check_allocator(jemalloc_linked);
         raise_descriptor_limit(start.config.limits.max_connections);
         log(log_level::info,
             "allocator: " + allocator.name + (allocator.version.empty() ? "" : " " + allocator.version));

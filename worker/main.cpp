@@ -1,8 +1,8 @@
 // sluice-worker: calculates queued submissions. `--config FILE` (the gateway's file), `--check-config`.
 // Prints "sluice-worker metrics on ADDR:PORT" once it serves; SIGTERM/SIGINT drain and exit 0.
-#include "config/allocator.hpp"
 #include "config/catalogue.hpp"
 #include "config/command_line.hpp"
+#include "config/process.hpp"
 #include "queue/consumer.hpp"
 #include "worker/log.hpp"
 #include "worker/worker.hpp"
@@ -10,36 +10,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <csignal>
-
 #include <exception>
 #include <functional>
 #include <iostream>
 #include <string>
 
-namespace {
-
-#ifdef SLUICE_WITH_JEMALLOC
-constexpr bool jemalloc_linked = true;
-#else
-constexpr bool jemalloc_linked = false;
-#endif
-
-}  // namespace
-
 int main(int argc, char** argv) {
-    // hiredis writes to Redis with write(): a Redis that died mid-write must be an error code
-    // (connection lost), not a SIGPIPE that ends the process without a word.
-    std::signal(SIGPIPE, SIG_IGN);
-    sluice::config::set_log_program("sluice-worker");
     namespace config = sluice::config;
     namespace worker = sluice::worker;
     using worker::log;
     using worker::log_level;
     try {
+        const auto allocator = config::start_process("sluice-worker");
         auto start = config::handle_command_line(argc, argv, "calculates queued practice submissions");
         if (start.exit_code) return *start.exit_code;  // --help, --check-config, or a usage/config error
-        const auto allocator = config::check_allocator(jemalloc_linked);
         log(log_level::info,
             "allocator: " + allocator.name + (allocator.version.empty() ? "" : " " + allocator.version));
         config::catalogue catalogue;

@@ -44,17 +44,6 @@ std::string status_request(const test_credential& who, std::string_view id) {
     return get_request("/v1/submissions/" + std::string(id), "Authorization: Bearer " + who.token + "\r\n");
 }
 
-std::optional<http_answer> ask(std::uint16_t port, const std::string& request) {
-    raw_client c(port);
-    if (!c.connected() || !c.send(request)) return std::nullopt;
-    return c.read_answer();
-}
-
-bool is_problem(const http_answer& a, std::string_view slug) {
-    return a.header("content-type") == "application/problem+json" &&
-           a.body.find("\"type\":\"urn:sluice:problem:" + std::string(slug) + "\"") != std::string::npos;
-}
-
 // The value of a JSON string member, for assertions (the bodies are flat and ours).
 std::string json_string(const std::string& body, const std::string& name) {
     const auto key = "\"" + name + "\":\"";

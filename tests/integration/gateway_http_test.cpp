@@ -26,19 +26,6 @@ std::chrono::milliseconds since(clock::time_point t) {
 }
 
 // Sends one request on a fresh connection and reads the answer.
-std::optional<http_answer> ask(std::uint16_t port, const std::string& request) {
-    raw_client c(port);
-    if (!c.connected() || !c.send(request)) return std::nullopt;
-    return c.read_answer();
-}
-
-bool is_problem(const http_answer& a, std::string_view slug) {
-    return a.header("content-type") == "application/problem+json" &&
-           a.body.find("\"type\":\"urn:sluice:problem:" + std::string(slug) + "\"") != std::string::npos &&
-           a.body.find("\"status\":" + std::to_string(a.status)) != std::string::npos &&
-           a.body.find("\"title\":") != std::string::npos && a.body.find("\"detail\":") != std::string::npos;
-}
-
 TEST(GatewayHttp, HealthzAnswersWithRequestId) {
     gateway_process gw;
     auto a = ask(gw.port(), get_request("/healthz"));

@@ -253,6 +253,19 @@ std::string get_request(std::string_view path, std::string_view extra_headers) {
     return r;
 }
 
+std::optional<http_answer> ask(std::uint16_t port, const std::string& request) {
+    raw_client c(port);
+    if (!c.connected() || !c.send(request)) return std::nullopt;
+    return c.read_answer();
+}
+
+bool is_problem(const http_answer& a, std::string_view slug) {
+    return a.header("content-type") == "application/problem+json" &&
+           a.body.find("\"type\":\"urn:sluice:problem:" + std::string(slug) + "\"") != std::string::npos &&
+           a.body.find("\"status\":" + std::to_string(a.status)) != std::string::npos &&
+           a.body.find("\"title\":") != std::string::npos && a.body.find("\"detail\":") != std::string::npos;
+}
+
 std::string post_request(std::string_view path, std::string_view body, std::string_view extra_headers) {
     std::string r = "POST ";
     r.append(path);

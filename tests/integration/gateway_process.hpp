@@ -99,6 +99,13 @@ private:
     bool eof_ = false;
 };
 
+// Sends one request on a fresh connection and reads the answer.
+std::optional<http_answer> ask(std::uint16_t port, const std::string& request);
+
+// An RFC 9457 problem document of API.md's shape: our type URI ending in `slug`, and title,
+// status (the answer's) and detail present.
+bool is_problem(const http_answer& answer, std::string_view slug);
+
 // "GET <path> HTTP/1.1" with Host and any extra header lines (each ending in \r\n).
 std::string get_request(std::string_view path, std::string_view extra_headers = "");
 

@@ -5,7 +5,7 @@
 #include "config/catalogue.hpp"
 #include "config/config.hpp"
 
-#include "scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 #include <gtest/gtest.h>
 

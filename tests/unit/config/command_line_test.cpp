@@ -4,7 +4,7 @@
 
 #include "config/command_line.hpp"
 
-#include "scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 #include <gtest/gtest.h>
 

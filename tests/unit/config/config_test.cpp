@@ -4,7 +4,7 @@
 
 #include "config/config.hpp"
 
-#include "scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 #include <gtest/gtest.h>
 

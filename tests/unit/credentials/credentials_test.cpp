@@ -5,7 +5,7 @@
 #include "config/credentials.hpp"
 
 #include "config/config.hpp"
-#include "scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/crypto.h>

@@ -10,7 +10,7 @@
 #include "tests/unit/submission/fault_document.hpp"
 
 #include "config/catalogue.hpp"
-#include "tests/unit/catalogue/scratch_directory.hpp"
+#include "tests/support/scratch_directory.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

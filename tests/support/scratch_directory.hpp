@@ -1,5 +1,5 @@
 // A private temporary directory per test, removed with everything in it when the test ends, for
-// the tests that need real credential files (load(), sluice-token).
+// the tests that need real files (config files, credential files, catalogue directories).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,16 +11,16 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::config::test {
+namespace sluice::test {
 
 class scratch_directory {
 public:
-    scratch_directory()
-    {
+    scratch_directory() {
         const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = std::filesystem::path(::testing::TempDir())
-                / ("sluice-credentials-" + std::to_string(::getpid()) + "-" + test->test_suite_name() + "-"
-                   + test->name());
+        std::string name = "sluice-" + std::to_string(::getpid()) + "-" + test->test_suite_name() + "-" + test->name();
+        for (auto& c : name)
+            if (c == '/') c = '_';  // parameterised tests' names
+        path_ = std::filesystem::path(::testing::TempDir()) / name;
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }
@@ -31,15 +31,13 @@ public:
     const std::filesystem::path& path() const { return path_; }
 
     // Writes `contents` to the file `name` in this directory and returns its path.
-    std::filesystem::path write(std::string_view name, std::string_view contents) const
-    {
+    std::filesystem::path write(std::string_view name, std::string_view contents) const {
         const auto file = path_ / name;
         std::ofstream(file, std::ios::binary) << contents;
         return file;
     }
 
-    static std::string read(const std::filesystem::path& file)
-    {
+    static std::string read(const std::filesystem::path& file) {
         std::ifstream in(file, std::ios::binary);
         return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     }
@@ -48,4 +46,4 @@ private:
     std::filesystem::path path_;
 };
 
-}  // namespace sluice::config::test
+}  // namespace sluice::test
