@@ -47,47 +47,14 @@ gateway_process::gateway_process(gateway_options options) : dir_(make_temp_dir()
     rewrite_credentials(options.credentials);
     const std::string redis_url = options.redis_url.empty() ? redis().url() : options.redis_url;
     const std::string credentials_file = (dir_ / "credentials.csv").string();
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    const auto config = (dir_ / "sluice.toml").string();
-    const auto log_path = (dir_ / "gateway.log").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        ::dup2(out[1], STDOUT_FILENO);
-        const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(log_fd, STDERR_FILENO);
-        ::close(out[0]);
-        ::close(out[1]);
-        ::setenv("SLUICE_REDIS_URL", redis_url.c_str(), 1);
-        ::setenv("SLUICE_CREDENTIALS_FILE", credentials_file.c_str(), 1);
-        ::setenv("SLUICE_CATALOGUE_DIR", SLUICE_CATALOGUE_DIR, 1);
-        ::execl(SLUICE_GATEWAY_BINARY, SLUICE_GATEWAY_BINARY, "--config", config.c_str(), static_cast<char*>(nullptr));
-        std::_Exit(127);
-    }
-    ::close(out[1]);
-    // Read stdout until the listening line (10 s at most).
-    std::string seen;
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    const std::string marker = "listening on 127.0.0.1:";
-    while (std::chrono::steady_clock::now() < deadline) {
-        pollfd p{out[0], POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        char buf[512];
-        const auto n = ::read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
-        seen.append(buf, static_cast<std::size_t>(n));
-        if (auto at = seen.find(marker); at != std::string::npos && seen.find('\n', at) != std::string::npos) {
-            port_ = static_cast<std::uint16_t>(std::stoi(seen.substr(at + marker.size())));
-            break;
-        }
-    }
-    ::close(out[0]);
-    if (port_ == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        exited_ = true;
-        throw std::runtime_error("sluice-gateway did not start; stdout: " + seen + "; log: " + log());
-    }
+    child_ = std::make_unique<child_process>(child_options{
+        SLUICE_GATEWAY_BINARY,
+        {"--config", (dir_ / "sluice.toml").string()},
+        dir_ / "gateway.log",
+        {{"SLUICE_REDIS_URL", redis_url}, {"SLUICE_CREDENTIALS_FILE", credentials_file},
+         {"SLUICE_CATALOGUE_DIR", SLUICE_CATALOGUE_DIR}},
+        {}});
+    port_ = child_->wait_for_port("listening on 127.0.0.1:", 10s);
     if (options.wait_ready && !wait_ready(10s))
         throw std::runtime_error("sluice-gateway did not become ready; log: " + log());
 }
@@ -105,10 +72,7 @@ bool gateway_process::wait_ready(std::chrono::milliseconds timeout) const {
 }
 
 gateway_process::~gateway_process() {
-    if (!exited_ && pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
+    child_.reset();  // SIGKILL and reap if still running
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
 }
@@ -129,30 +93,11 @@ void gateway_process::rewrite_credentials(const std::string& text) const {
     std::filesystem::rename(tmp, dir_ / "credentials.csv");
 }
 
-void gateway_process::send_signal(int sig) const { ::kill(pid_, sig); }
+void gateway_process::send_signal(int sig) const { child_->send_signal(sig); }
 
-std::optional<int> gateway_process::wait_exit(std::chrono::milliseconds timeout) {
-    if (exited_) return std::nullopt;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-        if (r == pid_) {
-            exited_ = true;
-            if (WIFEXITED(status)) return WEXITSTATUS(status);
-            return -WTERMSIG(status);
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    return std::nullopt;
-}
+std::optional<int> gateway_process::wait_exit(std::chrono::milliseconds timeout) { return child_->wait_exit(timeout); }
 
-std::string gateway_process::log() const {
-    std::ifstream in(dir_ / "gateway.log");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string gateway_process::log() const { return child_->log(); }
 
 bool gateway_process::wait_for_log(std::string_view text, std::chrono::milliseconds timeout) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -6,11 +6,14 @@
 // at a time, pipeline, stall, and see exactly when the server closes.
 #pragma once
 
+#include "tests/support/child_process.hpp"
+
 #include <sys/types.h>
 
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,7 +46,7 @@ public:
     std::uint16_t port() const { return port_; }
     // Polls GET /readyz until 200; false on timeout.
     bool wait_ready(std::chrono::milliseconds timeout) const;
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return child_->pid(); }
     void send_signal(int sig) const;
     // Rewrites the config file (same listen section) with new extra TOML.
     void rewrite_config(const std::string& extra_toml) const;
@@ -61,9 +64,8 @@ private:
     std::string config_text(const std::string& extra) const;
     std::filesystem::path dir_;
     unsigned threads_;
-    pid_t pid_ = -1;
+    std::unique_ptr<child_process> child_;
     std::uint16_t port_ = 0;
-    bool exited_ = false;
 };
 
 struct http_answer {

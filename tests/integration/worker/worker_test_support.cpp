@@ -107,88 +107,28 @@ worker_process::worker_process(const worker_config& config, bool wait_for_metric
              << "\"\n\n[worker]\nconcurrency = " << config.concurrency << "\nclaim_idle_ms = " << config.claim_idle_ms
              << "\nmax_attempts = " << config.max_attempts << "\nmetrics_address = \"127.0.0.1\"\nmetrics_port = 0\n";
     }
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    const auto config_path = (dir_ / "sluice.toml").string();
-    const auto log_path = (dir_ / "worker.log").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        ::dup2(out[1], STDOUT_FILENO);
-        const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(log_fd, STDERR_FILENO);
-        ::close(out[0]);
-        ::close(out[1]);
-        // The test's environment must not override the file (SLUICE_* variables of a CI job).
-        for (const char* name :
-             {"SLUICE_REDIS_URL", "SLUICE_REDIS_SHARDS", "SLUICE_CATALOGUE_DIR", "SLUICE_WORKER_CONCURRENCY",
-              "SLUICE_WORKER_CLAIM_IDLE_MS", "SLUICE_WORKER_MAX_ATTEMPTS", "SLUICE_WORKER_METRICS_PORT"})
-            ::unsetenv(name);
-        ::execl(SLUICE_WORKER_BINARY, SLUICE_WORKER_BINARY, "--config", config_path.c_str(),
-                static_cast<char*>(nullptr));
-        std::_Exit(127);
-    }
-    ::close(out[1]);
-    if (!wait_for_metrics_line) {
-        ::close(out[0]);
-        return;
-    }
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    const std::string marker = "sluice-worker metrics on 127.0.0.1:";
-    while (std::chrono::steady_clock::now() < deadline) {
-        pollfd p{out[0], POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        char buf[512];
-        const auto n = ::read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
-        stdout_.append(buf, static_cast<std::size_t>(n));
-        if (auto at = stdout_.find(marker); at != std::string::npos && stdout_.find('\n', at) != std::string::npos) {
-            port_ = static_cast<std::uint16_t>(std::stoi(stdout_.substr(at + marker.size())));
-            break;
-        }
-    }
-    ::close(out[0]);
-    if (port_ == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        exited_ = true;
-        throw std::runtime_error("sluice-worker did not start; stdout: " + stdout_ + "; log: " + log());
-    }
+    // The test's environment must not override the file (SLUICE_* variables of a CI job).
+    child_ = std::make_unique<child_process>(child_options{
+        SLUICE_WORKER_BINARY,
+        {"--config", (dir_ / "sluice.toml").string()},
+        dir_ / "worker.log",
+        {},
+        {"SLUICE_REDIS_URL", "SLUICE_REDIS_SHARDS", "SLUICE_CATALOGUE_DIR", "SLUICE_WORKER_CONCURRENCY",
+         "SLUICE_WORKER_CLAIM_IDLE_MS", "SLUICE_WORKER_MAX_ATTEMPTS", "SLUICE_WORKER_METRICS_PORT"}});
+    if (wait_for_metrics_line) port_ = child_->wait_for_port("sluice-worker metrics on 127.0.0.1:", 10s);
 }
 
 worker_process::~worker_process() {
-    if (!exited_ && pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
+    child_.reset();  // SIGKILL and reap if still running
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
 }
 
-void worker_process::send_signal(int sig) const {
-    if (!exited_ && pid_ > 0) ::kill(pid_, sig);
-}
+void worker_process::send_signal(int sig) const { child_->send_signal(sig); }
 
-std::optional<int> worker_process::wait_exit(std::chrono::milliseconds timeout) {
-    if (exited_) return std::nullopt;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            exited_ = true;
-            if (WIFEXITED(status)) return WEXITSTATUS(status);
-            return -WTERMSIG(status);
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    return std::nullopt;
-}
+std::optional<int> worker_process::wait_exit(std::chrono::milliseconds timeout) { return child_->wait_exit(timeout); }
 
-std::string worker_process::log() const {
-    std::ifstream in(dir_ / "worker.log");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string worker_process::log() const { return child_->log(); }
 
 std::string worker_process::http(std::string_view method, std::string_view target) const {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -3,6 +3,7 @@
 // state, and a real sluice-worker process driven by its pid.
 #pragma once
 
+#include "tests/support/child_process.hpp"
 #include "tests/support/redis_server.hpp"
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,13 +82,13 @@ public:
     worker_process(const worker_process&) = delete;
     worker_process& operator=(const worker_process&) = delete;
 
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return child_->pid(); }
     std::uint16_t metrics_port() const { return port_; }
     void send_signal(int sig) const;
     // The exit code, -signal if killed by one, nullopt on timeout.
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
     std::string log() const;  // stderr so far
-    std::string stdout_text() const { return stdout_; }
+    std::string stdout_text() const { return child_->stdout_text(); }
 
     // One HTTP/1.1 request to the metrics endpoint (Connection: close): status line + headers +
     // body, or "" if it could not connect or timed out.
@@ -96,10 +98,8 @@ public:
 
 private:
     std::filesystem::path dir_;
-    pid_t pid_ = -1;
+    std::unique_ptr<child_process> child_;
     std::uint16_t port_ = 0;
-    bool exited_ = false;
-    std::string stdout_;
 };
 
 }  // namespace sluice::test
