@@ -7,13 +7,13 @@ repo=$1
 build=$2
 state=$(mktemp -d "${TMPDIR:-/tmp}/sluice-e2e-stack.XXXXXX")
 export SLUICE_STATE_DIR=$state SLUICE_BUILD_DIR=$build SLUICE_LISTEN_PORT=0
-export SLUICE_EMBEDDED_REDIS_PORT=$((20000 + RANDOM % 20000))
+export SLUICE_EMBEDDED_REDIS_PORT=$((20000 + RANDOM % 12000))  # below the ephemeral range
 unset SLUICE_REDIS_URL
 cleanup() { "$repo/ops/run-stack" stop >/dev/null 2>&1 || true; rm -rf "$state"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-out=$("$repo/ops/run-stack")
+out=$("$repo/ops/run-stack") || { cat "$state"/*.log* >&2 2>/dev/null; fail "ops/run-stack failed"; }
 echo "$out"
 health_line=$(grep -E '^\s+curl .*/healthz' <<<"$out" | head -n1 | sed 's/^ *//')
 submit_line=$(grep -E '^\s+curl .*/v1/submissions -H' <<<"$out" | head -n1 | sed 's/^ *//')
