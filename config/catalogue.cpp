@@ -10,6 +10,7 @@
 // The catalogue's look-ups are binary searches over vectors sorted by code once, at load.
 
 #include "config/catalogue.hpp"
+#include "config/detail/toml_text.hpp"
 
 #include "config/config.hpp"
 
@@ -27,6 +28,13 @@
 
 namespace sluice::config {
 namespace {
+
+using detail::real_text;
+using detail::shown;
+using detail::toml_string;
+using detail::type_name;
+
+std::string location(const toml::source_region& where) { return detail::location(where, "catalogue"); }
 
 // Sorted by code: the look-ups below depend on it.
 template <typename Entry>
@@ -63,63 +71,9 @@ bool is_code(std::string_view text)
 // ---------------------------------------------------------------------------------------------
 // Messages.
 
-std::string location(const toml::source_region& where)
-{
-    const std::string file = where.path ? *where.path : std::string("catalogue");
-    return where.begin.line == 0 ? "at " + file : "at " + file + ":" + std::to_string(where.begin.line);
-}
 
-// A string as TOML writes it in double quotes: "LD".
-std::string toml_quoted(std::string_view text)
-{
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            constexpr std::string_view hex = "0123456789ABCDEF";
-            out += "\\u00";
-            out += hex[static_cast<unsigned char>(c) >> 4];
-            out += hex[static_cast<unsigned char>(c) & 0xF];
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
 
-// A value as the file wrote it, for messages: strings quoted, floats shortest (2.1, not
-// 2.1000000000000001).
-std::string shown(const toml::node& node)
-{
-    if (node.is_table()) return "{...}";
-    if (node.is_array()) return "[...]";
-    if (node.is_string()) return toml_quoted(node.as_string()->get());
-    if (node.is_floating_point()) {
-        char text[64];
-        const auto written = std::to_chars(text, text + sizeof text, node.as_floating_point()->get());
-        std::string number(text, written.ptr);
-        if (number.find_first_of(".ein") == std::string::npos) number += ".0";  // a float as TOML writes it: 12.0
-        return number;
-    }
-    std::ostringstream text;
-    node.visit([&](const auto& value) { text << value; });
-    return text.str();
-}
 
-std::string_view type_name(const toml::node& node)
-{
-    switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    default: return "a date or time";
-    }
-}
 
 template <typename Range>
 std::string joined(const Range& names)
@@ -271,7 +225,7 @@ public:
 
         const auto name = *root.text("period", true);
         if (name != period_name) {
-            root.fail("period", *root.find("period"), "expected " + toml_quoted(period_name) + ", the name of the file");
+            root.fail("period", *root.find("period"), "expected " + detail::toml_string(period_name) + ", the name of the file");
         }
         period.name_ = name;
 
@@ -533,14 +487,14 @@ catalogue load_catalogue(const std::filesystem::path& dir)
     constexpr std::string_view expected_files = "expected a directory of period files (2024-25.toml, ...)";
     std::error_code error;
     if (!std::filesystem::is_directory(dir, error)) {
-        throw config_error("catalogue.dir", toml_quoted(dir.string()), std::string(expected_files) + ": no such directory");
+        throw config_error("catalogue.dir", detail::toml_string(dir.string()), std::string(expected_files) + ": no such directory");
     }
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
         if (entry.path().extension() == ".toml" && entry.is_regular_file()) files.push_back(entry.path());
     }
-    if (error) throw config_error("catalogue.dir", toml_quoted(dir.string()), std::string(expected_files) + ": " + error.message());
-    if (files.empty()) throw config_error("catalogue.dir", toml_quoted(dir.string()), std::string(expected_files) + ": none found");
+    if (error) throw config_error("catalogue.dir", detail::toml_string(dir.string()), std::string(expected_files) + ": " + error.message());
+    if (files.empty()) throw config_error("catalogue.dir", detail::toml_string(dir.string()), std::string(expected_files) + ": none found");
     std::sort(files.begin(), files.end());
 
     std::vector<period_catalogue> periods;
@@ -548,7 +502,7 @@ catalogue load_catalogue(const std::filesystem::path& dir)
         const std::string file_name = file.string();
         const std::string period_name = file.stem().string();
         if (!is_period_name(period_name)) {
-            throw config_error("catalogue.dir", toml_quoted(file_name),
+            throw config_error("catalogue.dir", detail::toml_string(file_name),
                                "expected files named after a period YYYY-YY, like 2024-25.toml", "at " + file_name);
         }
         std::ifstream in(file, std::ios::binary);

@@ -12,6 +12,7 @@
 // burst / rate, in nanoseconds, fits an int64).
 
 #include "config/config.hpp"
+#include "config/detail/toml_text.hpp"
 
 #include <arpa/inet.h>
 #include <unistd.h>  // environ
@@ -36,6 +37,11 @@
 namespace sluice::config {
 namespace {
 
+using detail::real_text;
+using detail::shown;
+using detail::toml_string;
+using detail::type_name;
+
 // ---------------------------------------------------------------------------------------------
 // Rules: what a key allows. One rule type per field type: integer fields take an integer_rule,
 // double fields a real_rule, string fields a text_rule.
@@ -58,7 +64,6 @@ std::string describe(const integer_rule& rule)
     return "an integer from " + std::to_string(rule.min) + " to " + std::to_string(rule.max);
 }
 
-std::string real_text(double value);
 
 std::string describe(const real_rule& rule)
 {
@@ -329,44 +334,7 @@ std::string joined(const std::vector<std::string>& names)
 // ---------------------------------------------------------------------------------------------
 // Values as TOML writes them: in to_toml() and in messages.
 
-std::string toml_string(std::string_view text)
-{
-    std::string out = "\"";
-    for (char c : text) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\f': out += "\\f"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-                char escape[8];
-                std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(c));
-                out += escape;
-            } else {
-                out += c;
-            }
-        }
-    }
-    return out + '"';
-}
 
-// The shortest text that reads back as the same double, always with a '.' or an exponent so
-// that TOML reads it as a float. Plain notation where it is readable.
-std::string real_text(double value)
-{
-    char buffer[400];
-    const auto magnitude = std::fabs(value);
-    const auto format = (magnitude >= 1e-6 && magnitude < 1e15) || value == 0 ? std::chars_format::fixed
-                                                                              : std::chars_format::scientific;
-    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, format);
-    std::string text(buffer, result.ptr);
-    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // "n": inf, nan
-    return text;
-}
 
 std::string toml_text(const std::string& value)
 {
@@ -384,44 +352,8 @@ std::string toml_text(Integer value)
     return std::to_string(value);
 }
 
-std::string shown(const toml::node& node)
-{
-    switch (node.type()) {
-    case toml::node_type::string: return toml_string(node.as_string()->get());
-    case toml::node_type::integer: return std::to_string(node.as_integer()->get());
-    case toml::node_type::floating_point: return real_text(node.as_floating_point()->get());
-    case toml::node_type::boolean: return node.as_boolean()->get() ? "true" : "false";
-    case toml::node_type::table: return "{...}";
-    case toml::node_type::array: return "[...]";
-    default: {
-        std::ostringstream text;
-        node.visit([&](const auto& value) { text << value; });
-        return text.str();
-    }
-    }
-}
 
-std::string_view type_name(const toml::node& node)
-{
-    switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
-    }
-}
 
-std::string location(const toml::source_region& where)
-{
-    std::string text = where.path ? *where.path : std::string("config");
-    return "at " + text + ":" + std::to_string(where.begin.line);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Assigning one value: from a TOML node or from an environment variable's text.
@@ -459,7 +391,7 @@ template <typename Rule>
 [[noreturn]] void throw_wrong_type(const Rule& rule, const toml::node& node, const std::string& key)
 {
     throw config_error(key, shown(node), "expected " + describe(rule) + ", got " + std::string(type_name(node)),
-                       location(node.source()));
+                       detail::location(node.source(), "config"));
 }
 
 template <std::integral Field>
@@ -467,7 +399,7 @@ void assign(Field& field, const integer_rule& rule, const toml::node& node, cons
 {
     // A float is a type error even when whole (port = 8080.0): the file is wrong, say so.
     if (!node.is_integer()) throw_wrong_type(rule, node, key);
-    store(field, rule, node.as_integer()->get(), key, shown(node), location(node.source()));
+    store(field, rule, node.as_integer()->get(), key, shown(node), detail::location(node.source(), "config"));
 }
 
 void assign(double& field, const real_rule& rule, const toml::node& node, const std::string& key)
@@ -480,13 +412,13 @@ void assign(double& field, const real_rule& rule, const toml::node& node, const 
     } else {
         throw_wrong_type(rule, node, key);
     }
-    store(field, rule, value, key, shown(node), location(node.source()));
+    store(field, rule, value, key, shown(node), detail::location(node.source(), "config"));
 }
 
 void assign(std::string& field, const text_rule& rule, const toml::node& node, const std::string& key)
 {
     if (!node.is_string()) throw_wrong_type(rule, node, key);
-    store(field, rule, node.as_string()->get(), key, location(node.source()));
+    store(field, rule, node.as_string()->get(), key, detail::location(node.source(), "config"));
 }
 
 // Environment values are text: whole-string decimal numbers, shown unquoted when they are
@@ -548,17 +480,17 @@ void reject_unknown_names(const toml::table& table, const std::string& path)
             if (!node.is_table()) {
                 throw config_error(child, shown(node),
                                    "expected a table [" + child + "], got " + std::string(type_name(node)),
-                                   location(name.source()));
+                                   detail::location(name.source(), "config"));
             }
             reject_unknown_names(*node.as_table(), child);
         } else if (path.empty()) {
             throw config_error(child, "", "unknown section; the sections are " + joined(names_inside("")),
-                               location(name.source()));
+                               detail::location(name.source(), "config"));
         } else {
             const auto allowed = names_inside(path);
             if (std::find(allowed.begin(), allowed.end(), name.str()) == allowed.end()) {
                 throw config_error(child, "", "unknown key; the keys of [" + path + "] are " + joined(allowed),
-                                   location(name.source()));
+                                   detail::location(name.source(), "config"));
             }
         }
     }
