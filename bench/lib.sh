@@ -288,3 +288,30 @@ print_row() {
 # CPU time (user + system, in clock ticks) a process has used so far: field 14 + 15 of its stat.
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 clock_ticks_per_second() { getconf CLK_TCK; }
+
+# Starts redis-server with the shipped ops/redis.conf in DIR on a free port (retrying on a port
+# taken meanwhile) and waits until it answers PING; sets redis_port and redis_pid (tracked).
+redis_port=
+redis_pid=
+start_redis() {
+    local dir=$1 attempt log=$1/redis.log
+    mkdir -p "$dir"
+    for attempt in 1 2 3; do
+        pick_port
+        redis_port=$picked_port
+        redis-server "$repo_root/ops/redis.conf" --port "$redis_port" --dir "$dir" --daemonize no >"$log" 2>&1 &
+        redis_pid=$!
+        track_pid "$redis_pid"
+        local deadline=$((SECONDS + start_deadline_s))
+        while ((SECONDS < deadline)) && kill -0 "$redis_pid" 2>/dev/null; do
+            if [[ $(redis-cli -h "$host" -p "$redis_port" ping 2>/dev/null) == PONG ]]; then
+                kill -0 "$redis_pid" 2>/dev/null && return 0
+            fi
+            sleep 0.05
+        done
+        kill -0 "$redis_pid" 2>/dev/null && die "redis-server did not answer PING within ${start_deadline_s} s: $(cat "$log")"
+        start_failed "$redis_pid" redis-server "$redis_port" "$log"
+        redis_pid=
+    done
+    die "redis-server did not start after $attempt attempts"
+}

@@ -83,30 +83,6 @@ wait_for_quiet() {
 
 redis() { redis-cli -h "$host" -p "$redis_port" "$@"; }
 
-redis_port=
-redis_pid=
-start_redis() {
-    local dir=$work/redis attempt log=$work/redis/redis.log
-    mkdir -p "$dir"
-    for attempt in 1 2 3; do
-        pick_port
-        redis_port=$picked_port
-        redis-server "$repo_root/ops/redis.conf" --port "$redis_port" --dir "$dir" --daemonize no >"$log" 2>&1 &
-        redis_pid=$!
-        track_pid "$redis_pid"
-        local deadline=$((SECONDS + start_deadline_s))
-        while ((SECONDS < deadline)) && kill -0 "$redis_pid" 2>/dev/null; do
-            if [[ $(redis ping 2>/dev/null) == PONG ]]; then
-                kill -0 "$redis_pid" 2>/dev/null && return 0
-            fi
-            sleep 0.05
-        done
-        kill -0 "$redis_pid" 2>/dev/null && die "redis-server did not answer PING within ${start_deadline_s} s: $(cat "$log")"
-        start_failed "$redis_pid" redis-server "$redis_port" "$log"
-        redis_pid=
-    done
-    die "redis-server did not start after $attempt attempts"
-}
 
 # Waits (at most 2 minutes) until Redis is not rewriting its AOF or saving: a fork in progress
 # would take a core from the measured run.
@@ -224,7 +200,7 @@ echo "load $(load1) after calc"
 echo
 
 # ---- 2. enqueue, then drain -------------------------------------------------------------------------
-start_redis
+start_redis "$work/redis"
 write_worker_config
 wait_for_quiet "enqueue"
 echo "--- enqueue: $bench_bin enqueue --count $count --practices $practices --shards $shards   ($quiet_note)"
