@@ -125,11 +125,12 @@ local entry_id = redis.call('XADD', queue_key, '*',
   'id', submission_id, 'practice', practice, 'sha256', body_sha256,
   'received_at', received_at, 'body', payload)
 
--- (d) The status record GET /v1/submissions/{id} reads; the worker updates it.
+-- (d) The status record GET /v1/submissions/{id} reads; the worker updates it. Only what the
+-- status answer needs: the receipt is rebuilt from these fields and lives once, in the
+-- idempotency record (one admission writes its body to the AOF once, not twice).
 redis.call('HSET', submission_key,
   'id', submission_id, 'practice', practice, 'status', 'queued', 'attempts', '0',
-  'received_at', received_at, 'content_sha256', body_sha256, 'receipt', receipt,
-  'entry_id', entry_id)
+  'received_at', received_at, 'content_sha256', body_sha256)
 redis.call('EXPIRE', submission_key, ttl_seconds)
 
 -- (e) The idempotency record: what a retry with the same key is answered with.
