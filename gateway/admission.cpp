@@ -157,10 +157,18 @@ net::awaitable<void> add_current_rate_limit(const exchange& x, const std::string
     add_rate_limit(x, d.remaining, d.reset_after_us);
 }
 
-void shed(const exchange& x, problem p, std::string_view detail) {
+// 503 to an authenticated request: nothing was done and the practice's state in Redis is unknown.
+// RateLimit says what is true of this answer: nothing is allowed now (r=0) until Retry-After
+// (t), so every authenticated answer carries the field (API.md) without inventing a quota.
+void unavailable(const exchange& x, problem p, std::string_view detail) {
     make_problem(x.res, p, detail);
-    x.res.add_header("Retry-After",
-                     std::to_string(ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random())));
+    const auto retry_after = ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random());
+    x.res.add_header("Retry-After", std::to_string(retry_after));
+    add_rate_limit(x, 0, static_cast<std::int64_t>(retry_after) * 1'000'000);
+}
+
+void shed(const exchange& x, problem p, std::string_view detail) {
+    unavailable(x, p, detail);
     count(x.c, admission_outcome::shed);
 }
 
@@ -336,9 +344,7 @@ net::awaitable<void> submission_status(exchange x, std::string_view submission_i
         co_return;
     }
     if (!x.c.redis.connected()) {
-        make_problem(x.res, problem::unavailable, "the submission store is unreachable; retry later");
-        x.res.add_header("Retry-After",
-                         std::to_string(ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random())));
+        unavailable(x, problem::unavailable, "the submission store is unreachable; retry later");
         co_return;
     }
     const auto sub_key = queue::submission_key(*shard, submission_id);
@@ -348,9 +354,7 @@ net::awaitable<void> submission_status(exchange x, std::string_view submission_i
     auto [ec, reply] = co_await x.c.redis.async_eval(status_script(), keys, {}, use_tuple);
     x.c.metrics.redis_round_trip.observe(clock::now() - sent);
     if (ec || !reply.is_array() || reply.elements.size() != 2 || !reply.elements[0].is_array()) {
-        make_problem(x.res, problem::unavailable, "the submission store did not answer in time; retry later");
-        x.res.add_header("Retry-After",
-                         std::to_string(ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random())));
+        unavailable(x, problem::unavailable, "the submission store did not answer in time; retry later");
         co_return;
     }
     const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};

@@ -464,6 +464,10 @@ TEST_F(Admission, RedisDownMeans503AtOnceAndNotReady) {
     const int retry_after = std::stoi(r->header("retry-after"));
     EXPECT_GE(retry_after, 1);
     EXPECT_LE(retry_after, 2);
+    // Every authenticated answer carries the rate-limit fields; with Redis down nothing is allowed
+    // until Retry-After.
+    EXPECT_FALSE(r->header("ratelimit-policy").empty());
+    EXPECT_EQ(r->header("ratelimit"), "\"practice\";r=0;t=" + std::to_string(retry_after));
     auto not_ready = ask(gw.port(), get_request("/readyz"));
     ASSERT_TRUE(not_ready);
     EXPECT_EQ(not_ready->status, 503);
@@ -497,6 +501,7 @@ TEST_F(Admission, BeyondTheInFlightBoundIsShedAtOnce) {
     ASSERT_TRUE(shed);
     EXPECT_EQ(shed->status, 503);
     EXPECT_TRUE(is_problem(*shed, "overloaded")) << shed->body;
+    EXPECT_EQ(shed->header("ratelimit"), "\"practice\";r=0;t=" + shed->header("retry-after"));
     EXPECT_LT(took, 200ms);
     for (auto& c : waiting) {
         auto r = c->read_answer(3s);
