@@ -254,6 +254,7 @@ void for_each_key(Settings& s, Visit&& visit)
     visit("shutdown", "drain_seconds", s.shutdown.drain_seconds, integer_rule{0, 3600});
 
     visit("durability", "replicas", s.durability.replicas, integer_rule{0, 64});
+    visit("durability", "wait_timeout_ms", s.durability.wait_timeout_ms, integer_rule{1, 60'000});
 
     visit("catalogue", "dir", s.catalogue.dir, path);
 
@@ -580,6 +581,12 @@ settings parse(std::string_view toml_text, const environment& env, std::string_v
         const auto variable = env.find(environment_name(key));
         if (variable != env.end()) assign(field, rule, variable->second, key, "from " + variable->first);
     });
+    // Keys that constrain each other (after both sources, so an override is checked too).
+    if (s.durability.replicas > 0 && s.durability.wait_timeout_ms >= s.redis.timeout_ms) {
+        throw config_error("durability.wait_timeout_ms", std::to_string(s.durability.wait_timeout_ms),
+                           "below redis.timeout_ms (" + std::to_string(s.redis.timeout_ms) +
+                               ") when durability.replicas > 0: WAIT must answer before the call times out");
+    }
     return s;
 }
 

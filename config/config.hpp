@@ -75,6 +75,9 @@ struct shutdown_settings {
 
 struct durability_settings {
     std::uint32_t replicas = 0;  // Redis WAIT for this many replicas before answering 202
+    // WAIT's own timeout: after it the 202 goes out anyway (the entry is queued on the primary)
+    // and sluice_replication_shortfalls_total counts it. Below redis.timeout_ms.
+    std::uint32_t wait_timeout_ms = 100;
 
     bool operator==(const durability_settings&) const = default;
 };

@@ -41,6 +41,11 @@ const redis::script& admission_script() {
     return s;
 }
 
+const redis::script& complete_script() {
+    static const redis::script s{std::string(queue::complete_script_source())};
+    return s;
+}
+
 const redis::script& status_script() {
     static const redis::script s{std::string(embedded::status_lua)};
     return s;
@@ -195,6 +200,30 @@ std::string receipt_json(const std::string& id, const std::string& practice, con
     return boost::json::serialize(r);
 }
 
+// durability.replicas > 0: the admission stored its idempotency record "pending" (a retry meanwhile
+// gets 409). Wait for the replicas (group commit, gateway/detail/replication.hpp), then mark the
+// record done whatever WAIT answered: the entry is queued on the primary either way, and a
+// shortfall is counted and logged rather than turned into a 503 (a 503 promises nothing was
+// queued). If the completion call fails, the record replays anyway after pending_timeout_ms.
+net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& practice, std::string_view idempotency_key,
+                                       const std::string& submission_id) {
+    const auto& durability = x.rt.settings.durability;
+    const auto waited =
+        co_await x.c.replication.wait(durability.replicas, std::chrono::milliseconds(durability.wait_timeout_ms));
+    if (waited.ec || waited.acknowledged < static_cast<long long>(durability.replicas)) {
+        x.c.metrics.replication_shortfalls.add();
+        log(log_level::warning, "submission " + submission_id + " answered 202 with " +
+                                    (waited.ec ? "WAIT failed (" + waited.ec.message() + ")"
+                                               : std::to_string(waited.acknowledged) + " of " +
+                                                     std::to_string(durability.replicas) + " replicas acknowledging"));
+    }
+    const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
+    auto [ec, reply] = co_await x.c.redis.async_eval(complete_script(), call.key_views(), call.argv_views(), use_tuple);
+    if (ec || !reply.is_integer())
+        log(log_level::warning, "submission " + submission_id +
+                                    ": could not mark its idempotency record done; it replays after the pending timeout");
+}
+
 }  // namespace
 
 net::awaitable<void> submit(exchange x) {
@@ -283,6 +312,8 @@ net::awaitable<void> submit(exchange x) {
     const auto result = queue::parse_admission_reply(reply);
     switch (result.outcome) {
         case queue::admission_outcome::accepted:
+            if (x.rt.settings.durability.replicas > 0)
+                co_await wait_for_replicas(x, who->practice, key, submission_id);
             x.res.status = 202;
             x.res.body = receipt;
             x.res.add_header("Location", "/v1/submissions/" + submission_id);

@@ -185,6 +185,16 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
          "# TYPE sluice_http_connections_rejected_total counter\n"
          "sluice_http_connections_rejected_total "
       << sum([](const metrics_shard& s) { return s.rejected_connections.value(); }) << "\n";
+    w << "# HELP sluice_replication_waits_total Redis WAIT commands sent for durability.replicas (one per batch "
+         "of admissions).\n"
+         "# TYPE sluice_replication_waits_total counter\n"
+         "sluice_replication_waits_total "
+      << sum([](const metrics_shard& s) { return s.replication_waits.value(); }) << "\n";
+    w << "# HELP sluice_replication_shortfalls_total Submissions answered 202 although fewer than "
+         "durability.replicas replicas acknowledged them within durability.wait_timeout_ms.\n"
+         "# TYPE sluice_replication_shortfalls_total counter\n"
+         "sluice_replication_shortfalls_total "
+      << sum([](const metrics_shard& s) { return s.replication_shortfalls.value(); }) << "\n";
     w << "# HELP sluice_http_accept_errors_total accept() failures (for example out of file descriptors).\n"
          "# TYPE sluice_http_accept_errors_total counter\n"
          "sluice_http_accept_errors_total "

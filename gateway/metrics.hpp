@@ -99,6 +99,8 @@ struct metrics_shard {
     std::array<counter, admission_outcome_count> admissions;
     latency_histogram redis_round_trip;
     gauge admissions_inflight;
+    counter replication_waits;       // WAIT commands sent (durability.replicas > 0)
+    counter replication_shortfalls;  // 202s sent with fewer replicas acknowledged than asked
 
     void count_request(route r, unsigned status, std::chrono::nanoseconds latency) noexcept;
 };

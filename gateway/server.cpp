@@ -241,9 +241,6 @@ void server::impl::reload() {
 
 int server::run() {
     auto& s = *impl_;
-    if (s.options.settings.durability.replicas > 0)
-        throw config::config_error("durability.replicas", std::to_string(s.options.settings.durability.replicas),
-                                   "0 (waiting for replicas is not supported yet)");
     s.state = load_runtime(s.options.settings);
     s.shared.allocator = s.options.allocator;
     s.shared.max_connections.store(s.state->settings.limits.max_connections);

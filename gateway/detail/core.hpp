@@ -12,6 +12,7 @@
 
 #include "config/allocator.hpp"
 #include "config/config.hpp"
+#include "gateway/detail/replication.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/runtime.hpp"
 #include "ratelimit/gcra.hpp"
@@ -95,6 +96,7 @@ struct core {
     net::steady_timer drain_timer;
     net::steady_timer sample_timer;  // core 0: queue lengths
     redis::client redis;             // this core's one pipelined connection
+    replication_waiter replication{redis, metrics.replication_waits};  // durability.replicas > 0: group-commit WAIT
     ratelimit::local_limiter failed_auth;
     std::mt19937_64 random;
     std::size_t index;

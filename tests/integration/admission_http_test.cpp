@@ -4,6 +4,7 @@
 // their GCRA allowance, and Redis killed under load.
 #include "tests/integration/gateway_process.hpp"
 #include "tests/support/redis_environment.hpp"
+#include "tests/support/redis_server.hpp"
 
 #include "config/credentials.hpp"
 #include "queue/keys.hpp"
@@ -13,6 +14,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -483,6 +485,76 @@ TEST_F(Admission, RedisDownMeans503AtOnceAndNotReady) {
     auto after = ask(gw.port(), submit_request(a, "k", qof_body(a.practice)));
     ASSERT_TRUE(after);
     EXPECT_EQ(after->status, 202) << after->body;
+}
+
+// The value of one metric line ("name{labels} value"), -1 if absent.
+long long metric_value(const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stoll(text.substr(at + name.size() + 2));
+}
+
+TEST_F(Admission, DurabilityReplicasWaitsForTheReplicaBefore202) {
+    // A real replica of the test's redis-server (its first sync starts at once, not after 5 s).
+    redis().command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"});
+    redis_server_options replica_options;
+    replica_options.extra_args = {"--replicaof", "127.0.0.1", std::to_string(redis().port())};
+    redis_server replica(replica_options);
+    const auto link_deadline = clock::now() + 10s;
+    while (clock::now() < link_deadline &&
+           replica.command({"INFO", "replication"}).as_string().find("master_link_status:up") == std::string::npos)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_NE(replica.command({"INFO", "replication"}).as_string().find("master_link_status:up"), std::string::npos);
+
+    gateway_process gw({"[durability]\nreplicas = 1\nwait_timeout_ms = 300\n[redis]\ntimeout_ms = 1000\n"
+                        "[ratelimit.per_practice]\nburst = 100\n",
+                        1, "", a.line + b.line});
+    auto r = ask(gw.port(), submit_request(a, "k1", qof_body(a.practice)));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    // 202 came after WAIT: the replica already holds the status record and the queue entry.
+    const auto id = json_string(r->body, "submission_id");
+    const auto shard = queue::shard_of(a.practice, 16);
+    EXPECT_EQ(replica.command({"EXISTS", queue::submission_key(shard, id)}).as_integer(), 1);
+    EXPECT_EQ(replica.command({"XLEN", queue::queue_key(shard)}).as_integer(), 1);
+    // ... and the idempotency record is done, so a retry replays rather than 409.
+    auto replay = ask(gw.port(), submit_request(a, "k1", qof_body(a.practice)));
+    ASSERT_TRUE(replay);
+    EXPECT_EQ(replay->status, 202) << replay->body;
+    EXPECT_EQ(replay->header("idempotent-replayed"), "true");
+
+    // Concurrent admissions share WAITs (group commit): 40 requests written before any answer is
+    // read are covered by far fewer than 40 WAITs.
+    std::vector<std::unique_ptr<raw_client>> clients;
+    for (int i = 0; i < 40; ++i) {
+        const auto& who = i % 2 ? a : b;
+        clients.push_back(std::make_unique<raw_client>(gw.port()));
+        ASSERT_TRUE(clients.back()->send(submit_request(who, "c" + std::to_string(i), qof_body(who.practice, i))));
+    }
+    int accepted = 0;
+    for (auto& client : clients) {
+        auto answer = client->read_answer(5s);
+        if (answer && answer->status == 202) ++accepted;
+    }
+    EXPECT_EQ(accepted, 40);
+    auto metrics = ask(gw.port(), get_request("/metrics"))->body;
+    const auto waits = metric_value(metrics, "sluice_replication_waits_total");
+    EXPECT_GE(waits, 2);
+    EXPECT_LT(waits, 1 + accepted / 2) << metrics;
+    std::cout << "group commit: " << accepted + 1 << " admissions, " << waits << " WAITs\n";
+    EXPECT_EQ(metric_value(metrics, "sluice_replication_shortfalls_total"), 0);
+
+    // The replica stops answering: the 202 still comes, after WAIT's timeout, and is counted.
+    replica.pause();
+    const auto sent = clock::now();
+    auto late = ask(gw.port(), submit_request(b, "late", qof_body(b.practice, 99)));
+    const auto took = clock::now() - sent;
+    replica.resume();
+    ASSERT_TRUE(late);
+    EXPECT_EQ(late->status, 202) << late->body;
+    EXPECT_GE(took, 290ms);
+    metrics = ask(gw.port(), get_request("/metrics"))->body;
+    EXPECT_EQ(metric_value(metrics, "sluice_replication_shortfalls_total"), 1) << gw.log();
 }
 
 TEST_F(Admission, BeyondTheInFlightBoundIsShedAtOnce) {

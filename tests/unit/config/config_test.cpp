@@ -60,7 +60,7 @@ settings non_defaults()
                 .idle_timeout_ms = 15000,
                 .max_inflight_per_thread = 128};
     s.shutdown = {.drain_seconds = 5};
-    s.durability = {.replicas = 1};
+    s.durability = {.replicas = 1, .wait_timeout_ms = 40};
     s.catalogue = {.dir = "/srv/catalogue"};
     s.worker = {.concurrency = 16,
                 .claim_idle_ms = 60000,
@@ -107,6 +107,7 @@ drain_seconds = 5
 
 [durability]
 replicas = 1
+wait_timeout_ms = 40
 
 [catalogue]
 dir = "/srv/catalogue"
@@ -489,6 +490,22 @@ TEST(config_errors, out_of_range_low_and_high)
     }
 }
 
+// durability.wait_timeout_ms must be below redis.timeout_ms once replicas are waited for, from the
+// file or from an override; without replicas the key is unused and not constrained.
+TEST(config_errors, wait_timeout_below_redis_timeout_when_replicas)
+{
+    const auto error = parse_error("[durability]\nreplicas = 1\nwait_timeout_ms = 250\n");
+    EXPECT_EQ(error.key(), "durability.wait_timeout_ms");
+    EXPECT_EQ(error.value(), "250");
+    EXPECT_NE(error.allowed().find("below redis.timeout_ms (250)"), std::string::npos) << error.allowed();
+
+    EXPECT_NO_THROW(parse("[durability]\nreplicas = 1\nwait_timeout_ms = 249\n", {}, "test.toml"));
+    EXPECT_NO_THROW(parse("[durability]\nreplicas = 0\nwait_timeout_ms = 5000\n", {}, "test.toml"));
+    EXPECT_THROW(parse("[durability]\nreplicas = 1\n", {{"SLUICE_REDIS_TIMEOUT_MS", "100"}}, "test.toml"),
+                 config_error);
+    EXPECT_EQ(parse("", {}, "test.toml").durability.wait_timeout_ms, 100u);
+}
+
 // ---- strings: addresses, urls, paths ---------------------------------------------------------
 
 TEST(config_errors, bad_address)
@@ -753,6 +770,7 @@ drain_seconds = 20
 
 [durability]
 replicas = 0
+wait_timeout_ms = 100
 
 [catalogue]
 dir = "data/catalogue"
