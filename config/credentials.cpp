@@ -1,4 +1,5 @@
-// The credential file and the per-request token check (credentials.hpp).
+// The credential file, the per-request token check, and generated practices for load tests
+// (credentials.hpp).
 //
 // Parsing stops at the first faulty line and throws one config_error: key "credentials.file",
 // the file's name as value, what is wrong with which field, and "at FILE:LINE". Readers take a
@@ -447,6 +448,55 @@ bool well_formed_practice(std::string_view practice)
 {
     return practice.size() == 6 && practice[0] >= 'A' && practice[0] <= 'Z'
            && std::all_of(practice.begin() + 1, practice.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// ---- generated practices ---------------------------------------------------------------------
+
+generated_credentials generate_credentials(std::size_t count, char letter, std::chrono::sys_seconds not_after)
+{
+    if (count < 1 || count > max_generated_practices)
+        throw std::invalid_argument("expected from 1 to " + std::to_string(max_generated_practices)
+                                    + " practices, got " + std::to_string(count));
+    if (letter < 'A' || letter > 'Z')
+        throw std::invalid_argument("expected one upper-case letter for the practice codes");
+    const std::string expiry = format_rfc3339(not_after);
+    generated_credentials generated;
+    generated.credential_file = "# practice,token_sha256_hex,not_after (generated for load tests)\n";
+    for (std::size_t i = 0; i < count; ++i) {
+        char practice[24];
+        std::snprintf(practice, sizeof practice, "%c%05zu", letter, i % max_generated_practices);
+        const std::string token = new_token();
+        generated.credential_file += std::string(practice) + "," + to_hex(sha256(token)) + "," + expiry + "\n";
+        generated.tokens_file += std::string(practice) + "," + token + "\n";
+    }
+    credential_table::parse(generated.credential_file, "the generated credential file");
+    return generated;
+}
+
+void create_private_file(const std::filesystem::path& file, std::string_view text)
+{
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw credential_write_error("cannot create " + file.string() + ": " + system_error_text(errno), true);
+    const auto fail = [&](const std::string& what) {
+        const int error = errno;
+        ::close(fd);
+        throw credential_write_error(what + " " + file.string() + ": " + system_error_text(error), false);
+    };
+    while (!text.empty()) {
+        const auto written = ::write(fd, text.data(), text.size());
+        if (written < 0 && errno == EINTR) continue;
+        if (written < 0) fail("cannot write");
+        text.remove_prefix(static_cast<std::size_t>(written));
+    }
+    if (::fsync(fd) != 0) fail("cannot fsync");
+    ::close(fd);
+}
+
+void write_generated_credentials(const generated_credentials& generated, const std::filesystem::path& credential_file,
+                                 const std::filesystem::path& tokens_file)
+{
+    create_private_file(credential_file, generated.credential_file);
+    create_private_file(tokens_file, generated.tokens_file);
 }
 
 }  // namespace sluice::config

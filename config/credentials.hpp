@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -110,5 +111,41 @@ std::string new_token();
 
 // True for an ODS practice code: one upper-case letter and five digits.
 bool well_formed_practice(std::string_view practice);
+
+// ---- generated practices, for load tests and benchmarks --------------------------------------
+// `sluice-token generate` and `sluice-loadtest generate` both write these: a credential file the
+// gateway loads and a tokens file (PRACTICE,TOKEN lines) the load generator reads.
+
+inline constexpr std::size_t max_generated_practices = 100000;  // L00000 .. L99999
+
+struct generated_credentials {
+    std::string credential_file;  // a header comment, then practice,token_sha256_hex,not_after lines
+    std::string tokens_file;      // practice,token lines, in the same order
+};
+
+// Practices L00000, L00001, ... (count of them), each with a fresh token (new_token()), all valid
+// until `not_after`. The credential text is checked with credential_table::parse before it is
+// returned (config_error if it would not load). Throws std::invalid_argument for a count outside
+// [1, max_generated_practices] or a letter outside 'A'..'Z'.
+generated_credentials generate_credentials(std::size_t count, char letter, std::chrono::sys_seconds not_after);
+
+// A generated file that could not be written. refused(): it could not be created (it exists
+// already, or its directory does not); otherwise an I/O failure while writing it.
+class credential_write_error : public std::runtime_error {
+public:
+    credential_write_error(const std::string& message, bool refused) : std::runtime_error(message), refused_(refused) {}
+    bool refused() const noexcept { return refused_; }
+
+private:
+    bool refused_;
+};
+
+// Creates `file` holding `text`, mode 0600, and fsync()s it; never overwrites (O_EXCL). Throws
+// credential_write_error ("cannot create FILE: File exists", ...).
+void create_private_file(const std::filesystem::path& file, std::string_view text);
+
+// The credential file first, then the tokens file, each with create_private_file().
+void write_generated_credentials(const generated_credentials& generated, const std::filesystem::path& credential_file,
+                                 const std::filesystem::path& tokens_file);
 
 }  // namespace sluice::config

@@ -417,15 +417,6 @@ int expiring(const arguments& args)
     return 0;
 }
 
-// Creates `file` with `text`, mode 0600; refuses an existing file.
-void create_new(const std::filesystem::path& file, std::string_view text)
-{
-    descriptor fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (fd.get() < 0) throw refused_error(errno_text("cannot create", file));
-    write_all(fd.get(), text, file);
-    if (::fsync(fd.get()) != 0) throw io_error(errno_text("cannot fsync", file));
-}
-
 int generate(const arguments& args)
 {
     check_options(args, {"--count", "--file", "--tokens", "--letter", "--valid-days"});
@@ -433,8 +424,10 @@ int generate(const arguments& args)
     long count = 0;
     const auto [count_end, count_fault] =
         std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
-    if (count_fault != std::errc{} || count_end != count_text.data() + count_text.size() || count < 1 || count > 100000)
-        throw usage_error("--count \"" + count_text + "\": expected a whole number from 1 to 100000");
+    if (count_fault != std::errc{} || count_end != count_text.data() + count_text.size() || count < 1
+        || static_cast<unsigned long>(count) > config::max_generated_practices)
+        throw usage_error("--count \"" + count_text + "\": expected a whole number from 1 to "
+                          + std::to_string(config::max_generated_practices));
     const std::string letter = optional_option(args, "--letter").value_or("Z");
     if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
         throw usage_error("--letter \"" + letter + "\": expected one upper-case letter");
@@ -445,19 +438,20 @@ int generate(const arguments& args)
             throw usage_error("--valid-days \"" + *text + "\": expected a whole number of days from 1 to "
                               + std::to_string(max_valid_days));
     }
-    const auto not_after = config::format_rfc3339(now_seconds() + std::chrono::days{days});
-    std::string credentials = "# practice,token_sha256_hex,not_after (generated for load tests)\n";
-    std::string tokens;
-    for (long i = 0; i < count; ++i) {
-        char practice[24];
-        std::snprintf(practice, sizeof practice, "%c%05ld", letter[0], i % 100000);
-        const std::string token = config::new_token();
-        credentials += std::string(practice) + "," + config::to_hex(config::sha256(token)) + "," + not_after + "\n";
-        tokens += std::string(practice) + "," + token + "\n";
+    // The files themselves: config::generate_credentials (shared with sluice-loadtest generate).
+    config::generated_credentials generated;
+    try {
+        generated = config::generate_credentials(static_cast<std::size_t>(count), letter[0],
+                                                 now_seconds() + std::chrono::days{days});
+    } catch (const config::config_error& error) {
+        throw refused_error(std::string("generated: ") + error.what());
     }
-    check_loads(credentials, required(args, "--file"), "generated");
-    create_new(required(args, "--file"), credentials);
-    create_new(required(args, "--tokens"), tokens);
+    try {
+        config::write_generated_credentials(generated, required(args, "--file"), required(args, "--tokens"));
+    } catch (const config::credential_write_error& error) {
+        if (error.refused()) throw refused_error(error.what());
+        throw io_error(error.what());
+    }
     std::cerr << "sluice-token: " << count << " practices written to " << required(args, "--file") << " and "
               << required(args, "--tokens") << "\n";
     return 0;
