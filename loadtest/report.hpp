@@ -1,0 +1,30 @@
+// The report of a sluice-loadtest run, in three forms: a summary table for the terminal, a JSON
+// document with every figure and the merged histograms (for scripts and for comparing runs), and a
+// self-contained HTML page (inline CSS and SVG: no scripts, fonts or images fetched from anywhere)
+// with charts over time of offered and accepted rate, status codes and latency percentiles.
+//
+// All three are pure functions of the run (and of the verdict when --verify ran), so they are
+// unit-tested on constructed results.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "loadtest/run_result.hpp"
+#include "loadtest/verify.hpp"
+
+namespace sluice::loadtest {
+
+// The stdout table: scenario, totals, status codes, latency percentiles (all answers, accepted,
+// time to receipt), steps/capacity when present, the verdict when present. Ends with '\n'.
+std::string format_summary(const run_result& run, const std::optional<verdict>& checked);
+
+// JSON (Boost.JSON serialised): every field of run_result except the per-submission records
+// (their counts by outcome instead), histograms as [[lower_ns, upper_ns, count], ...] plus
+// their percentiles, intervals with their rates and percentiles, and the verdict.
+std::string format_json(const run_result& run, const std::optional<verdict>& checked);
+
+// The HTML page. Every string from the run is HTML-escaped.
+std::string format_html(const run_result& run, const std::optional<verdict>& checked);
+
+}  // namespace sluice::loadtest
