@@ -48,6 +48,9 @@ struct submission_outcomes {
     std::uint64_t gave_up = 0;         // no 2xx, and the behaviour stopped retrying
     std::uint64_t never_answered = 0;  // no answer at all (not even a transport error)
     std::uint64_t unfinished = 0;      // answered but no 2xx, still retrying when the run ended
+    // 2xx answered but no submission_id in any of them: not a sluice receipt (a static test
+    // server, or a gateway bug); shown only when it happens.
+    std::uint64_t accepted_without_id = 0;
 };
 
 submission_outcomes count_outcomes(const std::vector<submission_record>& records) {
@@ -57,6 +60,8 @@ submission_outcomes count_outcomes(const std::vector<submission_record>& records
             ++outcomes.accepted_once;
         } else if (record.submission_ids.size() > 1) {
             ++outcomes.duplicate_ids;
+        } else if (record.time_to_receipt) {
+            ++outcomes.accepted_without_id;
         } else if (record.gave_up) {
             ++outcomes.gave_up;
         } else if (!record.last_status) {
@@ -614,6 +619,10 @@ std::string format_summary(const run_result& run, const std::optional<verdict>& 
         submissions.add_row({"no 2xx yet (retrying at the end)", std::to_string(outcomes.unfinished),
                              share_text(outcomes.unfinished, records)});
     }
+    if (outcomes.accepted_without_id > 0) {
+        submissions.add_row({"2xx without a submission_id", std::to_string(outcomes.accepted_without_id),
+                             share_text(outcomes.accepted_without_id, records)});
+    }
     submissions.add_row({"total", std::to_string(records), ""});
     submissions.render(out);
 
@@ -689,6 +698,7 @@ std::string format_json(const run_result& run, const std::optional<verdict>& che
     submissions["gave_up"] = outcomes.gave_up;
     submissions["never_answered"] = outcomes.never_answered;
     submissions["unfinished"] = outcomes.unfinished;
+    submissions["accepted_without_id"] = outcomes.accepted_without_id;
     document["submissions"] = std::move(submissions);
 
     document["verdict"] = checked ? json::value(verdict_json(*checked)) : json::value(nullptr);
@@ -768,6 +778,10 @@ std::string format_html(const run_result& run, const std::optional<verdict>& che
     if (outcomes.unfinished > 0) {
         outcome_rows.push_back({"no 2xx yet (retrying at the end)", std::to_string(outcomes.unfinished),
                                 share_text(outcomes.unfinished, records)});
+    }
+    if (outcomes.accepted_without_id > 0) {
+        outcome_rows.push_back({"2xx without a submission_id", std::to_string(outcomes.accepted_without_id),
+                                share_text(outcomes.accepted_without_id, records)});
     }
     outcome_rows.push_back({"total", std::to_string(records), ""});
     page += "<div class=\"columns\">\n<section><h2>Status codes</h2>\n" +

@@ -249,6 +249,22 @@ TEST(ReportSummary, SubmissionsByOutcome) {
     EXPECT_EQ(words(find_line(lines, "  accepted once")).at(3), "33.33");
 }
 
+// A 2xx without a submission_id (a static test server, or a gateway bug) is its own outcome, not
+// "no 2xx yet", and is shown only when it happens.
+TEST(ReportSummary, AcceptedWithoutAReceiptId) {
+    EXPECT_EQ(format_summary(sample_run(), std::nullopt).find("without a submission_id"), std::string::npos);
+    run_result run = sample_run();
+    submission_record bare = record("A81007", {}, 202);
+    bare.time_to_receipt = nanoseconds{1'000'000};
+    run.submissions.push_back(bare);
+    const auto lines = section(format_summary(run, std::nullopt), "submissions");
+    EXPECT_EQ(words(find_line(lines, "  2xx without a submission_id")).at(4), "1");
+    EXPECT_EQ(words(find_line(lines, "  no 2xx yet")).at(7), "1");  // A81006 only
+    const json::value root = json::parse(format_json(run, std::nullopt));
+    EXPECT_EQ(root.at("submissions").at("accepted_without_id").to_number<std::uint64_t>(), 1u);
+    EXPECT_NE(format_html(run, std::nullopt).find("2xx without a submission_id"), std::string::npos);
+}
+
 TEST(ReportSummary, StepsAndCapacity) {
     run_result run = sample_run();
     std::string summary = format_summary(run, std::nullopt);
