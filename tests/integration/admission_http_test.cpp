@@ -505,6 +505,29 @@ TEST_F(Admission, DurabilityReplicasWaitsForTheReplicaBefore202) {
            replica.command({"INFO", "replication"}).as_string().find("master_link_status:up") == std::string::npos)
         std::this_thread::sleep_for(50ms);
     ASSERT_NE(replica.command({"INFO", "replication"}).as_string().find("master_link_status:up"), std::string::npos);
+    // The link being up on the replica's side is not enough: after the sync, Redis 7.0's master
+    // streams writes to the replica only once the replica has acknowledged (REPLCONF ACK, sent
+    // once a second), so a WAIT before then times out. Wait until the master sees the replica
+    // acknowledge a write made after the sync. (WAIT itself cannot probe this here: each
+    // command() is a new connection, and a connection that wrote nothing waits for nothing.)
+    // A number after `prefix` in the master's INFO replication, -1 if absent.
+    const auto master_info = [&](const std::string& prefix) -> long long {
+        const auto info = redis().command({"INFO", "replication"}).as_string();
+        const auto at = info.find(prefix);
+        return at == std::string::npos ? -1 : std::stoll(info.substr(at + prefix.size()));
+    };
+    const auto ack_deadline = clock::now() + 10s;
+    bool acknowledged = false;
+    while (!acknowledged && clock::now() < ack_deadline) {
+        redis().command({"SET", "replica-probe", "1"});
+        const auto written = master_info("master_repl_offset:");
+        for (int i = 0; i < 40 && !acknowledged; ++i) {
+            std::this_thread::sleep_for(50ms);
+            acknowledged = master_info(",offset=") >= written;  // slave0:ip=...,state=online,offset=N
+        }
+    }
+    redis().command({"DEL", "replica-probe"});
+    ASSERT_TRUE(acknowledged) << "the replica never acknowledged a write";
 
     gateway_process gw({"[durability]\nreplicas = 1\nwait_timeout_ms = 300\n[redis]\ntimeout_ms = 1000\n"
                         "[ratelimit.per_practice]\nburst = 100\n",
