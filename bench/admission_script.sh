@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench/admission_script.sh: what one admission costs Redis, with no gateway in the way: the
+# capacity of one Redis core (one queue-shard node) in admissions per second.
+#
+# redis-benchmark sends COUNT EVALSHA calls of the admission script exactly as the gateway builds
+# them (ratelimit/gcra.lua + queue/admission.lua, the 4 keys and 11 arguments of
+# queue/admission.hpp, a ~300-byte body and its receipt), each with a new idempotency key, practice
+# and submission id (redis-benchmark's __rand_int__), limits so high that none is hit, to a fresh
+# redis-server with the shipped ops/redis.conf (AOF, appendfsync everysec). Then the same number of
+# calls of a script that returns at once, given the same keys and arguments: the floor of an
+# EVALSHA carrying them (reading the command, the KEYS/ARGV tables, the reply), so the difference
+# is the admission's own work (its Lua, its nine Redis commands, the AOF and the keyspace growing).
+#
+# Prints per variant: Redis's CPU per call (user + system of redis-server's process, from /proc;
+# an AOF rewrite's forked child is not in it), EVALSHA's own time per call from INFO commandstats,
+# the calls per second redis-benchmark saw, and the entries queued (the admission script must have
+# queued every call: anything else makes the run INVALID). Not a test: exits 0 whatever the
+# figures, non-zero only if it could not measure.
+#
+# Environment: COUNT (calls per variant, default 100000), CLIENTS (redis-benchmark connections,
+# default 16), PIPELINE (calls in flight per connection, default 16).
+# Loopback only; the redis-server it starts is stopped by its pid on exit.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$repo_root/bench/lib.sh"
+
+count=${COUNT:-100000}
+clients=${CLIENTS:-16}
+pipeline=${PIPELINE:-16}
+
+bench_init admission_script
+for value in "$count" "$clients" "$pipeline"; do
+    [[ $value =~ ^[1-9][0-9]*$ ]] || die "COUNT, CLIENTS and PIPELINE must be whole numbers from 1"
+done
+require_tools redis-server redis-cli redis-benchmark
+
+# The script as the build embeds it (cmake/embed.cmake: gcra.lua, then admission.lua).
+cat "$repo_root/ratelimit/gcra.lua" "$repo_root/queue/admission.lua" >"$work/admission.lua"
+echo "return {'accepted', '0-1', 0, 0}" >"$work/floor.lua"
+
+shard=7
+practice=Z__rand_int__
+body='{"practice":"Z00001","period":"2024-25","scheme":"QOF","list_size":8123,"items":[{"code":"AF006","numerator":120,"denominator":140,"pca":6},{"code":"HYP008","numerator":950,"denominator":1210}],"registers":[{"condition":"AF","size":201},{"condition":"HYP","size":1312}]}'
+sha256=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+# Two placeholders: 62 random bits, so no two calls share a submission id (the script refuses one).
+id="$shard-__rand_int____rand_int__"
+received_at=2026-03-31T23:58:12.345Z
+receipt="{\"submission_id\":\"$id\",\"status\":\"queued\",\"practice\":\"Z00001\",\"received_at\":\"$received_at\",\"content_sha256\":\"$sha256\",\"status_url\":\"/v1/submissions/$id\"}"
+
+echo "sluice bench: admission_script (EVALSHA of the admission script on redis-server alone, loopback)"
+echo "machine:  $(machine_line)"
+echo "redis:    $(redis-server --version | awk '{ print $3 }'), $repo_root/ops/redis.conf (AOF, appendfsync everysec), fresh per variant"
+echo "load:     redis-benchmark -n $count -c $clients -P $pipeline, EVALSHA with 4 keys and 11 arguments (body ${#body} bytes), a new practice, key and id per call"
+echo
+
+table_columns 22 14 16 14 12 8
+print_row variant "redis CPU us" "EVALSHA us" "calls/s" queued valid
+tick_us=$((1000000 / $(clock_ticks_per_second)))
+for variant in admission floor; do
+    start_redis "$work/redis-$variant"
+    sha=$(redis-cli -p "$redis_port" SCRIPT LOAD "$(cat "$work/$variant.lua")")
+    before=$(cpu_ticks "$redis_pid")
+    redis-benchmark -h "$host" -p "$redis_port" -n "$count" -c "$clients" -P "$pipeline" -r 2000000000 -q \
+        EVALSHA "$sha" 4 \
+        "sluice:{$shard}:idem:$practice:key-__rand_int__" "sluice:{$shard}:rl:$practice" "sluice:{$shard}:q" \
+        "sluice:{$shard}:sub:$id" \
+        "$sha256" "$id" "$practice" "$received_at" "$receipt" "$body" 1000000 1000000 604800 done '' \
+        >"$work/benchmark-$variant.log" 2>&1 || die "redis-benchmark failed: $(tail -c 400 "$work/benchmark-$variant.log")"
+    after=$(cpu_ticks "$redis_pid")
+    rate=$(tr '\r' '\n' <"$work/benchmark-$variant.log" | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
+    evalsha=$(redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_evalsha:.*usec_per_call=\([0-9.]*\).*/\1/p')
+    errors=$(redis-cli -p "$redis_port" INFO errorstats | tr -d '\r' | grep -c '^errorstat' || true)
+    queued=$(redis-cli -p "$redis_port" XLEN "sluice:{$shard}:q")
+    valid=yes
+    if [[ $variant == admission && $queued != "$count" ]] || ((errors > 0)); then valid=INVALID; fi
+    cpu=$(awk -v t=$((after - before)) -v u="$tick_us" -v n="$count" 'BEGIN { printf "%.1f", t * u / n }')
+    print_row "$variant" "$cpu" "${evalsha:-?}" "${rate:-?}" "$queued" "$valid"
+    stop_pid "$redis_pid"
+done
+echo
+echo "admission = what one submission costs Redis's single thread; floor = an EVALSHA with the same"
+echo "arguments that does nothing. 1e6 / (admission's redis CPU us) = admissions per second per Redis core."
+echo "machine:  $(load_line)"
