@@ -11,11 +11,12 @@
 # EVALSHA carrying them (reading the command, the KEYS/ARGV tables, the reply), so the difference
 # is the admission's own work (its Lua, its nine Redis commands, the AOF and the keyspace growing).
 #
-# Prints per variant: Redis's CPU per call (user + system of redis-server's process, from /proc;
-# an AOF rewrite's forked child is not in it), EVALSHA's own time per call from INFO commandstats,
-# the calls per second redis-benchmark saw, and the entries queued (the admission script must have
-# queued every call: anything else makes the run INVALID). Not a test: exits 0 whatever the
-# figures, non-zero only if it could not measure.
+# Prints per variant: the calls Redis ran (INFO commandstats; with pipelining redis-benchmark may
+# send a few more than COUNT), Redis's CPU per call (user + system of redis-server's process, from
+# /proc; an AOF rewrite's forked child is not in it), EVALSHA's own time per call, the calls per
+# second redis-benchmark saw, and the entries queued (the admission script must have queued every
+# call Redis ran: anything else makes the run INVALID). Not a test: exits 0 whatever the figures,
+# non-zero only if it could not measure.
 #
 # Environment: COUNT (calls per variant, default 100000), CLIENTS (redis-benchmark connections,
 # default 16), PIPELINE (calls in flight per connection, default 16).
@@ -55,12 +56,12 @@ echo "redis:    $(redis-server --version | awk '{ print $3 }'), $repo_root/ops/r
 echo "load:     redis-benchmark -n $count -c $clients -P $pipeline, EVALSHA with 4 keys and 11 arguments (body ${#body} bytes), a new practice, key and id per call"
 echo
 
-table_columns 22 14 16 14 12 8
-print_row variant "redis CPU us" "EVALSHA us" "calls/s" queued valid
+table_columns 12 10 14 12 12 10 8
+print_row variant calls "redis CPU us" "EVALSHA us" "calls/s" queued valid
 tick_us=$((1000000 / $(clock_ticks_per_second)))
 for variant in admission floor; do
     start_redis "$work/redis-$variant"
-    sha=$(redis-cli -p "$redis_port" SCRIPT LOAD "$(cat "$work/$variant.lua")")
+    sha=$(redis-cli -h "$host" -p "$redis_port" SCRIPT LOAD "$(cat "$work/$variant.lua")")
     before=$(cpu_ticks "$redis_pid")
     redis-benchmark -h "$host" -p "$redis_port" -n "$count" -c "$clients" -P "$pipeline" -r 2000000000 -q \
         EVALSHA "$sha" 4 \
@@ -70,14 +71,15 @@ for variant in admission floor; do
         >"$work/benchmark-$variant.log" 2>&1 || die "redis-benchmark failed: $(tail -c 400 "$work/benchmark-$variant.log")"
     after=$(cpu_ticks "$redis_pid")
     rate=$(tr '\r' '\n' <"$work/benchmark-$variant.log" | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
-    evalsha=$(redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' |
-        sed -n 's/^cmdstat_evalsha:.*usec_per_call=\([0-9.]*\).*/\1/p')
-    errors=$(redis-cli -p "$redis_port" INFO errorstats | tr -d '\r' | grep -c '^errorstat' || true)
-    queued=$(redis-cli -p "$redis_port" XLEN "sluice:{$shard}:q")
+    stats=$(redis-cli -h "$host" -p "$redis_port" INFO commandstats | tr -d '\r' | grep '^cmdstat_evalsha:')
+    calls=$(sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' <<<"$stats")
+    evalsha=$(sed -n 's/.*usec_per_call=\([0-9.]*\).*/\1/p' <<<"$stats")
+    errors=$(redis-cli -h "$host" -p "$redis_port" INFO errorstats | tr -d '\r' | grep -c '^errorstat' || true)
+    queued=$(redis-cli -h "$host" -p "$redis_port" XLEN "sluice:{$shard}:q")
     valid=yes
-    if [[ $variant == admission && $queued != "$count" ]] || ((errors > 0)); then valid=INVALID; fi
-    cpu=$(awk -v t=$((after - before)) -v u="$tick_us" -v n="$count" 'BEGIN { printf "%.1f", t * u / n }')
-    print_row "$variant" "$cpu" "${evalsha:-?}" "${rate:-?}" "$queued" "$valid"
+    if [[ -z $calls || ($variant == admission && $queued != "$calls") ]] || ((errors > 0)); then valid=INVALID; fi
+    cpu=$(awk -v t=$((after - before)) -v u="$tick_us" -v n="${calls:-0}" 'BEGIN { if (n > 0) printf "%.1f", t * u / n; else print "?" }')
+    print_row "$variant" "${calls:-?}" "$cpu" "${evalsha:-?}" "${rate:-?}" "$queued" "$valid"
     stop_pid "$redis_pid"
 done
 echo

@@ -510,7 +510,8 @@ TEST_F(Admission, DurabilityReplicasWaitsForTheReplicaBefore202) {
     // once a second), so a WAIT before then times out. Wait until the master sees the replica
     // acknowledge a write made after the sync. (WAIT itself cannot probe this here: each
     // command() is a new connection, and a connection that wrote nothing waits for nothing.)
-    // A number after `prefix` in the master's INFO replication, -1 if absent.
+    //
+    // master_info(prefix): the number after `prefix` in the master's INFO replication, -1 if absent.
     const auto master_info = [&](const std::string& prefix) -> long long {
         const auto info = redis().command({"INFO", "replication"}).as_string();
         const auto at = info.find(prefix);
