@@ -8,14 +8,25 @@
 //   ever async_wait()ed on (hiredis does the I/O) and is release()d, never closed, in hiredis's
 //   cleanup hook: hiredis owns the fd and closes it right after. The connection object stays alive
 //   while a wait is queued (the wait handler holds a shared_ptr), so aborted waits are harmless.
-// - in_flight holds the calls written on a connection, in order. hiredis answers callbacks in the
-//   same order (pipelining), and on any disconnect runs every pending callback with a NULL reply:
-//   so each callback pops the front of in_flight, and an id check ignores callbacks whose calls
-//   were already completed (timed out or stopped) before the context was freed.
-// - One steady_timer sweeps deadlines. Calls enter in_flight in time order with the same timeout,
-//   so the front holds the earliest deadline and the timer is set to it: no timer per call. The
-//   handshake commands are in_flight entries too, queued before the TCP connect completes, so
-//   the same sweep bounds connect + handshake.
+// - in_flight holds the commands written on a connection, in order. hiredis answers callbacks in
+//   the same order (pipelining), and on any disconnect runs every pending callback with a NULL
+//   reply: so each callback pops the front of in_flight, and an id check ignores callbacks whose
+//   entries were already failed (stopped) before the context was freed.
+// - A call that misses its deadline completes with error::timeout and nothing else happens to the
+//   connection: its entry stays in in_flight, abandoned, so that its reply, when it comes, is
+//   matched in order and discarded. Calls enter in_flight in time order with the same timeout, so
+//   the abandoned entries are always a prefix of in_flight (`expired` counts them).
+// - Liveness, not deadlines, decides that a connection is dead: with commands outstanding and no
+//   reply at all for options.liveness, or an idle heartbeat PING unanswered as long, the server
+//   has stopped answering and the connection is dropped and re-made. A slow server that still
+//   answers keeps its connection: dropping it would fail every call on it and make the reconnect
+//   compete with the very load that made it slow.
+// - One periodic steady_timer (the sweep) judges deadlines, liveness and the heartbeat: no timer
+//   per call. Before it judges anything it reads what the server has already sent, so a reply
+//   that sits in the socket because our own event loop is busy is never taken for a missing one.
+//   The handshake commands are in_flight entries too, queued before the TCP connect completes,
+//   with options.liveness as their deadline, so a reconnect is never failed by HTTP work that
+//   delays our reading of its replies.
 //
 // Rules that keep it memory safe:
 // - No user code runs inside a hiredis callback: completions and on_connection_change are posted.
@@ -134,15 +145,23 @@ std::string milliseconds_text(std::chrono::milliseconds d) {
 //
 // Not assignable: Boost 1.81's any_completion_handler move assignment recurses without end
 // (it wraps `other` as an lvalue); move construction is fine, and is all a deque needs here.
+enum class call_kind : std::uint8_t {
+    user,       // a caller's call, not completed yet
+    abandoned,  // a caller's call completed with error::timeout: its reply is discarded
+    handshake,  // SCRIPT LOAD / PING of the connection's handshake
+    heartbeat,  // an idle connection's PING
+};
+
 struct in_flight_call {
-    in_flight_call(clock::time_point deadline, client::completion_handler handler = {})
-        : deadline(deadline), handler(std::move(handler)) {}
+    in_flight_call(call_kind kind, clock::time_point deadline, client::completion_handler handler = {})
+        : kind(kind), deadline(deadline), handler(std::move(handler)) {}
     in_flight_call(in_flight_call&&) = default;
     in_flight_call& operator=(in_flight_call&&) = delete;
 
+    call_kind kind;
     std::uint64_t id = 0;  // hiredis's privdata for this command
     clock::time_point deadline;
-    client::completion_handler handler;  // empty for the handshake's own commands
+    client::completion_handler handler;  // only for call_kind::user
     // async_eval only: the script and the EVALSHA command, to re-send as EVAL after NOSCRIPT.
     std::shared_ptr<const script_text> eval_script;
     command evalsha;
@@ -163,10 +182,17 @@ struct connection : std::enable_shared_from_this<connection> {
     bool want_read = false, want_write = false;        // what hiredis asked for (add/del hooks)
     bool read_waiting = false, write_waiting = false;  // an async_wait is queued
     std::deque<in_flight_call> in_flight;
+    // The settled prefix of in_flight: entries no caller waits for any more (abandoned calls and
+    // heartbeats), which the sweep has passed over; only their replies are still expected.
+    std::size_t expired = 0;
     std::size_t handshake_left = 0;  // handshake replies still expected
     bool handshake_failed = false;   // an error reply: the drop is posted
-    std::size_t user_calls = 0;      // entries of in_flight that belong to callers
+    std::size_t user_calls = 0;      // entries of in_flight that belong to callers (kind user)
     bool ready = false;              // the handshake was answered
+    // Liveness: when the server last showed it is alive (a reply, or the first command sent
+    // while nothing was outstanding), and when anything last went either way (heartbeat).
+    clock::time_point last_progress = clock::now();
+    clock::time_point last_activity = clock::now();
 };
 
 class client_state : public std::enable_shared_from_this<client_state> {
@@ -178,6 +204,7 @@ public:
     bool connected() const noexcept { return conn_ && conn_->ready; }
     std::size_t pending() const noexcept { return conn_ ? conn_->user_calls : 0; }
     const std::string& last_error() const noexcept { return last_error_; }
+    const client_counters& counters() const noexcept { return counters_; }
 
     void register_script(const script& s) {
         const bool known = std::any_of(scripts_.begin(), scripts_.end(),
@@ -215,7 +242,7 @@ public:
         if (conn_->user_calls >= options_.max_pending) return complete(std::move(handler), error::too_many_pending);
 
         connection& conn = *conn_;
-        in_flight_call call(clock::now() + options_.timeout, std::move(handler));
+        in_flight_call call(call_kind::user, clock::now() + options_.timeout, std::move(handler));
         if (!send(conn, call, cmd.resp)) return complete(std::move(call.handler), error::connection_lost);
         if (eval_script) {
             call.eval_script = std::move(eval_script);
@@ -223,23 +250,33 @@ public:
         }
         conn.in_flight.push_back(std::move(call));
         ++conn.user_calls;
-        arm_sweep();
     }
 
     // hiredis's reply callback: `r` is null when the context is going away.
     void on_reply(connection& conn, const redisReply* r, std::uint64_t id) {
         auto& queue = conn.in_flight;
-        if (queue.empty() || queue.front().id != id) return;  // completed already (timeout, stop)
+        if (queue.empty() || queue.front().id != id) return;  // failed already (stopped, dropped)
         in_flight_call call = std::move(queue.front());
         queue.pop_front();
+        if (conn.expired > 0) --conn.expired;  // the front was in the settled prefix
+        if (r != nullptr) conn.last_progress = conn.last_activity = clock::now();
 
-        if (!call.handler) return on_handshake_reply(conn, r);
+        switch (call.kind) {
+            case call_kind::handshake: return on_handshake_reply(conn, r);
+            case call_kind::heartbeat: return;
+            case call_kind::abandoned:
+                if (r != nullptr) ++counters_.late_replies;
+                return;
+            case call_kind::user: break;
+        }
 
         if (r != nullptr && call.eval_script && is_noscript(*r)) {
             const auto eval = evalsha_to_eval(call.evalsha, call.eval_script->source);
             call.eval_script.reset();
             call.evalsha = {};
-            if (send(conn, call, eval)) {  // same handler, same deadline, back of the line
+            // Same handler, same deadline, back of the line. Its deadline may now be earlier than
+            // those ahead of it: the sweep then times it out up to one timeout late.
+            if (send(conn, call, eval)) {
                 queue.push_back(std::move(call));
                 return;
             }
@@ -288,9 +325,13 @@ private:
     void schedule_reconnect();
 
     // Writes the command into hiredis's output buffer with `call.id` as its callback's privdata.
+    // Sending to a connection with nothing outstanding starts its liveness clock.
     bool send(connection& conn, in_flight_call& call, std::string_view resp) {
         if (conn.context == nullptr) return false;
         call.id = next_id_++;
+        const auto now = clock::now();
+        if (conn.in_flight.empty()) conn.last_progress = now;
+        conn.last_activity = now;
         return redisAsyncFormattedCommand(conn.context, &reply_callback, as_privdata(call.id), resp.data(),
                                           resp.size()) == REDIS_OK;
     }
@@ -305,9 +346,11 @@ private:
             const std::string_view args[] = {"PING"};
             commands.push_back(format_command(args));
         }
-        const auto deadline = clock::now() + options_.timeout;
+        // The handshake is bounded by the liveness window, not the per-call timeout: under load our
+        // own event loop may read its replies late, and a reconnect must not fail for that.
+        const auto deadline = clock::now() + options_.liveness;
         for (const auto& resp : commands) {
-            in_flight_call call(deadline);
+            in_flight_call call(call_kind::handshake, deadline);
             if (!send(conn, call, resp)) break;
             conn.in_flight.push_back(std::move(call));
             ++conn.handshake_left;
@@ -348,30 +391,86 @@ private:
         auto calls = std::move(conn.in_flight);
         conn.in_flight.clear();
         conn.user_calls = 0;
+        conn.expired = 0;
         conn.handshake_left = 0;
         for (auto& call : calls) {
-            if (call.handler) complete(std::move(call.handler), call.deadline <= now ? overdue : rest);
+            if (call.kind == call_kind::user) complete(std::move(call.handler), call.deadline <= now ? overdue : rest);
         }
     }
 
-    // The sweep timer is armed at most once; it is never later than the front's deadline
-    // because deadlines only grow along in_flight (see the comment at the top).
+    // The sweep runs periodically while a connection exists (connecting, handshaking or ready).
     void arm_sweep() {
-        if (sweep_armed_ || !conn_ || conn_->in_flight.empty()) return;
+        if (sweep_armed_ || stopped_ || !conn_) return;
         sweep_armed_ = true;
-        sweep_.expires_at(conn_->in_flight.front().deadline);
+        sweep_.expires_after(sweep_interval());
         sweep_.async_wait([self = shared_from_this()](error_code) {
             self->sweep_armed_ = false;
             if (!self->stopped_) self->sweep();
         });
     }
 
+    // Often enough to complete a timed-out call within a tenth of its timeout (5 to 50 ms).
+    clock::duration sweep_interval() const {
+        return std::clamp<clock::duration>(options_.timeout / 10, std::chrono::milliseconds(5),
+                                           std::chrono::milliseconds(50));
+    }
+
     void sweep() {
-        if (!conn_ || conn_->in_flight.empty()) return;
-        if (conn_->in_flight.front().deadline > clock::now()) return arm_sweep();
-        last_error_ = conn_->ready ? "no reply within " + milliseconds_text(options_.timeout) + ": dropped the connection"
-                                   : "connect and handshake took longer than " + milliseconds_text(options_.timeout);
-        drop(conn_, error::timeout, error::connection_lost);  // a copy of conn_: see drop()
+        const auto conn = conn_;  // held: reading below may end the connection (cleanup hook)
+        if (!conn) return;
+        // First take in whatever the server has already answered: a reply waiting in the socket
+        // because our event loop is busy is late only by our fault, and must not be judged missing.
+        if (conn->context != nullptr && (conn->context->c.flags & REDIS_CONNECTED) != 0 && !conn->in_flight.empty())
+            redisAsyncHandleRead(conn->context);
+        if (conn_ != conn || conn->context == nullptr) return;  // it ended; the cleanup rescheduled
+
+        const auto now = clock::now();
+        if (!conn->ready) {
+            if (!conn->in_flight.empty() && conn->in_flight.front().deadline <= now) {
+                last_error_ = "connect and handshake took longer than " + milliseconds_text(options_.liveness);
+                return drop(conn, error::timeout, error::connection_lost);
+            }
+            return arm_sweep();
+        }
+        expire_overdue_calls(*conn, now);
+        if (!conn->in_flight.empty() && now - conn->last_progress >= options_.liveness) {
+            ++counters_.liveness_drops;
+            last_error_ = "no reply at all for " + milliseconds_text(options_.liveness) + " with " +
+                          std::to_string(conn->in_flight.size()) + " command(s) outstanding: dropped the connection";
+            return drop(conn, error::timeout, error::connection_lost);
+        }
+        if (conn->in_flight.empty() && now - conn->last_activity >= options_.liveness / 2) send_heartbeat(*conn);
+        arm_sweep();
+    }
+
+    // Completes every call past its deadline with error::timeout, oldest first; their entries stay,
+    // abandoned, so that their replies are matched and discarded. Heartbeats join the settled
+    // prefix as they are passed (liveness, not a deadline, judges them).
+    void expire_overdue_calls(connection& conn, clock::time_point now) {
+        while (conn.expired < conn.in_flight.size()) {
+            auto& call = conn.in_flight[conn.expired];
+            if (call.kind == call_kind::heartbeat) {
+                ++conn.expired;
+                continue;
+            }
+            if (call.kind != call_kind::user || call.deadline > now) break;
+            call.kind = call_kind::abandoned;
+            call.eval_script.reset();
+            call.evalsha = {};
+            --conn.user_calls;
+            ++conn.expired;
+            ++counters_.timeouts;
+            complete(std::move(call.handler), error::timeout);
+        }
+    }
+
+    void send_heartbeat(connection& conn) {
+        static const std::string ping = [] {
+            const std::string_view args[] = {"PING"};
+            return format_command(args);
+        }();
+        in_flight_call call(call_kind::heartbeat, clock::time_point::max());
+        if (send(conn, call, ping)) conn.in_flight.push_back(std::move(call));
     }
 
     // Posted to the io_context, from where post() dispatches it to the handler's own executor.
@@ -397,6 +496,7 @@ private:
     std::shared_ptr<connection> conn_;  // connecting, handshaking or ready; null otherwise
     asio::steady_timer sweep_;
     bool sweep_armed_ = false;
+    client_counters counters_;
     asio::steady_timer backoff_;
     std::uint64_t backoff_generation_ = 0;  // a backoff wait of an older generation does nothing
     unsigned attempt_ = 0;                  // failed connects since the last handshake answered
@@ -571,6 +671,10 @@ const std::string& client::last_error() const noexcept {
     return state_->last_error();
 }
 
+const client_counters& client::counters() const noexcept {
+    return state_->counters();
+}
+
 void client::on_connection_change(std::function<void(bool connected)> f) {
     state_->on_connection_change(std::move(f));
 }
@@ -597,6 +701,8 @@ client_options options_from(const config::settings& settings) {
     options.host = target.endpoints.front().host;
     options.port = target.endpoints.front().port;
     options.timeout = std::chrono::milliseconds(settings.redis.timeout_ms);
+    options.liveness = std::chrono::milliseconds(
+        settings.redis.liveness_ms != 0 ? settings.redis.liveness_ms : std::max(2000u, 2 * settings.redis.timeout_ms));
     return options;
 }
 

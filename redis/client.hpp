@@ -9,12 +9,18 @@
 // - Nothing waits for a connection: a call made while not connected (before start(), before the
 //   handshake was answered, during a reconnect) completes at once with error::not_connected, after
 //   stop() with error::stopped, and beyond options.max_pending with error::too_many_pending.
-// - Every call has a deadline (options.timeout). A reply overdue by the whole timeout means the
-//   server is stalled, so the connection is dropped: the overdue calls complete with
-//   error::timeout, the others in flight with error::connection_lost, and the client reconnects.
+// - Every call has a deadline (options.timeout). A call that misses it completes with
+//   error::timeout, and that is all: the connection stays, the call's reply is matched in order
+//   when it comes and discarded (counters().late_replies), and every other call goes on.
+// - The connection is dropped only when the server stops answering: commands outstanding and no
+//   reply at all for options.liveness (an idle connection sends a heartbeat PING after half of
+//   it, so a stalled server is found while idle too). Then the calls past their deadline complete
+//   with error::timeout, the others with error::connection_lost, and the client reconnects.
+// - Replies the server has already sent are read before any deadline is judged, so a busy event
+//   loop that is late in reading them does not turn them into timeouts.
 // - Reconnects forever (capped exponential backoff with full jitter) until stop(). A connection
 //   counts as connected only once its handshake (SCRIPT LOAD of every registered script, or PING)
-//   was answered within options.timeout.
+//   was answered within options.liveness.
 // - A Redis error reply is not a transport error: ec == {} and reply.is_error().
 //
 // Threading: a client belongs to its io_context. Call its members only from the thread running
@@ -56,14 +62,26 @@ namespace sluice::redis {
 struct client_options {
     std::string host = "127.0.0.1";  // a name is resolved (blocking getaddrinfo) at every connect
     std::uint16_t port = 6379;
-    std::chrono::milliseconds timeout{250};         // per call, and for connect + handshake
-    std::chrono::milliseconds backoff_initial{50};  // reconnect backoff: capped exponential, full jitter
-    std::chrono::milliseconds backoff_max{2000};
+    std::chrono::milliseconds timeout{250};    // per call
+    std::chrono::milliseconds liveness{2000};  // no reply at all for this long: the server is gone;
+                                               // also bounds connect + handshake
+    // Reconnect backoff: capped exponential, full jitter. The cap bounds how long a thread stays
+    // without Redis after the server is back (readiness follows within it).
+    std::chrono::milliseconds backoff_initial{25};
+    std::chrono::milliseconds backoff_max{300};
     std::size_t max_pending = 100000;  // beyond: fail at once with too_many_pending
 };
 
-// The client options of a loaded configuration: redis.url and redis.timeout_ms. Only redis:// is
-// supported so far; redis+cluster:// and unix:// throw std::invalid_argument naming the key.
+// What the client has counted since it was made (for metrics).
+struct client_counters {
+    std::uint64_t timeouts = 0;        // calls completed with error::timeout at their deadline
+    std::uint64_t late_replies = 0;    // replies to such calls, received and discarded
+    std::uint64_t liveness_drops = 0;  // connections dropped because the server stopped answering
+};
+
+// The client options of a loaded configuration: redis.url, redis.timeout_ms and
+// redis.liveness_ms. Only redis:// is supported so far; redis+cluster:// and unix:// throw
+// std::invalid_argument naming the key.
 client_options options_from(const config::settings& settings);
 
 namespace detail {
@@ -98,6 +116,8 @@ public:
     // Why the client last failed to connect or lost its connection ("" if it never did), for
     // logs and readiness reports.
     const std::string& last_error() const noexcept;
+
+    const client_counters& counters() const noexcept;
 
     // Called with true once a handshake was answered and with false when that connection ends.
     // Posted to the io_context, so connected() may have changed again by the time it runs.

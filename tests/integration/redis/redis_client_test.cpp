@@ -61,6 +61,7 @@ protected:
         o.host = server.host();
         o.port = server.port();
         o.timeout = 250ms;
+        o.liveness = 1s;
         o.backoff_initial = 10ms;
         o.backoff_max = 100ms;
         return o;
@@ -226,12 +227,65 @@ TEST_F(redis_client_test, survives_a_server_restart_mid_stream) {
     EXPECT_TRUE(crashes.empty());
 }
 
-// 3. A stalled server (SIGSTOP): the call times out within timeout + 100 ms, the connection is
-// dropped, reconnects cannot complete their handshake while it stays stalled, and after it
-// resumes the client reconnects and works.
-TEST_F(redis_client_test, times_out_on_a_stalled_server_and_recovers) {
+// 3. A slow server that still answers: a call past its deadline completes with error::timeout,
+// alone. The connection stays (no change is reported), the late replies are matched in order and
+// discarded, and the next calls get their own replies.
+TEST_F(redis_client_test, a_call_past_its_deadline_times_out_alone_and_the_connection_stays) {
     auto o = options();
     o.timeout = 200ms;
+    o.liveness = 5s;
+    client c(ioc, o);
+    std::vector<bool> changes;
+    c.on_connection_change([&](bool up) { changes.push_back(up); });
+    connect(c);
+    ASSERT_TRUE(run_until([&] { return changes.size() == 1; }, 1s));
+
+    // Redis runs one script at a time: this one keeps it busy for 400 ms, and the GET sent right
+    // behind it waits as long.
+    const std::string_view busy[] = {
+        "EVAL",
+        "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= tonumber(ARGV[1]) "
+        "return 'done'",
+        "0", "400000"};
+    std::optional<error_code> busy_result, get_result;
+    steady::time_point busy_completed;
+    const auto issued = steady::now();
+    c.async_exec(busy, [&](error_code ec, reply) {
+        busy_result = ec;
+        busy_completed = steady::now();
+    });
+    c.async_exec({"GET", "sluice:test:key"}, [&](error_code ec, reply) { get_result = ec; });
+    ASSERT_TRUE(run_until([&] { return busy_result && get_result; }, 2s)) << "the calls never completed";
+    EXPECT_EQ(*busy_result, error::timeout) << busy_result->message();
+    EXPECT_EQ(*get_result, error::timeout) << get_result->message();
+    EXPECT_GE(busy_completed - issued, o.timeout);
+    EXPECT_LE(busy_completed - issued, o.timeout + 100ms);
+    EXPECT_TRUE(c.connected());
+    EXPECT_EQ(c.pending(), 0u);
+
+    // The late replies (the script's and the GET's) arrive and are thrown away; the next call
+    // gets its own reply, not one of theirs.
+    ASSERT_TRUE(run_until([&] { return c.counters().late_replies == 2; }, 2s))
+        << "late replies seen: " << c.counters().late_replies;
+    const auto [ec, r] = exec(c, {"SET", "sluice:test:key", "v"});
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(r.str, "OK");
+    const auto [ec2, r2] = exec(c, {"GET", "sluice:test:key"});
+    EXPECT_FALSE(ec2) << ec2.message();
+    EXPECT_EQ(r2.str, "v");
+    EXPECT_EQ(c.counters().timeouts, 2u);
+    EXPECT_EQ(c.counters().liveness_drops, 0u);
+    EXPECT_EQ(changes, (std::vector<bool>{true}));
+}
+
+// 3b. A stalled server (SIGSTOP): calls time out at their deadline, then, with no reply at all for
+// the liveness window, the connection is dropped; reconnects cannot complete their handshake while
+// it stays stalled, and after it resumes the client reconnects and works.
+TEST_F(redis_client_test, drops_the_connection_when_a_stalled_server_stops_answering_and_recovers) {
+    auto o = options();
+    o.timeout = 200ms;
+    o.liveness = 600ms;
     client c(ioc, o);
     std::vector<bool> changes;
     c.on_connection_change([&](bool up) { changes.push_back(up); });
@@ -251,14 +305,18 @@ TEST_F(redis_client_test, times_out_on_a_stalled_server_and_recovers) {
     EXPECT_EQ(*result, error::timeout) << result->message();
     EXPECT_GE(completed - issued, o.timeout);
     EXPECT_LE(completed - issued, o.timeout + 100ms);
-    EXPECT_FALSE(c.connected());
     EXPECT_EQ(c.pending(), 0u);
 
+    // Silence for the liveness window: the server is taken for gone.
+    ASSERT_TRUE(run_until([&] { return !c.connected(); }, o.liveness + 500ms)) << "never dropped";
+    EXPECT_GE(steady::now() - issued, o.liveness);
+    EXPECT_NE(c.last_error().find("no reply at all"), std::string::npos) << c.last_error();
+    EXPECT_EQ(c.counters().liveness_drops, 1u);
+
     // Still stalled: the kernel accepts the reconnects, but no handshake is answered.
-    run_for(4 * o.timeout);
+    run_for(2 * o.liveness);
     EXPECT_FALSE(c.connected());
     EXPECT_EQ(changes, (std::vector<bool>{true, false}));
-    EXPECT_FALSE(c.last_error().empty());
 
     server.resume();
     ASSERT_TRUE(run_until([&] { return c.connected(); }, 5s)) << "no reconnect: " << c.last_error();
@@ -269,10 +327,28 @@ TEST_F(redis_client_test, times_out_on_a_stalled_server_and_recovers) {
     EXPECT_EQ(changes, (std::vector<bool>{true, false, true}));
 }
 
-// 3b. A connect whose handshake is not answered within the timeout is abandoned and retried.
+// 3c. An idle connection to a server that stalls is found out by its heartbeat PING.
+TEST_F(redis_client_test, an_idle_connection_to_a_stalled_server_is_dropped_by_its_heartbeat) {
+    auto o = options();
+    o.liveness = 400ms;
+    client c(ioc, o);
+    connect(c);
+    resume_on_exit resume{server};
+    server.pause();
+    const auto paused = steady::now();
+    // Heartbeat after liveness / 2 of idleness, then the liveness window: at most 1.5 x liveness
+    // plus the sweep's period.
+    ASSERT_TRUE(run_until([&] { return !c.connected(); }, 3 * o.liveness)) << "a stalled server went unnoticed";
+    EXPECT_LE(steady::now() - paused, o.liveness * 3 / 2 + 200ms);
+    server.resume();
+    ASSERT_TRUE(run_until([&] { return c.connected(); }, 5s)) << "no reconnect: " << c.last_error();
+}
+
+// 3d. A connect whose handshake is not answered within the liveness window is abandoned and retried.
 TEST_F(redis_client_test, abandons_a_connect_that_is_not_answered_in_time) {
     auto o = options();
     o.timeout = 100ms;
+    o.liveness = 150ms;
     client c(ioc, o);
     std::vector<bool> changes;
     c.on_connection_change([&](bool up) { changes.push_back(up); });
@@ -281,7 +357,7 @@ TEST_F(redis_client_test, abandons_a_connect_that_is_not_answered_in_time) {
     resume_on_exit resume{server};
     server.pause();
     c.start();
-    run_for(5 * o.timeout);
+    run_for(5 * o.liveness);
     EXPECT_FALSE(c.connected());
     EXPECT_TRUE(changes.empty());
     EXPECT_NE(c.last_error().find("handshake"), std::string::npos) << c.last_error();
@@ -635,6 +711,11 @@ TEST(redis_options_from, reads_url_and_timeout) {
     EXPECT_EQ(o.host, "cache.internal");
     EXPECT_EQ(o.port, 6380);
     EXPECT_EQ(o.timeout, 300ms);
+    EXPECT_EQ(o.liveness, 2000ms);  // automatic: max(2 s, 2 x timeout)
+    settings.redis.timeout_ms = 1500;
+    EXPECT_EQ(sluice::redis::options_from(settings).liveness, 3000ms);
+    settings.redis.liveness_ms = 5000;
+    EXPECT_EQ(sluice::redis::options_from(settings).liveness, 5000ms);
 
     settings.redis.url = "redis+cluster://a:7000,b:7001";
     EXPECT_THROW(sluice::redis::options_from(settings), std::invalid_argument);
