@@ -232,6 +232,7 @@ void for_each_key(Settings& s, Visit&& visit)
 
     visit("redis", "url", s.redis.url, redis_url);
     visit("redis", "timeout_ms", s.redis.timeout_ms, integer_rule{1, 60'000});
+    visit("redis", "liveness_ms", s.redis.liveness_ms, integer_rule{0, 600'000});  // 0: automatic
     visit("redis", "shards", s.redis.shards, integer_rule{1, 16384});  // Redis Cluster's slot count
 
     visit("credentials", "file", s.credentials.file, path);
@@ -250,6 +251,8 @@ void for_each_key(Settings& s, Visit&& visit)
     visit("limits", "body_timeout_ms", s.limits.body_timeout_ms, http_timeout_ms);
     visit("limits", "idle_timeout_ms", s.limits.idle_timeout_ms, http_timeout_ms);
     visit("limits", "max_inflight_per_thread", s.limits.max_inflight_per_thread, integer_rule{1, 1'000'000});
+
+    visit("admission", "target_queue_delay_ms", s.admission.target_queue_delay_ms, integer_rule{1, 60'000});
 
     visit("shutdown", "drain_seconds", s.shutdown.drain_seconds, integer_rule{0, 3600});
 
@@ -582,6 +585,11 @@ settings parse(std::string_view toml_text, const environment& env, std::string_v
         if (variable != env.end()) assign(field, rule, variable->second, key, "from " + variable->first);
     });
     // Keys that constrain each other (after both sources, so an override is checked too).
+    if (s.redis.liveness_ms != 0 && s.redis.liveness_ms <= s.redis.timeout_ms) {
+        throw config_error("redis.liveness_ms", std::to_string(s.redis.liveness_ms),
+                           "above redis.timeout_ms (" + std::to_string(s.redis.timeout_ms) +
+                               "): a slow reply is a timeout of one call, only silence is a dead server");
+    }
     if (s.durability.replicas > 0 && s.durability.wait_timeout_ms >= s.redis.timeout_ms) {
         throw config_error("durability.wait_timeout_ms", std::to_string(s.durability.wait_timeout_ms),
                            "below redis.timeout_ms (" + std::to_string(s.redis.timeout_ms) +

@@ -30,6 +30,10 @@ struct listen_settings {
 struct redis_settings {
     std::string url = "redis://127.0.0.1:6379";
     std::uint32_t timeout_ms = 250;
+    // No reply at all for this long (commands outstanding, or an idle heartbeat PING): Redis has
+    // stopped answering, and the connection is dropped and re-made. Above timeout_ms; 0 means
+    // max(2000, 2 * timeout_ms).
+    std::uint32_t liveness_ms = 0;
     std::uint32_t shards = 16;
 
     bool operator==(const redis_settings&) const = default;
@@ -65,6 +69,15 @@ struct limits_settings {
     std::uint32_t max_inflight_per_thread = 4096;
 
     bool operator==(const limits_settings&) const = default;
+};
+
+struct admission_settings {
+    // The queueing delay the gateway keeps its Redis calls under: an adaptive limit on admissions in
+    // flight per thread is learned from measured round trips, and what exceeds it is answered 503
+    // at once (with a Retry-After that says when capacity is free), before its body is read.
+    std::uint32_t target_queue_delay_ms = 20;
+
+    bool operator==(const admission_settings&) const = default;
 };
 
 struct shutdown_settings {
@@ -105,6 +118,7 @@ struct settings {
     ratelimit_settings ratelimit;  // [ratelimit.per_practice]
     idempotency_settings idempotency;
     limits_settings limits;
+    admission_settings admission;
     shutdown_settings shutdown;
     durability_settings durability;
     catalogue_settings catalogue;

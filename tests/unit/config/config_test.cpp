@@ -316,7 +316,7 @@ TEST(config_errors, unknown_section)
     EXPECT_EQ(error.key(), "listn");
     EXPECT_STREQ(error.what(),
                  "config: listn: unknown section; the sections are listen, redis, credentials, ratelimit, "
-                 "idempotency, limits, shutdown, durability, catalogue, worker (at test.toml:3)");
+                 "idempotency, limits, admission, shutdown, durability, catalogue, worker (at test.toml:3)");
 }
 
 TEST(config_errors, key_outside_any_section)
@@ -488,6 +488,26 @@ TEST(config_errors, out_of_range_low_and_high)
         EXPECT_TRUE(error.allowed().ends_with(c.allowed)) << error.allowed();
         EXPECT_EQ(error.allowed().find(", got"), std::string::npos) << "a range fault is not a type fault";
     }
+}
+
+// redis.liveness_ms, when set, must be above redis.timeout_ms: one slow reply is a timeout of one
+// call, only silence longer than that is a dead server. 0 (the default) is automatic.
+TEST(config_errors, liveness_above_redis_timeout)
+{
+    const auto error = parse_error("[redis]\ntimeout_ms = 500\nliveness_ms = 500\n");
+    EXPECT_EQ(error.key(), "redis.liveness_ms");
+    EXPECT_NE(error.allowed().find("above redis.timeout_ms (500)"), std::string::npos) << error.allowed();
+    EXPECT_NO_THROW(parse("[redis]\ntimeout_ms = 500\nliveness_ms = 501\n", {}, "test.toml"));
+    EXPECT_NO_THROW(parse("[redis]\ntimeout_ms = 5000\n", {}, "test.toml"));
+    EXPECT_THROW(parse("", {{"SLUICE_REDIS_LIVENESS_MS", "100"}}, "test.toml"), config_error);
+}
+
+TEST(config_errors, admission_target_queue_delay_range)
+{
+    EXPECT_EQ(parse_error("[admission]\ntarget_queue_delay_ms = 0\n").key(), "admission.target_queue_delay_ms");
+    EXPECT_EQ(parse("[admission]\ntarget_queue_delay_ms = 5\n", {}, "test.toml").admission.target_queue_delay_ms, 5u);
+    EXPECT_EQ(parse("", {{"SLUICE_ADMISSION_TARGET_QUEUE_DELAY_MS", "35"}}, "test.toml").admission.target_queue_delay_ms,
+              35u);
 }
 
 // durability.wait_timeout_ms must be below redis.timeout_ms once replicas are waited for, from the
@@ -743,6 +763,7 @@ threads = 0
 [redis]
 url = "redis://127.0.0.1:6379"
 timeout_ms = 250
+liveness_ms = 0
 shards = 16
 
 [credentials]
@@ -764,6 +785,9 @@ header_timeout_ms = 10000
 body_timeout_ms = 30000
 idle_timeout_ms = 60000
 max_inflight_per_thread = 4096
+
+[admission]
+target_queue_delay_ms = 20
 
 [shutdown]
 drain_seconds = 20
