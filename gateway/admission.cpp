@@ -165,11 +165,16 @@ net::awaitable<void> add_current_rate_limit(const exchange& x, const std::string
 // 503 to an authenticated request: nothing was done and the practice's state in Redis is unknown.
 // RateLimit says what is true of this answer: nothing is allowed now (r=0) until Retry-After
 // (t), so every authenticated answer carries the field (API.md) without inventing a quota.
-void unavailable(const exchange& x, problem p, std::string_view detail) {
+void unavailable(const exchange& x, problem p, std::string_view detail, int retry_after) {
     make_problem(x.res, p, detail);
-    const auto retry_after = ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random());
     x.res.add_header("Retry-After", std::to_string(retry_after));
     add_rate_limit(x, 0, static_cast<std::int64_t>(retry_after) * 1'000'000);
+}
+
+// Redis is unreachable or answered wrongly: nothing says when it will be back, so the base is
+// jittered over [1, 2] s (retry_after.hpp): the clients that came in one second come back over two.
+void unavailable(const exchange& x, problem p, std::string_view detail) {
+    unavailable(x, p, detail, ratelimit::jittered_retry_after(shed_retry_after_seconds, x.c.random()));
 }
 
 void shed(const exchange& x, problem p, std::string_view detail) {
@@ -224,36 +229,108 @@ net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& pra
                                     ": could not mark its idempotency record done; it replays after the pending timeout");
 }
 
+// The name of a submission across its retries: the practice and its Idempotency-Key (FNV-1a).
+std::uint64_t request_hash(std::string_view practice, std::string_view key) noexcept {
+    std::uint64_t h = 14695981039346656037ull;
+    auto mix = [&h](std::string_view bytes) {
+        for (const unsigned char ch : bytes) {
+            h ^= ch;
+            h *= 1099511628211ull;
+        }
+    };
+    mix(practice);
+    mix(std::string_view("\n", 1));
+    mix(key);
+    return h;
+}
+
+// A practice this thread was told is over its rate limit, until when (from a 'limited' reply; the
+// GCRA's theoretical arrival time only moves forward, so the refusal stays true until then).
+std::optional<clock::duration> locally_limited(core& c, const std::string& practice, clock::time_point now) {
+    const auto it = c.limited_until.find(practice);
+    if (it == c.limited_until.end()) return std::nullopt;
+    if (it->second <= now) {
+        c.limited_until.erase(it);
+        return std::nullopt;
+    }
+    return it->second - now;
+}
+
+void remember_limited(core& c, const std::string& practice, std::int64_t retry_after_us) {
+    // Bounded: beyond this many practices limited at once, start again (a 429 from Redis instead
+    // of a local one costs a round trip, nothing more).
+    constexpr std::size_t max_remembered = 100'000;
+    if (c.limited_until.size() >= max_remembered) c.limited_until.clear();
+    c.limited_until[practice] = clock::now() + std::chrono::microseconds(retry_after_us);
+}
+
 }  // namespace
 
-net::awaitable<void> submit(exchange x) {
+net::awaitable<submit_gate> check_submission_headers(exchange x) {
+    submit_gate gate;
     const auto now = system_clock::now();
     const config::credential* who = authenticate(x, now);
     if (who == nullptr) {
         count(x.c, admission_outcome::unauthorized);
-        co_return;
+        gate.wait_for_body = false;  // never wait for a stranger's body (slow-body attacks)
+        co_return gate;
     }
     authenticated_headers(x, *who, now);
 
     // Faults of the request itself: answered with the practice's current (uncharged) rate state.
-    auto refuse = [&](problem p, std::string_view detail, admission_outcome o) -> net::awaitable<void> {
+    auto refuse = [&](problem p, std::string_view detail) -> net::awaitable<void> {
         make_problem(x.res, p, detail);
-        count(x.c, o);
+        count(x.c, admission_outcome::invalid);
         co_await add_current_rate_limit(x, who->practice);
     };
     const std::string_view key = x.req["Idempotency-Key"];
     if (!valid_idempotency_key(key)) {
         co_await refuse(problem::bad_idempotency_key,
                         key.empty() ? "send an Idempotency-Key header (a UUID is typical)"
-                                    : "the Idempotency-Key must be 1 to 255 printable ASCII characters",
-                        admission_outcome::invalid);
-        co_return;
+                                    : "the Idempotency-Key must be 1 to 255 printable ASCII characters");
+        co_return gate;
     }
     if (!is_json(x.req[http::field::content_type])) {
-        co_await refuse(problem::unsupported_media_type, "send Content-Type: application/json",
-                        admission_outcome::invalid);
-        co_return;
+        co_await refuse(problem::unsupported_media_type, "send Content-Type: application/json");
+        co_return gate;
     }
+
+    const auto steady_now = clock::now();
+    if (const auto wait = locally_limited(x.c, who->practice, steady_now)) {
+        const auto wait_us = std::chrono::duration_cast<std::chrono::microseconds>(*wait).count();
+        make_problem(x.res, problem::rate_limited,
+                     "practice " + who->practice + " is over its submission rate; nothing was queued");
+        x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(wait_us)));
+        add_rate_limit(x, 0, wait_us);
+        count(x.c, admission_outcome::limited);
+        co_return gate;
+    }
+    if (!x.c.redis.connected()) {
+        shed(x, problem::unavailable, "the submission store is unreachable; nothing was queued, retry later");
+        x.c.metrics.refused_before_body.add();
+        co_return gate;
+    }
+
+    const auto cls = x.c.shared.admitted_practices.contains(who->practice) ? ratelimit::submission_class::repeat
+                                                                          : ratelimit::submission_class::first;
+    gate.ticket = x.c.admission.decide(request_hash(who->practice, key), cls, steady_now);
+    if (!gate.ticket.admitted) {
+        unavailable(x, problem::overloaded,
+                    "the gateway is taking as many submissions as it can; nothing was queued, retry after "
+                    "Retry-After seconds with the same Idempotency-Key",
+                    gate.ticket.retry_after);
+        count(x.c, admission_outcome::shed);
+        x.c.metrics.refused_before_body.add();
+        co_return gate;
+    }
+    gate.who = who;
+    co_return gate;
+}
+
+net::awaitable<void> submit(exchange x, const submit_gate& gate) {
+    const config::credential* who = gate.who;
+    const std::string_view key = x.req["Idempotency-Key"];
+    const auto now = system_clock::now();
     const auto parsed = queue::parse_submission(x.req.body(), x.rt.catalogue);
     if (!parsed.ok()) {
         answer_fault(x.res, parsed.fault());
@@ -262,15 +339,17 @@ net::awaitable<void> submit(exchange x) {
         co_return;
     }
     if (parsed.value().practice != who->practice) {
-        co_await refuse(problem::forbidden,
-                        "the token is practice " + who->practice + "'s; the body is for practice " +
-                            parsed.value().practice,
-                        admission_outcome::forbidden);
+        make_problem(x.res, problem::forbidden,
+                     "the token is practice " + who->practice + "'s; the body is for practice " +
+                         parsed.value().practice);
+        count(x.c, admission_outcome::forbidden);
+        co_await add_current_rate_limit(x, who->practice);
         co_return;
     }
 
-    // Admission control: answer now rather than queue behind a slow or absent Redis.
-    if (x.c.admissions_inflight >= x.rt.settings.limits.max_inflight_per_thread) {
+    // The hard bound (limits.max_inflight_per_thread) and the connection, once more: the body may
+    // have taken a while to arrive.
+    if (x.c.admission.limit().inflight() >= x.rt.settings.limits.max_inflight_per_thread) {
         shed(x, problem::overloaded, "the gateway has as many submissions in flight as it allows; retry later");
         co_return;
     }
@@ -290,19 +369,30 @@ net::awaitable<void> submit(exchange x) {
         receipt_json(request.submission_id, request.practice, request.received_at, request.body_sha256_hex);
     request.queue_payload = x.req.body();
     // Past this, the answer is 503 (the client's timeout below); Redis must not queue it after that.
-    request.deadline_us = micros_since_epoch(system_clock::now()) + 1000LL * x.rt.settings.redis.timeout_ms;
+    // It is a little before the call's own deadline, so that a script that ran in time has that
+    // margin to come back before the gateway gives up on it.
+    const auto timeout_us = 1000LL * x.rt.settings.redis.timeout_ms;
+    request.deadline_us = micros_since_epoch(system_clock::now()) + timeout_us - std::min(timeout_us / 5, 25'000LL);
     const std::string submission_id = request.submission_id;
     const std::string receipt = request.receipt_json;
     const auto call = queue::build_admission_call(std::move(request), x.rt.settings);
 
-    ++x.c.admissions_inflight;
+    x.c.admission.on_sent();
     x.c.metrics.admissions_inflight.add(1);
     const auto sent = clock::now();
     auto [ec, reply] =
         co_await x.c.redis.async_eval(admission_script(), call.key_views(), call.argv_views(), use_tuple);
-    x.c.metrics.redis_round_trip.observe(clock::now() - sent);
+    const auto answered = clock::now();
+    x.c.metrics.redis_round_trip.observe(answered - sent);
     x.c.metrics.admissions_inflight.add(-1);
-    --x.c.admissions_inflight;
+    if (ec == redis::error::timeout) {
+        x.c.admission.on_timed_out(answered - sent, answered);
+        x.c.metrics.redis_call_timeouts.add();
+    } else if (ec) {
+        x.c.admission.on_abandoned();
+    } else {
+        x.c.admission.on_answered(gate.ticket, answered - sent, answered);
+    }
     if (ec) {
         shed(x, problem::unavailable,
              "the submission store did not answer in time; nothing was queued, retry with the same Idempotency-Key");
@@ -319,6 +409,7 @@ net::awaitable<void> submit(exchange x) {
             x.res.add_header("Location", "/v1/submissions/" + submission_id);
             add_rate_limit(x, result.remaining, result.reset_after_us);
             count(x.c, admission_outcome::accepted);
+            x.c.shared.admitted_practices.insert(who->practice);
             co_return;
         case queue::admission_outcome::replayed:
             x.res.status = static_cast<unsigned>(result.replay_status);
@@ -327,6 +418,7 @@ net::awaitable<void> submit(exchange x) {
             x.res.add_header("Location", "/v1/submissions/" + result.replay_submission_id);
             add_rate_limit(x, result.remaining, result.reset_after_us);
             count(x.c, admission_outcome::replayed);
+            if (result.replay_status / 100 == 2) x.c.shared.admitted_practices.insert(who->practice);
             co_return;
         case queue::admission_outcome::reused:
             make_problem(x.res, problem::idempotency_key_reused,
@@ -347,6 +439,7 @@ net::awaitable<void> submit(exchange x) {
             x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(result.retry_after_us)));
             add_rate_limit(x, 0, result.reset_after_us);
             count(x.c, admission_outcome::limited);
+            remember_limited(x.c, who->practice, result.retry_after_us);
             co_return;
         case queue::admission_outcome::expired:
             shed(x, problem::unavailable,

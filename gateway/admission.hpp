@@ -24,7 +24,21 @@ struct exchange {
 const redis::script& admission_script();
 const redis::script& status_script();
 
-net::awaitable<void> submit(exchange x);
+// POST /v1/submissions in two steps. At its headers: authentication, the Idempotency-Key and
+// Content-Type, a rate limit known to be exceeded, and admission control (admission_control.hpp),
+// so that a refusal is answered before the body is read, hashed or validated. Then, with the body:
+// validation and the one atomic admission script.
+struct submit_gate {
+    const config::credential* who = nullptr;  // set: go on with the body; null: answered in x.res
+    admission_ticket ticket;
+    // For an answer given at the headers: the connection may stay open with its body read and
+    // discarded. An unauthenticated client's body is not waited for: the connection stays only
+    // if the whole body has already arrived with the headers.
+    bool wait_for_body = true;
+};
+
+net::awaitable<submit_gate> check_submission_headers(exchange x);
+net::awaitable<void> submit(exchange x, const submit_gate& gate);
 net::awaitable<void> submission_status(exchange x, std::string_view submission_id);
 
 }  // namespace sluice::gateway::detail

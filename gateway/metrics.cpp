@@ -213,6 +213,35 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
          "# TYPE sluice_admissions_inflight gauge\n"
          "sluice_admissions_inflight "
       << static_cast<std::int64_t>(sum([](const metrics_shard& s) { return s.admissions_inflight.value(); })) << "\n";
+    w << "# HELP sluice_admission_limit The adaptive limit on admissions in flight, summed over threads.\n"
+         "# TYPE sluice_admission_limit gauge\n"
+         "sluice_admission_limit "
+      << static_cast<std::int64_t>(sum([](const metrics_shard& s) { return s.admission_limit.value(); })) << "\n";
+    std::int64_t backlog = 0;
+    for (const metrics_shard* s : shards) backlog = std::max(backlog, s->retry_backlog_seconds.value());
+    w << "# HELP sluice_admission_retry_backlog_seconds How far ahead the furthest Retry-After handed out "
+         "to a shed submission reaches.\n"
+         "# TYPE sluice_admission_retry_backlog_seconds gauge\n"
+         "sluice_admission_retry_backlog_seconds "
+      << backlog << "\n";
+    w << "# HELP sluice_admission_refused_before_body_total Submissions answered 503 at their headers, "
+         "before the body was read.\n"
+         "# TYPE sluice_admission_refused_before_body_total counter\n"
+         "sluice_admission_refused_before_body_total "
+      << sum([](const metrics_shard& s) { return s.refused_before_body.value(); }) << "\n";
+    w << "# HELP sluice_redis_call_timeouts_total Admission calls Redis did not answer within redis.timeout_ms.\n"
+         "# TYPE sluice_redis_call_timeouts_total counter\n"
+         "sluice_redis_call_timeouts_total "
+      << sum([](const metrics_shard& s) { return s.redis_call_timeouts.value(); }) << "\n";
+    w << "# HELP sluice_redis_late_replies_total Replies that came after their call had timed out (discarded).\n"
+         "# TYPE sluice_redis_late_replies_total counter\n"
+         "sluice_redis_late_replies_total "
+      << sum([](const metrics_shard& s) { return s.redis_late_replies.value(); }) << "\n";
+    w << "# HELP sluice_redis_liveness_drops_total Redis connections dropped because Redis stopped answering "
+         "for redis.liveness_ms.\n"
+         "# TYPE sluice_redis_liveness_drops_total counter\n"
+         "sluice_redis_liveness_drops_total "
+      << sum([](const metrics_shard& s) { return s.redis_liveness_drops.value(); }) << "\n";
     w << "# HELP sluice_redis_round_trip_seconds Time from sending a Redis call to its reply.\n"
          "# TYPE sluice_redis_round_trip_seconds histogram\n";
     write_histogram(w, shards, "sluice_redis_round_trip_seconds", "",

@@ -50,6 +50,8 @@ inline constexpr std::size_t timeout_phase_count = static_cast<std::size_t>(time
 class counter {
 public:
     void add(std::uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    // For a count kept elsewhere on the same thread (a client's own counters), copied in.
+    void mirror(std::uint64_t total) noexcept { v_.store(total, std::memory_order_relaxed); }
     std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
 
 private:
@@ -59,6 +61,7 @@ private:
 class gauge {
 public:
     void add(std::int64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void set(std::int64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
     std::int64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
 
 private:
@@ -99,6 +102,12 @@ struct metrics_shard {
     std::array<counter, admission_outcome_count> admissions;
     latency_histogram redis_round_trip;
     gauge admissions_inflight;
+    gauge admission_limit;          // the adaptive limit now (this thread's)
+    gauge retry_backlog_seconds;    // the furthest Retry-After this thread has handed out, from now
+    counter refused_before_body;    // 503s decided at the headers (body never read)
+    counter redis_call_timeouts;    // admission calls past redis.timeout_ms (answered 503)
+    counter redis_late_replies;     // their replies, discarded (mirrors the client's counter)
+    counter redis_liveness_drops;   // connections dropped because Redis stopped answering
     counter replication_waits;       // WAIT commands sent (durability.replicas > 0)
     counter replication_shortfalls;  // 202s sent with fewer replicas acknowledged than asked
 

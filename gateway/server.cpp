@@ -45,11 +45,31 @@ timeout_phase phase_of(session_phase p) {
     }
 }
 
+admission_control_options admission_options(const config::settings& s) {
+    admission_control_options o;
+    o.limit.target_delay = std::chrono::milliseconds(s.admission.target_queue_delay_ms);
+    o.limit.max_limit = s.limits.max_inflight_per_thread;
+    o.limit.min_limit = std::min<std::uint32_t>(4, s.limits.max_inflight_per_thread);
+    o.limit.initial_limit = std::min<std::uint32_t>(64, s.limits.max_inflight_per_thread);
+    return o;
+}
+
+// What the metric shard shows of the core's admission control and Redis client: copied by the
+// sweep, so that the request path does not update them.
+void publish_gauges(core& c) {
+    c.metrics.admission_limit.set(c.admission.limit().limit());
+    c.metrics.retry_backlog_seconds.set(c.admission.schedule().backlog_seconds(clock::now()));
+    const auto& counters = c.redis.counters();
+    c.metrics.redis_late_replies.mirror(counters.late_replies);
+    c.metrics.redis_liveness_drops.mirror(counters.liveness_drops);
+}
+
 net::awaitable<void> sweep_loop(core& c) {
     for (;;) {
         c.sweep_timer.expires_after(sweep_interval(c.state->settings.limits));
         auto [ec] = co_await c.sweep_timer.async_wait(net::as_tuple(net::use_awaitable));
         if (ec) co_return;
+        publish_gauges(c);
         const auto now = clock::now();
         for (auto& s : c.sessions) {
             if (s.deadline <= now && s.socket.is_open()) {
@@ -98,6 +118,7 @@ core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
       sample_timer(ioc),
       redis(ioc, redis::options_from(state->settings)),
       failed_auth(failed_auth_policy, failed_auth_addresses),
+      admission(admission_options(state->settings), clock::now()),
       random(std::random_device{}()),
       index(i) {}
 

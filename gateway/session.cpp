@@ -42,6 +42,9 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // unread bytes makes the kernel send a reset, which can destroy the answer before it is read.
 constexpr std::chrono::milliseconds linger_time{500};
 constexpr std::size_t linger_max_bytes = 1 << 20;
+// A body refused at the headers is read and discarded (keeping the connection) up to this size;
+// a larger one is not worth reading: the connection closes instead.
+constexpr std::uint64_t max_drained_body_bytes = 64 * 1024;
 // Connections answered 503 for max_connections at once per core; beyond, they are just closed.
 constexpr std::uint32_t max_rejecting = 256;
 
@@ -98,6 +101,7 @@ private:
         deadline = limit.count() > 0 ? clock::now() + limit : clock::time_point::max();
     }
     net::awaitable<next> serve_one(const runtime& rt);
+    net::awaitable<next> answer_before_body(route r, bool wait_for_body);
     void handle(route_match match);
     net::awaitable<void> reply_and_close(problem p, std::string_view detail, route r);
     net::awaitable<void> write_response(route r, bool keep_alive_header);
@@ -189,6 +193,20 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
         }
     }
 
+    const auto match = match_route(req.method(), req.target());
+    const bool submitting = match.method_allowed && match.which == route::submit;
+    enter(session_phase::handling, std::chrono::milliseconds(0));
+    core_.metrics.inflight_requests.add(1);
+    counted_inflight_ = true;
+
+    // A submission is admitted or refused at its headers: a refusal is answered before a byte of
+    // its body is read, hashed or validated (admission.hpp).
+    submit_gate gate;
+    if (submitting) {
+        gate = co_await check_submission_headers({core_, rt, req, response_, socket});
+        if (gate.who == nullptr) co_return co_await answer_before_body(match.which, gate.wait_for_body);
+    }
+
     if (!parser_->is_done()) {
         if (const auto expect = req[http::field::expect]; boost::beast::iequals(expect, "100-continue")) {
             static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -213,14 +231,11 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
             co_return next::close;
         }
         if (bec) co_return next::close;
+        enter(session_phase::handling, std::chrono::milliseconds(0));
     }
 
-    enter(session_phase::handling, std::chrono::milliseconds(0));
-    core_.metrics.inflight_requests.add(1);
-    counted_inflight_ = true;
-    const auto match = match_route(req.method(), req.target());
-    if (match.method_allowed && match.which == route::submit)
-        co_await submit({core_, rt, req, response_, socket});
+    if (submitting)
+        co_await submit({core_, rt, req, response_, socket}, gate);
     else if (match.method_allowed && match.which == route::status)
         co_await submission_status({core_, rt, req, response_, socket}, match.submission_id);
     else
@@ -231,6 +246,34 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
     const bool keep_alive_header = keep_alive && req.version() == 10;
     co_await write_response(match.which, keep_alive_header);
     co_return keep_alive ? next::keep_going : next::close;
+}
+
+// The answer is ready before the body was read. The connection stays open only if the body can
+// be read and discarded cheaply: its length known and small, no 100-continue asked for (the
+// client waits for it, or for a final answer, before it sends the body), and either worth
+// waiting for or already here. Otherwise the answer says Connection: close and the connection
+// lingers (closing on unread bytes would send a reset that can destroy the answer).
+net::awaitable<session::next> session::answer_before_body(route r, bool wait_for_body) {
+    const auto& req = parser_->get();
+    const bool body_pending = !parser_->is_done();
+    const auto length = parser_->content_length();
+    const bool drainable = !body_pending || (length && *length <= max_drained_body_bytes &&
+                                             !boost::beast::iequals(req[http::field::expect], "100-continue") &&
+                                             (wait_for_body || buffer_.size() >= *length));
+    const bool keep_alive = drainable && req.keep_alive() && !core_.draining && !response_.close;
+    response_.close = !keep_alive;
+    co_await write_response(r, keep_alive && req.version() == 10);
+    if (!keep_alive) {
+        if (body_pending) co_await linger_and_close();
+        co_return next::close;
+    }
+    if (body_pending) {
+        enter(session_phase::body, ms(core_.state->settings.limits.body_timeout_ms));
+        auto [ec, n] = co_await http::async_read(socket, buffer_, *parser_, use_tuple);
+        (void)n;
+        if (ec) co_return next::close;
+    }
+    co_return next::keep_going;
 }
 
 void session::handle(route_match match) {

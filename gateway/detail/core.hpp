@@ -12,8 +12,10 @@
 
 #include "config/allocator.hpp"
 #include "config/config.hpp"
+#include "gateway/admission_control.hpp"
 #include "gateway/detail/replication.hpp"
 #include "gateway/metrics.hpp"
+#include "gateway/practice_set.hpp"
 #include "gateway/runtime.hpp"
 #include "ratelimit/gcra.hpp"
 #include "redis/client.hpp"
@@ -28,6 +30,8 @@
 #include <chrono>
 #include <memory>
 #include <random>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace sluice::gateway::detail {
@@ -47,6 +51,7 @@ struct shared_state {
     config::allocator_report allocator;
     std::vector<const metrics_shard*> shards;              // fixed once all cores exist
     std::vector<std::atomic<std::int64_t>> queue_lengths;  // per queue shard, sampled by core 0; -1 unknown
+    practice_set admitted_practices;                       // fairness while shedding
 
     // Ready for submissions: not draining, and every core can reach Redis.
     bool ready() const noexcept {
@@ -98,10 +103,11 @@ struct core {
     redis::client redis;             // this core's one pipelined connection
     replication_waiter replication{redis, metrics.replication_waits};  // durability.replicas > 0: group-commit WAIT
     ratelimit::local_limiter failed_auth;
+    admission_control admission;  // the adaptive limit on admissions in flight, and the retry schedule
+    std::unordered_map<std::string, clock::time_point> limited_until;  // practices known to be over their rate
     std::mt19937_64 random;
     std::size_t index;
-    std::uint32_t rejecting = 0;             // connections being answered 503 for max_connections
-    std::uint32_t admissions_inflight = 0;   // waiting on Redis: bounded by limits.max_inflight_per_thread
+    std::uint32_t rejecting = 0;  // connections being answered 503 for max_connections
     bool draining = false;
 
     // Starts accepting and sweeping; call from the core's thread (or before it runs).
