@@ -28,7 +28,8 @@ adaptive_limit::adaptive_limit(adaptive_limit_options options, clock::time_point
 
 bool adaptive_limit::has_room(double share) const noexcept {
     if (probing_) return inflight_ < std::min<double>(options_.min_limit, limit_);
-    const double allowed = std::max(1.0, std::floor(limit_ * share));
+    // Never beyond max_limit (limits.max_inflight_per_thread), whatever the share.
+    const double allowed = std::min<double>(options_.max_limit, std::max(1.0, std::floor(limit_ * share)));
     return inflight_ < allowed;
 }
 

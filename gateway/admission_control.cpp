@@ -18,6 +18,7 @@ admission_ticket admission_control::decide(std::uint64_t request_hash, submissio
         due ? options_.due_share
             : (cls == submission_class::first ? 1.0 : options_.repeat_share) * schedule_.fresh_share(now);
     t.admitted = limit_.has_room(share);
+    if (t.admitted) limit_.on_send();
     if (!t.admitted) {
         limit_.on_refused(now);
         t.retry_after = schedule_.on_shed(request_hash, t.kind, cls, now);

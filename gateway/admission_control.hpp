@@ -45,13 +45,14 @@ public:
 
     admission_control(admission_control_options options, clock::time_point now);
 
-    // `request_hash` names the submission across retries (practice and Idempotency-Key).
+    // `request_hash` names the submission across retries (practice and Idempotency-Key). An
+    // admitted ticket holds its room in the limit from now (its body may take a while to arrive,
+    // and the requests that pass meanwhile must see it taken) until one of the three below.
     admission_ticket decide(std::uint64_t request_hash, ratelimit::submission_class cls, clock::time_point now);
 
-    // An admitted ticket's call: sent, then answered after `round_trip`, or timed out after it
-    // (a sample of the limit, but no admission), or abandoned (the connection was lost: no
-    // sample). A ticket whose request fails before its call (an invalid body) needs nothing.
-    void on_sent() noexcept { limit_.on_send(); }
+    // An admitted ticket's call was answered after `round_trip` (measured from its send), or timed
+    // out after it (a sample of the limit, but no admission), or it was abandoned: its request
+    // failed before its call (an invalid body, a closed connection) or the connection was lost.
     void on_answered(const admission_ticket& t, std::chrono::nanoseconds round_trip, clock::time_point now) noexcept;
     void on_timed_out(std::chrono::nanoseconds round_trip, clock::time_point now) noexcept {
         limit_.on_reply(round_trip, now);

@@ -148,6 +148,7 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
     auto [ec, n] = co_await http::async_read_header(socket, buffer_, *parser_, use_tuple);
     (void)n;
     started_ = clock::now();
+    core_.note_request();
     if (ec) {
         if (ec == http::error::header_limit)
             co_await reply_and_close(problem::header_too_large,

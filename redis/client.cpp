@@ -161,6 +161,7 @@ struct in_flight_call {
     call_kind kind;
     std::uint64_t id = 0;  // hiredis's privdata for this command
     clock::time_point deadline;
+    clock::time_point written{};  // when hiredis wrote it to the socket (unset until then)
     client::completion_handler handler;  // only for call_kind::user
     // async_eval only: the script and the EVALSHA command, to re-send as EVAL after NOSCRIPT.
     std::shared_ptr<const script_text> eval_script;
@@ -188,6 +189,7 @@ struct connection : std::enable_shared_from_this<connection> {
     std::size_t handshake_left = 0;  // handshake replies still expected
     bool handshake_failed = false;   // an error reply: the drop is posted
     std::size_t user_calls = 0;      // entries of in_flight that belong to callers (kind user)
+    std::size_t unwritten_from = 0;  // entries from here on are still in hiredis's output buffer
     bool ready = false;              // the handshake was answered
     // Liveness: when the server last showed it is alive (a reply, or the first command sent
     // while nothing was outstanding), and when anything last went either way (heartbeat).
@@ -252,13 +254,48 @@ public:
         ++conn.user_calls;
     }
 
+    // Reads until the socket has nothing more: hiredis reads at most 16 KB a call, and the reactor
+    // reports readiness on edges only, so replies left in the socket would wait for the next edge.
+    // Only on a connected context (hiredis would take a connect in progress for complete).
+    void read_all(connection& conn) {
+        for (int i = 0; i < 256; ++i) {
+            if (conn.context == nullptr || (conn.context->c.flags & REDIS_CONNECTED) == 0) return;
+            const auto before = replies_read_;
+            redisAsyncHandleRead(conn.context);
+            if (replies_read_ == before) return;
+        }
+    }
+
+    // Services the connection now, from the owner's own handler: replies waiting in the socket
+    // are taken in and commands waiting in hiredis's buffer are written, without waiting for the
+    // reactor. With thousands of client sockets ready, the reactor reports the Redis socket after
+    // all of them; the gateway calls this every few requests so that Redis is never starved.
+    void poll() {
+        const auto conn = conn_;  // held: reading may end the connection
+        if (!conn || conn->context == nullptr || (conn->context->c.flags & REDIS_CONNECTED) == 0) return;
+        if (!conn->in_flight.empty()) read_all(*conn);
+        if (conn->context != nullptr && conn->want_write) write_out(*conn);
+    }
+
+    // Writes what hiredis holds; once its buffer is empty, every command in flight has been
+    // written, and those not yet stamped get the time (the start of their round trip).
+    void write_out(connection& conn) {
+        redisAsyncHandleWrite(conn.context);
+        if (conn.context == nullptr || conn.want_write) return;
+        const auto now = clock::now();
+        for (auto i = conn.unwritten_from; i < conn.in_flight.size(); ++i) conn.in_flight[i].written = now;
+        conn.unwritten_from = conn.in_flight.size();
+    }
+
     // hiredis's reply callback: `r` is null when the context is going away.
     void on_reply(connection& conn, const redisReply* r, std::uint64_t id) {
+        if (r != nullptr) ++replies_read_;
         auto& queue = conn.in_flight;
         if (queue.empty() || queue.front().id != id) return;  // failed already (stopped, dropped)
         in_flight_call call = std::move(queue.front());
         queue.pop_front();
         if (conn.expired > 0) --conn.expired;  // the front was in the settled prefix
+        if (conn.unwritten_from > 0) --conn.unwritten_from;
         if (r != nullptr) conn.last_progress = conn.last_activity = clock::now();
 
         switch (call.kind) {
@@ -276,6 +313,7 @@ public:
             call.evalsha = {};
             // Same handler, same deadline, back of the line. Its deadline may now be earlier than
             // those ahead of it: the sweep then times it out up to one timeout late.
+            call.written = {};
             if (send(conn, call, eval)) {
                 queue.push_back(std::move(call));
                 return;
@@ -284,7 +322,9 @@ public:
         }
         --conn.user_calls;
         if (r == nullptr) return complete(std::move(call.handler), error::connection_lost);
-        complete(std::move(call.handler), {}, to_reply(*r));
+        auto result = to_reply(*r);
+        if (call.written != clock::time_point{}) result.round_trip = clock::now() - call.written;
+        complete(std::move(call.handler), {}, std::move(result));
     }
 
     // hiredis's cleanup hook: the context is being freed and will close the fd right after.
@@ -392,6 +432,7 @@ private:
         conn.in_flight.clear();
         conn.user_calls = 0;
         conn.expired = 0;
+        conn.unwritten_from = 0;
         conn.handshake_left = 0;
         for (auto& call : calls) {
             if (call.kind == call_kind::user) complete(std::move(call.handler), call.deadline <= now ? overdue : rest);
@@ -420,8 +461,7 @@ private:
         if (!conn) return;
         // First take in whatever the server has already answered: a reply waiting in the socket
         // because our event loop is busy is late only by our fault, and must not be judged missing.
-        if (conn->context != nullptr && (conn->context->c.flags & REDIS_CONNECTED) != 0 && !conn->in_flight.empty())
-            redisAsyncHandleRead(conn->context);
+        poll();
         if (conn_ != conn || conn->context == nullptr) return;  // it ended; the cleanup rescheduled
 
         const auto now = clock::now();
@@ -504,6 +544,7 @@ private:
     bool started_ = false;
     bool stopped_ = false;
     std::uint64_t next_id_ = 1;
+    std::uint64_t replies_read_ = 0;
     std::string last_error_;
 };
 
@@ -564,9 +605,9 @@ void connection::wait(asio::posix::descriptor_base::wait_type direction) {
         if (!(read ? self->want_read : self->want_write)) return;
         // hiredis does the I/O; it may run callbacks and may free the context (cleanup hook).
         if (read) {
-            redisAsyncHandleRead(self->context);
+            self->owner->read_all(*self);
         } else {
-            redisAsyncHandleWrite(self->context);
+            self->owner->write_out(*self);
         }
         const bool still_wanted = read ? self->want_read : self->want_write;
         const bool queued = read ? self->read_waiting : self->write_waiting;
@@ -653,6 +694,10 @@ void client::register_script(const script& s) {
 
 void client::start() {
     state_->start();
+}
+
+void client::poll() {
+    state_->poll();
 }
 
 void client::stop() {

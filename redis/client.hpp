@@ -110,6 +110,12 @@ public:
     void start();  // connect; reconnect forever with backoff until stop()
     void stop();   // pending calls complete with error::stopped; no reconnect; start() may follow
 
+    // Reads the replies already in the socket and writes the commands already made, now, instead
+    // of when the reactor reports the socket ready. A busy owner calls it every few events: with
+    // thousands of other sockets ready, the reactor reports this one after all of them.
+    // Completions are posted as always, never run inside poll().
+    void poll();
+
     bool connected() const noexcept;  // true only after the handshake was answered
     std::size_t pending() const noexcept;  // calls in flight
 

@@ -2,6 +2,7 @@
 // touch hiredis types (DESIGN.md: a module's headers do not expose another library's internals).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ struct reply {
     long long integer = 0;
     std::string str;  // string, status and error replies
     std::vector<reply> elements;
+    // For the client's own replies: from the moment the command was written to the socket to the
+    // moment its reply was read from it (our own event loop's delays before the write and after
+    // the read are not in it). Zero when unknown.
+    std::chrono::nanoseconds round_trip{0};
 
     bool is_nil() const noexcept { return type == kind::nil; }
     bool is_error() const noexcept { return type == kind::error; }

@@ -108,7 +108,18 @@ struct core {
     std::mt19937_64 random;
     std::size_t index;
     std::uint32_t rejecting = 0;  // connections being answered 503 for max_connections
+    std::uint32_t requests_since_redis_poll = 0;
     bool draining = false;
+
+    // Called for every request that arrives: every few of them, the Redis connection is serviced
+    // at once (redis::client::poll), so that thousands of ready client sockets cannot keep its
+    // replies waiting in the socket or its commands in the client's buffer.
+    void note_request() {
+        if (++requests_since_redis_poll < redis_poll_every) return;
+        requests_since_redis_poll = 0;
+        redis.poll();
+    }
+    static constexpr std::uint32_t redis_poll_every = 8;
 
     // Starts accepting and sweeping; call from the core's thread (or before it runs).
     void start();

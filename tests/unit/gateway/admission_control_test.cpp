@@ -71,7 +71,6 @@ surge_result run_surge(std::vector<client>& clients, clock::duration arrival_spa
             ++c.attempts;
             const auto ticket = control.decide(1'000'003ull * (i + 1), c.cls, now);
             if (ticket.admitted) {
-                control.on_sent();
                 server.push_back({i, ticket, now});
             } else {
                 ++result.retry_after_given[ticket.retry_after];
