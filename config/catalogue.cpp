@@ -285,8 +285,8 @@ private:
     static void read_groups(period_catalogue& period, const section& groups)
     {
         for_each_coded(groups, "a group", [&](const std::string& code, const section& entry) {
-            entry.only({"name", "domain", "prevalence_adjusted", "prevalence_adjusted_confirmed", "national_prevalence",
-                        "national_prevalence_estimate", "source"});
+            entry.only({"name", "domain", "prevalence_adjusted", "prevalence_adjusted_confirmed", "zero_register_flag",
+                        "national_prevalence", "national_prevalence_estimate", "source"});
             qof_group group;
             group.code = code;
             group.name = *entry.text("name", true);
@@ -296,6 +296,7 @@ private:
             }
             group.prevalence_adjusted = *entry.boolean("prevalence_adjusted", true);
             group.prevalence_adjusted_confirmed = entry.boolean("prevalence_adjusted_confirmed").value_or(true);
+            group.zero_register_flag = entry.boolean("zero_register_flag").value_or(false);
             group.national_prevalence =
                 entry.number("national_prevalence", 0.0, 1.0, true, "a fraction of the list above 0 and at most 1");
             if (group.national_prevalence && !group.prevalence_adjusted) {
