@@ -263,8 +263,10 @@ private:
         period.pence_per_point_ = constants.pence("pounds_per_point", 100000);
         period.national_average_list_size_ = *constants.integer("national_average_list_size", 1, 1000000, true);
         period.max_points_ = static_cast<int>(*constants.integer("max_points", 1, 100000, true));
-        period.points_decimal_places_ = static_cast<int>(constants.integer("points_decimal_places", 0, 6).value_or(2));
-        period.pounds_decimal_places_ = static_cast<int>(constants.integer("pounds_decimal_places", 0, 6).value_or(2));
+        // At most 2: API.md prints points and money with exactly two decimals, so a finer rounding
+        // could not be shown (and money is never finer than the penny).
+        period.points_decimal_places_ = static_cast<int>(constants.integer("points_decimal_places", 0, 2).value_or(2));
+        period.pounds_decimal_places_ = static_cast<int>(constants.integer("pounds_decimal_places", 0, 2).value_or(2));
     }
 
     // Each entry of `table` must be a table named by a code; `read` takes its section.

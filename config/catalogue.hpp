@@ -4,8 +4,8 @@
 // files say at their top what each key means and where its value comes from.
 //
 // Each period holds: the payment constants (pounds per point, national average list size, the
-// rounding rule); the QOF groups (prevalence adjustment, the zero-register rule, national
-// prevalence estimate); the QOF
+// rounding places: 0 to 2, because API.md prints points and money with two decimals); the QOF
+// groups (prevalence adjustment, the zero-register rule, national prevalence estimate); the QOF
 // indicators (group, kind, maximum points, thresholds and whether the reference confirms them);
 // and the enhanced services (scheme code, items of service with their fees, optional cap by a
 // QOF register).
@@ -91,8 +91,8 @@ public:
     double pounds_per_point() const noexcept { return static_cast<double>(pence_per_point_) / 100.0; }
     std::int64_t national_average_list_size() const noexcept { return national_average_list_size_; }
     int max_points() const noexcept { return max_points_; }  // the sum of the indicators' max_points
-    int points_decimal_places() const noexcept { return points_decimal_places_; }
-    int pounds_decimal_places() const noexcept { return pounds_decimal_places_; }
+    int points_decimal_places() const noexcept { return points_decimal_places_; }  // 0 to 2
+    int pounds_decimal_places() const noexcept { return pounds_decimal_places_; }  // 0 to 2
 
     // "QOF" or the code of one of this period's enhanced services.
     bool has_scheme(std::string_view scheme) const noexcept;

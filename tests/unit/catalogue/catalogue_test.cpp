@@ -468,6 +468,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad_edit{"LowerCaseCode", "AF006   = {", "af006   = {",
                  "config: qof.indicators.af006: expected an indicator named by a code: an upper-case letter, then "
                  "upper-case letters, digits or _ (at most 16)"},
+        bad_edit{"PointsPlacesAbove2", "points_decimal_places = 2", "points_decimal_places = 3",
+                 "config: constants.points_decimal_places = 3: expected an integer from 0 to 2"},
+        bad_edit{"PoundsPlacesAbove2", "pounds_decimal_places = 2", "pounds_decimal_places = 3",
+                 "config: constants.pounds_decimal_places = 3: expected an integer from 0 to 2"},
         bad_edit{"ZeroRegisterFlagAsText", R"(LD    = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, zero_register_flag = true })",
                  R"(LD    = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, zero_register_flag = 1 })",
                  "config: qof.groups.LD.zero_register_flag = 1: expected true or false, got an integer"},
