@@ -263,8 +263,10 @@ private:
         period.pence_per_point_ = constants.pence("pounds_per_point", 100000);
         period.national_average_list_size_ = *constants.integer("national_average_list_size", 1, 1000000, true);
         period.max_points_ = static_cast<int>(*constants.integer("max_points", 1, 100000, true));
-        period.points_decimal_places_ = static_cast<int>(constants.integer("points_decimal_places", 0, 6).value_or(2));
-        period.pounds_decimal_places_ = static_cast<int>(constants.integer("pounds_decimal_places", 0, 6).value_or(2));
+        // At most 2: API.md prints points and money with exactly two decimals, so a finer rounding
+        // could not be shown (and money is never finer than the penny).
+        period.points_decimal_places_ = static_cast<int>(constants.integer("points_decimal_places", 0, 2).value_or(2));
+        period.pounds_decimal_places_ = static_cast<int>(constants.integer("pounds_decimal_places", 0, 2).value_or(2));
     }
 
     // Each entry of `table` must be a table named by a code; `read` takes its section.
@@ -285,8 +287,8 @@ private:
     static void read_groups(period_catalogue& period, const section& groups)
     {
         for_each_coded(groups, "a group", [&](const std::string& code, const section& entry) {
-            entry.only({"name", "domain", "prevalence_adjusted", "prevalence_adjusted_confirmed", "national_prevalence",
-                        "national_prevalence_estimate", "source"});
+            entry.only({"name", "domain", "prevalence_adjusted", "prevalence_adjusted_confirmed", "zero_register_flag",
+                        "national_prevalence", "national_prevalence_estimate", "source"});
             qof_group group;
             group.code = code;
             group.name = *entry.text("name", true);
@@ -296,6 +298,7 @@ private:
             }
             group.prevalence_adjusted = *entry.boolean("prevalence_adjusted", true);
             group.prevalence_adjusted_confirmed = entry.boolean("prevalence_adjusted_confirmed").value_or(true);
+            group.zero_register_flag = entry.boolean("zero_register_flag").value_or(false);
             group.national_prevalence =
                 entry.number("national_prevalence", 0.0, 1.0, true, "a fraction of the list above 0 and at most 1");
             if (group.national_prevalence && !group.prevalence_adjusted) {

@@ -4,7 +4,8 @@
 // files say at their top what each key means and where its value comes from.
 //
 // Each period holds: the payment constants (pounds per point, national average list size, the
-// rounding rule); the QOF groups (prevalence adjustment, national prevalence estimate); the QOF
+// rounding places: 0 to 2, because API.md prints points and money with two decimals); the QOF
+// groups (prevalence adjustment, the zero-register rule, national prevalence estimate); the QOF
 // indicators (group, kind, maximum points, thresholds and whether the reference confirms them);
 // and the enhanced services (scheme code, items of service with their fees, optional cap by a
 // QOF register).
@@ -47,6 +48,7 @@ struct qof_group {
     std::string domain;  // "CL" clinical, "PH" public health, "QI" quality improvement
     bool prevalence_adjusted = false;             // payment multiplied by the APDF
     bool prevalence_adjusted_confirmed = true;    // false: the reference leaves it open
+    bool zero_register_flag = false;              // a register of 0 makes the group's points unearnable
     std::optional<double> national_prevalence;    // fraction of the whole list (0.021 = 2.1%)
     bool national_prevalence_estimate = true;     // true until the year's national figure is final
     std::string source;                           // where the figures come from, for people
@@ -89,8 +91,8 @@ public:
     double pounds_per_point() const noexcept { return static_cast<double>(pence_per_point_) / 100.0; }
     std::int64_t national_average_list_size() const noexcept { return national_average_list_size_; }
     int max_points() const noexcept { return max_points_; }  // the sum of the indicators' max_points
-    int points_decimal_places() const noexcept { return points_decimal_places_; }
-    int pounds_decimal_places() const noexcept { return pounds_decimal_places_; }
+    int points_decimal_places() const noexcept { return points_decimal_places_; }  // 0 to 2
+    int pounds_decimal_places() const noexcept { return pounds_decimal_places_; }  // 0 to 2
 
     // "QOF" or the code of one of this period's enhanced services.
     bool has_scheme(std::string_view scheme) const noexcept;

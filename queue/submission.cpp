@@ -240,6 +240,15 @@ bool is_practice_code(std::string_view text) noexcept {
            && std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+std::string names(const std::vector<std::string_view>& names) {
+    std::string text;
+    for (const auto name : names) {
+        if (!text.empty()) text += ", ";
+        text += name;
+    }
+    return text;
+}
+
 template <typename Range>
 std::string joined(const Range& range) {
     std::string text;
@@ -492,10 +501,22 @@ private:
         if (code && n) result.service_items.push_back({std::string(*code), *n});
     }
 
+    // QOF: any QOF group of the period. An enhanced service: only the groups whose register caps one
+    // of its items (the catalogue's cap_register: LDHC's checks are paid up to the LD register).
     void check_registers(const json::value& v, submission& result) {
-        if (shape_ == item_shape::service) {
-            fault("/registers", "registers are only for QOF submissions, not for an enhanced service");
-            return;
+        std::vector<std::string_view> caps;  // an enhanced service known to the period: its cap registers
+        if (shape_ == item_shape::service && !scheme_.empty()) {
+            for (const auto& item : period_->service(scheme_)->items) {
+                if (item.cap_register && std::find(caps.begin(), caps.end(), *item.cap_register) == caps.end()) {
+                    caps.push_back(*item.cap_register);
+                }
+            }
+            if (caps.empty()) {
+                const std::string rule =
+                    "registers are only for QOF submissions and for the register that caps an enhanced service's items";
+                fault("/registers", rule + "; the items of " + scheme_ + " have no cap: send no registers");
+                return;
+            }
         }
         if (!v.is_array()) {
             fault("/registers", "expected an array of registers, got " + describe(v));
@@ -516,7 +537,18 @@ private:
             if (const auto* c = required(entry, pointer, "condition")) condition = text(*c, pointer, "condition");
             if (condition) {
                 conditions.emplace_back(*condition, i);
-                if (period_ && !period_->group(*condition)) {
+                if (!caps.empty()) {
+                    if (std::find(caps.begin(), caps.end(), *condition) == caps.end()) {
+                        std::string rule =
+                            "an enhanced-service submission carries only the registers that cap its "
+                            "items, for ";
+                        rule += scheme_ + ": " + names(caps);
+                        fault(pointer + "/condition",
+                              "condition " + quoted(*condition) + " is not accepted for " + scheme_ + ": " + rule);
+                    }
+                } else if (shape_ == item_shape::service) {
+                    // The scheme is not one of this period's (faulted already): nothing to judge by.
+                } else if (period_ && !period_->group(*condition)) {
                     fault(pointer + "/condition", "unknown condition " + quoted(*condition) + " for " + period_->name()
                                                       + "; the QOF groups are " + joined(period_->groups()));
                 }

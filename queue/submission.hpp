@@ -9,8 +9,10 @@
 // digits); period is "YYYY-YY" and known to the catalogue; scheme is "QOF" or an enhanced
 // service of that period; for QOF, 1 to 200 qof_items with unique known codes and
 // numerator <= denominator, and registers (possibly none) with unique known conditions; for an
-// enhanced service, 1 to 200 service_items with unique known codes and no registers; every
-// integer is in [0, 2^53] (list_size in [1, 2^53]), so it is exact as a JSON number anywhere.
+// enhanced service, 1 to 200 service_items with unique known codes, and registers (possibly none)
+// only of the QOF groups that cap its items (the catalogue's cap_register: for LDHC, the LD
+// register), unique; every integer is in [0, 2^53] (list_size in [1, 2^53]), so it is exact as a
+// JSON number anywhere.
 //
 // JSON text is read by Boost.JSON's parser with error codes; duplicate keys in an object (which
 // Boost.JSON would silently resolve, keeping the last) are reported as faults, so that nothing
@@ -69,7 +71,7 @@ struct submission {
     std::uint64_t list_size = 0;
     std::vector<qof_item> qof_items;          // scheme QOF: the items in body order; else empty
     std::vector<service_count> service_items;  // an enhanced service: the items in body order; else empty
-    std::vector<register_size> registers;      // QOF only, in body order
+    std::vector<register_size> registers;      // in body order: QOF's, or an enhanced service's cap registers
 
     bool is_qof() const noexcept { return scheme == config::qof_scheme; }
     bool operator==(const submission&) const = default;

@@ -1,13 +1,16 @@
 // The calculation (calculation.hpp): one pass over the submission's items in body order. Points
-// are held as integer units of 10^-points_decimal_places and money as whole pence; every fraction
-// in between is an exact_integer fraction, rounded once where rounding.hpp says.
+// are rounded to units of 10^-points_decimal_places and held as hundredths of a point, money as
+// whole pence; every fraction in between is an exact_integer fraction, rounded once where
+// rounding.hpp says.
 //
 // Formulas as computed (all integers; S = 10^threshold_decimal_places, P = 10^points_decimal_places,
 // Q = 10^prevalence_decimal_places, L and U thresholds in percent x S, nat = national prevalence x Q):
 //   points units  = 0 if 100·S·n <= L·d; max·P if 100·S·n >= U·d;
 //                   else half_up(max·P·(100·S·n − L·d) / ((U − L)·d))
-//   payment pence = half_up(units·ppp·list / (P·NAL))                        not prevalence-adjusted
-//                 = half_up(units·ppp·list·register·Q / (P·NAL·list·nat))    APDF = (register/list)/(nat/Q)
+//   hundredths h  = units·100/P
+//   payment pence = half_up(h·ppp·list / (100·NAL))                        not prevalence-adjusted
+//                 = half_up(h·ppp·list·register·Q / (100·NAL·list·nat))    APDF = (register/list)/(nat/Q)
+//   service pence = half_up(paid·fee)                                       paid = min(count, cap register)
 // (ppp: whole pence per point; NAL: national average list size; half_up to the money unit.)
 
 #include "worker/calculation.hpp"
@@ -49,23 +52,18 @@ public:
         : s_(s)
         , period_(period)
         , points_scale_(power_of_ten(period.points_decimal_places()))
-        , money_unit_(power_of_ten(2 - std::min(period.pounds_decimal_places(), 2)))
+        , hundredths_per_unit_(power_of_ten(printed_decimal_places - period.points_decimal_places()))
+        , money_unit_(power_of_ten(2 - period.pounds_decimal_places()))
     {
     }
 
     calculation_result run()
     {
         calculation_result result;
-        result.points_decimal_places = period_.points_decimal_places();
-        result.pounds_decimal_places = period_.pounds_decimal_places();
         notes_ = &result.notes;
 
         if (s_.period != period_.name()) {
             note_once("submission for " + s_.period + " calculated with the catalogue of " + period_.name());
-        }
-        if (period_.pounds_decimal_places() > 2) {
-            note_once("pounds_decimal_places " + std::to_string(period_.pounds_decimal_places())
-                      + ": money is kept in whole pence");  // decision 13
         }
         if (s_.list_size == 0 && !s_.qof_items.empty()) note_once("list size 0: no QOF payment can be computed");
         for (const auto& entry : s_.registers) {
@@ -75,15 +73,12 @@ public:
             }
         }
 
-        std::int64_t total_units = 0;
         result.indicators.reserve(s_.qof_items.size());
         for (const auto& item : s_.qof_items) {
-            std::int64_t units = 0;
-            result.indicators.push_back(indicator(item, units));
-            total_units += units;
+            result.indicators.push_back(indicator(item));
+            result.points_hundredths += result.indicators.back().points_hundredths;
             result.payment_pence += result.indicators.back().payment_pence;
         }
-        result.points = static_cast<double>(total_units) / static_cast<double>(points_scale_);
 
         const config::enhanced_service* scheme = period_.service(s_.scheme);
         if (!scheme && !s_.service_items.empty()) {
@@ -111,14 +106,14 @@ private:
         return at == s_.registers.end() ? nullptr : &*at;
     }
 
-    indicator_result indicator(const queue::qof_item& item, std::int64_t& units)
+    indicator_result indicator(const queue::qof_item& item)
     {
         indicator_result out;
         out.code = item.code;
         out.numerator = item.numerator;
         out.denominator = item.denominator;
         if (item.denominator > 0) out.achievement = static_cast<double>(item.numerator) / static_cast<double>(item.denominator);
-        units = 0;
+        std::int64_t units = 0;  // of 10^-points_decimal_places
 
         const config::indicator* indicator = period_.qof_indicator(item.code);
         const config::qof_group* group = indicator ? period_.group(indicator->group) : nullptr;
@@ -129,16 +124,19 @@ private:
         const std::int64_t max_units = indicator->max_points * points_scale_;
         const queue::register_size* group_register = find_register(indicator->group);
 
-        if (group_register && group_register->size == 0) {  // decision 3
+        if (group->zero_register_flag && group_register && group_register->size == 0) {  // zero register; decision 3
             out.notes.push_back("the " + indicator->group + " register is 0: no points are earnable for the group");
         } else {
             switch (indicator->kind) {
             case config::indicator_kind::disease_register:  // decision 2
-                if (group_register) {
-                    units = max_units;
-                } else {
+                if (!group_register) {
                     out.notes.push_back("no " + indicator->group + " register in the submission: register indicator "
                                         + item.code + " earns no points");
+                } else if (group_register->size == 0) {
+                    out.notes.push_back("the " + indicator->group + " register is 0: register indicator " + item.code
+                                        + " earns no points");
+                } else {
+                    units = max_units;
                 }
                 break;
             case config::indicator_kind::yes_no:  // decision 1
@@ -157,8 +155,8 @@ private:
             out.notes.push_back("income-protected: points are fixed at the practice's previous-year achievement, which "
                                 "the submission does not carry; these points are from this submission's achievement");
         }
-        out.points = static_cast<double>(units) / static_cast<double>(points_scale_);
-        out.payment_pence = indicator_payment(*group, units, group_register, out.notes);
+        out.points_hundredths = units * hundredths_per_unit_;
+        out.payment_pence = indicator_payment(*group, out.points_hundredths, group_register, out.notes);
         return out;
     }
 
@@ -190,17 +188,18 @@ private:
         return divide_half_up(max_units * (achieved - lower), upper - lower).convert_to<std::int64_t>();  // rounding rule 1
     }
 
-    std::int64_t indicator_payment(const config::qof_group& group, std::int64_t units,
+    std::int64_t indicator_payment(const config::qof_group& group, std::int64_t hundredths,
                                    const queue::register_size* group_register, std::vector<std::string>& notes)
     {
-        if (units == 0 || s_.list_size == 0) return 0;
+        if (hundredths == 0 || s_.list_size == 0) return 0;
+        if (!group.prevalence_adjusted_confirmed) {  // decision 5
+            note_once(group.code + ": the catalogue marks its prevalence adjustment unconfirmed; "
+                      + (group.prevalence_adjusted ? "adjusted here" : "not adjusted here"));
+        }
         // points x ppp x CPI, CPI = list / NAL.
-        exact_integer numerator = exact_integer(units) * period_.pence_per_point() * s_.list_size;
-        exact_integer denominator = exact_integer(points_scale_) * period_.national_average_list_size();
+        exact_integer numerator = exact_integer(hundredths) * period_.pence_per_point() * s_.list_size;
+        exact_integer denominator = exact_integer(100) * period_.national_average_list_size();  // hundredths
         if (group.prevalence_adjusted) {
-            if (!group.prevalence_adjusted_confirmed) {  // decision 5
-                note_once(group.code + ": the catalogue marks its prevalence adjustment unconfirmed; adjusted here");
-            }
             if (!group_register) {  // decision 4
                 notes.push_back("no " + group.code + " register in the submission: not paid (the prevalence adjustment "
                                 "needs the register size)");
@@ -248,8 +247,10 @@ private:
                                         + std::to_string(out.paid_count) + " of " + std::to_string(item.count) + " paid");
                 }
             } else {
-                out.notes.push_back("cap by the " + cap + " register not applied: an enhanced-service submission carries "
-                                    "no registers; check the count against the practice's " + cap + " register");
+                out.paid_count = 0;
+                out.notes.push_back("not paid: " + item.code + " is paid up to the " + cap + " register size, and the "
+                                    "submission has no " + cap + " register; resubmit with {\"condition\": \"" + cap
+                                    + "\", \"size\": N} in registers");
             }
         }
         out.payment_pence = money(exact_integer(out.paid_count) * fee->fee_pence, 1, out.notes);
@@ -269,8 +270,9 @@ private:
 
     const queue::submission& s_;
     const config::period_catalogue& period_;
-    const std::int64_t points_scale_;  // points units per point: 10^points_decimal_places
-    const std::int64_t money_unit_;    // pence: 1, 10 or 100
+    const std::int64_t points_scale_;         // points units per point: 10^points_decimal_places
+    const std::int64_t hundredths_per_unit_;  // hundredths of a point per points unit: 1, 10 or 100
+    const std::int64_t money_unit_;           // pence: 1, 10 or 100
     std::vector<std::string>* notes_ = nullptr;
 };
 
@@ -292,33 +294,19 @@ void append_notes(std::string& out, const std::vector<std::string>& notes)
     out += ']';
 }
 
-class json_numbers {
-public:
-    explicit json_numbers(const calculation_result& r)
-        : points_places_(r.points_decimal_places)
-        , money_places_(std::min(r.pounds_decimal_places, 2))
-    {
-    }
+// Rule 5 of rounding.hpp: two decimals for points and money, four for achievement.
+std::string two_decimals(std::int64_t hundredths)
+{
+    return fixed_decimal(hundredths, printed_decimal_places);
+}
 
-    std::string points(double value) const { return fixed_decimal(to_units(value, points_places_), points_places_); }
-
-    std::string money(std::int64_t pence) const
-    {
-        return fixed_decimal(pence / power_of_ten(2 - money_places_), money_places_);  // pence are whole money units
-    }
-
-    static std::string achievement(const indicator_result& indicator)
-    {
-        if (indicator.denominator == 0) return "null";
-        const exact_integer units = divide_half_up(exact_integer(indicator.numerator) * power_of_ten(achievement_decimal_places),
-                                                   indicator.denominator);  // rounding rule 3
-        return fixed_decimal(units.convert_to<std::int64_t>(), achievement_decimal_places);
-    }
-
-private:
-    int points_places_;
-    int money_places_;
-};
+std::string achievement(const indicator_result& indicator)
+{
+    if (indicator.denominator == 0) return "null";
+    const exact_integer scaled = exact_integer(indicator.numerator) * power_of_ten(achievement_decimal_places);
+    const exact_integer units = divide_half_up(scaled, indicator.denominator);  // rounding rule 3
+    return fixed_decimal(units.convert_to<std::int64_t>(), achievement_decimal_places);
+}
 
 }  // namespace
 
@@ -329,20 +317,19 @@ calculation_result calculate(const queue::submission& s, const config::period_ca
 
 std::string result_json(const calculation_result& r)
 {
-    const json_numbers number(r);
     std::string out;
     out.reserve(128 + 192 * (r.indicators.size() + r.services.size()));
-    out += "{\"points\":" + number.points(r.points);
-    out += ",\"payment_gbp\":" + number.money(r.payment_pence);
+    out += "{\"points\":" + two_decimals(r.points_hundredths);
+    out += ",\"payment_gbp\":" + two_decimals(r.payment_pence);
     out += ",\"indicators\":[";
     for (std::size_t i = 0; i < r.indicators.size(); ++i) {
         const auto& indicator = r.indicators[i];
         if (i > 0) out += ',';
         out += "{\"code\":";
         append_string(out, indicator.code);
-        out += ",\"achievement\":" + json_numbers::achievement(indicator);
-        out += ",\"points\":" + number.points(indicator.points);
-        out += ",\"payment_gbp\":" + number.money(indicator.payment_pence);
+        out += ",\"achievement\":" + achievement(indicator);
+        out += ",\"points\":" + two_decimals(indicator.points_hundredths);
+        out += ",\"payment_gbp\":" + two_decimals(indicator.payment_pence);
         out += ',';
         append_notes(out, indicator.notes);
         out += '}';
@@ -355,7 +342,7 @@ std::string result_json(const calculation_result& r)
         append_string(out, service.code);
         out += ",\"count\":" + std::to_string(service.count);
         out += ",\"paid_count\":" + std::to_string(service.paid_count);
-        out += ",\"payment_gbp\":" + number.money(service.payment_pence);
+        out += ",\"payment_gbp\":" + two_decimals(service.payment_pence);
         out += ',';
         append_notes(out, service.notes);
         out += '}';

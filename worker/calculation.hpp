@@ -6,23 +6,32 @@
 // machine (integer arithmetic only; indicators and services in body order; notes in the order met).
 // Where and how figures are rounded is stated once, in worker/rounding.hpp.
 //
-// The rules (reference: shared data/README.md, qof-reference.md §1.2-1.3):
+// The rules (reference: shared data/README.md, qof-reference.md §1.2-1.3, and the control table
+// INDICATOR_REFERENCE_CONTROL.csv [V], whose flags the catalogue carries per group):
 //   achievement = numerator / denominator (PCAs already excluded);
 //   points      = 0 at or below the lower threshold, the maximum at or above the upper, linear in
-//                 between; register indicators all or nothing; yes/no (QI) all or nothing;
+//                 between; register indicators all or nothing (register > 0); yes/no (QI) all or
+//                 nothing;
+//   zero register: a group the catalogue flags zero_register_flag (the control table's
+//                 ZERO_REGISTER_FLAG) whose register is 0 earns no points on any of its
+//                 indicators (§1.2: "QOF points will not be earnable"; REVISED_MAX_POINTS);
 //   payment     = points x pounds per point x CPI [x APDF], CPI = list size / national average list
 //                 size, APDF = (register / list size) / national prevalence, for the groups the
-//                 catalogue marks prevalence_adjusted only (the whole list, §1.1);
-//   enhanced services: items paid x fee per item.
+//                 catalogue marks prevalence_adjusted only: not QI and not the control table's
+//                 NO_PREVALENCE_FLAG groups (BP, CHOL, CS, SMOK, VI) (§1.3; the whole list, §1.1);
+//   enhanced services: items paid x fee per item; LDHC capped at the LD register (README).
 //
 // Decisions where the rules are silent (each has a test):
 //   1. Yes/no (QI) indicators: the submission carries them as qof items; yes is numerator > 0
 //      (a practice system sends 1/1 for yes, 0/1 for no), which earns the maximum; no earns 0.
 //   2. Register indicators: the register size is the submission's `registers` entry for the
 //      indicator's group (the only place a body carries one); the item's numerator and denominator
-//      do not decide the points. Size > 0: the maximum. No entry: 0 points, with a note.
-//   3. A group whose submitted register is 0 earns no points on any of its indicators ("points will
-//      not be earnable", §1.2; NHS England's ZERO_REGISTER_FLAG), with a note.
+//      do not decide the points. Size > 0: the maximum. Size 0 or no entry: 0 points, with a note.
+//   3. The zero-register rule reaches only the groups flagged zero_register_flag (the 20 groups
+//      with a register indicator, PC excepted as the control table has it). A register of 0 sent
+//      for any other group changes nothing by itself: VI, BP, CS, SMOK, CHOL and QI indicators
+//      earn on their achievement (VI001 at 110/120 earns 6.86 points whatever the VI register
+//      says), and PC001 earns 0 by decision 2 alone.
 //   4. A prevalence-adjusted group without a register entry: points are calculated (they measure
 //      care given) but paid nothing, with a note on the indicator and once in the result. The APDF
 //      needs the practice's prevalence; a factor of 1 instead would pay a practice that leaves a
@@ -33,7 +42,8 @@
 //      instead would pay nothing for most of QOF; the year-end (two-pass) calculation replaces it.
 //      The register is still required (decision 4). A national prevalence flagged as an estimate is
 //      used, and the result says so once per group; so is a group whose prevalence adjustment the
-//      catalogue marks unconfirmed (adjusted, as the catalogue says).
+//      catalogue marks unconfirmed (CHOL: adjusted or not, as the catalogue says; the shipped
+//      catalogue follows the control table's NO_PREVALENCE_FLAG, against a [U] in §1.3).
 //   6. Thresholds flagged unconfirmed are used as the catalogue gives them, with a note naming the
 //      indicator and the thresholds. A percentage indicator missing a threshold earns 0 points
 //      with a note: thresholds are never invented.
@@ -41,17 +51,20 @@
 //   8. Income-protected indicators: the submission does not carry the previous year's points they
 //      are fixed at, so points come from this submission's achievement, with a note saying so;
 //      payment uses this year's CPI and APDF either way (§1.2).
-//   9. Enhanced-service caps (LDHC: the LD register): applied when the submission carries the cap
-//      group's register (paid = min(count, register)). A validated enhanced-service body carries
-//      no registers, so in practice every counted item is paid and a note says the cap could not
-//      be applied and by which register it must be checked. Withholding the payment instead would
-//      make a capped scheme unpayable through this API.
+//   9. Enhanced-service caps (LDHC: £140 a completed check, "capped at the register size",
+//      data/README.md): an enhanced-service submission may carry the registers that cap its items
+//      and no others (the validator's rule: for LDHC, the LD register). Paid = min(count,
+//      register), with a note when the cap binds. Without the cap register the item is not paid,
+//      with a note asking for it: paying every counted item instead would pay a practice that
+//      leaves its register out more than one that sends it (as decision 4).
 //  10. A register larger than the list size is used as given, with a note.
 //  11. Inputs the validator would have refused (an unknown code, list size 0, another period) earn
 //      nothing for what cannot be computed, with a note; no undefined behaviour on any input.
 //  12. One payment above max_payment_pence is not paid, with a note (an absurd count, not money).
 //      With at most 400 items every total then stays below 2^53 pence: exact as a JSON number.
-//  13. pounds_decimal_places above 2: money is kept in whole pence and printed with 2 decimals.
+//  13. Rounding places: the catalogue allows 0 to 2 for points and for money (API.md prints both
+//      with exactly two decimals; money is never finer than the penny). Coarser places are still
+//      printed with two decimals: 0.10 points, £31.00.
 #pragma once
 
 #include "config/catalogue.hpp"
@@ -69,9 +82,9 @@ inline constexpr std::int64_t max_payment_pence = 10'000'000'000'000;
 
 struct indicator_result {
     std::string code;                   // "AF006"
-    std::optional<double> achievement;  // numerator / denominator; nullopt when the denominator is 0
-    double points = 0;                  // rounded to the period's points_decimal_places
-    std::int64_t payment_pence = 0;     // rounded to the money unit (rounding.hpp)
+    std::optional<double> achievement;  // numerator / denominator, for people; nullopt when the denominator is 0
+    std::int64_t points_hundredths = 0;  // rounded to the period's points_decimal_places, in 0.01 points
+    std::int64_t payment_pence = 0;      // rounded to the money unit (rounding.hpp)
     std::vector<std::string> notes;
     std::uint64_t numerator = 0;  // as submitted: result_json prints the achievement exactly from these
     std::uint64_t denominator = 0;
@@ -86,13 +99,11 @@ struct service_result {
 };
 
 struct calculation_result {
-    double points = 0;               // sum of the indicators' rounded points
-    std::int64_t payment_pence = 0;  // sum of the indicators' and services' rounded payments
+    std::int64_t points_hundredths = 0;  // sum of the indicators' rounded points
+    std::int64_t payment_pence = 0;      // sum of the indicators' and services' rounded payments
     std::vector<indicator_result> indicators;  // QOF: in body order
     std::vector<service_result> services;      // enhanced service: in body order
     std::vector<std::string> notes;            // about the whole submission or a whole group
-    int points_decimal_places = 2;             // the period's, for result_json
-    int pounds_decimal_places = 2;             // the period's, for result_json
 };
 
 // Calculates one submission with its period's catalogue. Preconditions: none beyond valid objects;
@@ -102,10 +113,11 @@ calculation_result calculate(const queue::submission& s, const config::period_ca
 // The "result" object of GET /v1/submissions/{id} (API.md), compact JSON:
 // {"points":412.37,"payment_gbp":96233.18,
 //  "indicators":[{"code":"AF006","achievement":0.8571,"points":10.97,"payment_gbp":2324.85,"notes":[]}],
-//  "services":[{"code":"CHECK","count":12,"paid_count":12,"payment_gbp":1680.00,"notes":[...]}],
+//  "services":[{"code":"CHECK","count":12,"paid_count":12,"payment_gbp":1680.00,"notes":[]}],
 //  "notes":[...]}
-// Points with points_decimal_places decimals, payment_gbp with min(pounds_decimal_places, 2),
-// achievement with 4 (null when the denominator is 0), all written from integers (rounding.hpp).
+// As API.md's "Money and numbers" says: points and payment_gbp with exactly two decimals,
+// achievement with four (null when the denominator is 0), never in exponent notation; every
+// number is written from integers (rounding.hpp rule 5), never by printing a double.
 std::string result_json(const calculation_result& r);
 
 }  // namespace sluice::worker

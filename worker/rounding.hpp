@@ -5,23 +5,28 @@
 // points only, always half up (every figure is >= 0, so half up is also half away from zero):
 //
 //   1. Points: per indicator, once, from the exact rational value of the linear scale, to the
-//      period's points_decimal_places (catalogue; 2 by default). Total points = the sum of the
-//      rounded points of the indicators.
+//      period's points_decimal_places (catalogue: 0 to 2, 2 by default), and held as whole
+//      hundredths of a point (std::int64_t). Total points = the sum of the rounded points of the
+//      indicators.
 //   2. Money: per indicator and per item of service, once, from an exact fraction of whole pence
 //      built from the indicator's ROUNDED points (what the practice sees, so the payment can be
 //      reproduced from the printed points), the whole pence per point, the list sizes, the
 //      register size and the national prevalence, to the money unit: one penny when the period's
-//      pounds_decimal_places is 2 or more, 10 pence for 1, one pound for 0. Total payment = the
-//      sum of the rounded parts. Amounts are held as whole pence (std::int64_t), never as pounds
-//      in binary floating point.
+//      pounds_decimal_places is 2, 10 pence for 1, one pound for 0. Total payment = the sum of
+//      the rounded parts. Amounts are held as whole pence (std::int64_t), never as pounds in
+//      binary floating point. (qof-reference.md §1.5: £5,973.16 for its example is this rule;
+//      unrounded points would give £5,973.84, rounded CPI and APDF factors £5,973.15.)
 //   3. Achievement (numerator / denominator) is never rounded for the calculation: thresholds are
 //      compared with n / d exactly. It is printed to achievement_decimal_places (4: a percentage
 //      to 2 places, as the reference's worked examples write it), half up, from n and d.
 //   4. Catalogue decimals arrive as doubles (toml++); they are read back as the decimal the file
 //      wrote by rounding to a fixed number of places: thresholds (percent) to 6 places, national
 //      prevalence (a fraction) to 9 places, more than any published figure has.
-//   5. Printing: every number of result_json is written from those integers (points units,
-//      pence), never by printing a double, so the text is exact and the same on every run.
+//   5. Printing (API.md, "Money and numbers"): points and money with exactly
+//      printed_decimal_places (2) decimals, achievement with achievement_decimal_places (4), never
+//      in exponent notation. Every number of result_json is written from those integers
+//      (hundredths of a point, pence, n and d), never by printing a double, so the text is exact
+//      and the same on every run.
 #pragma once
 
 #include <boost/multiprecision/cpp_int.hpp>
@@ -34,6 +39,7 @@ namespace sluice::worker {
 
 using exact_integer = boost::multiprecision::cpp_int;
 
+inline constexpr int printed_decimal_places = 2;      // rule 5: points and money, as API.md prints them
 inline constexpr int achievement_decimal_places = 4;  // rule 3
 inline constexpr int threshold_decimal_places = 6;    // rule 4: percent, 57.5 -> 57500000
 inline constexpr int prevalence_decimal_places = 9;   // rule 4: fraction, 0.021 -> 21000000

@@ -54,7 +54,7 @@ boost::json::value to_json(const queue::submission& s)
     for (const auto& item : s.service_items) items.push_back(boost::json::object{{"code", item.code}, {"count", item.count}});
     boost::json::object body{{"practice", s.practice}, {"period", s.period}, {"scheme", s.scheme},
                              {"list_size", s.list_size}, {"items", std::move(items)}};
-    if (s.is_qof()) {
+    if (s.is_qof() || !s.registers.empty()) {
         boost::json::array registers;
         for (const auto& r : s.registers) registers.push_back(boost::json::object{{"condition", r.condition}, {"size", r.size}});
         body["registers"] = std::move(registers);
@@ -88,8 +88,12 @@ void check_accepted(const queue::submission& s)
     }
     std::set<std::string> conditions;
     for (const auto& r : s.registers) {
-        require(s.is_qof(), "registers only for QOF");
         require(period->group(r.condition) != nullptr, "condition known");
+        if (!s.is_qof()) {  // an enhanced service: only the registers that cap its items
+            bool caps = false;
+            for (const auto& item : period->service(s.scheme)->items) caps = caps || item.cap_register == r.condition;
+            require(caps, "an enhanced service's registers cap its items");
+        }
         require(r.size <= queue::max_json_integer, "size range");
         require(conditions.insert(r.condition).second, "conditions unique");
     }

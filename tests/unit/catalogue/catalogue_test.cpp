@@ -240,11 +240,15 @@ TEST(ShippedCatalogue, PrevalenceAdjustmentByGroup)
                 EXPECT_FALSE(group.prevalence_adjusted) << group.code;
             }
         }
-        EXPECT_EQ(unadjusted, (std::set<std::string>{"BP", "CS", "QIOSC", "QIRAA", "QIWW", "SMOK", "VI"}));
-        // CHOL: adjusted per README.md, but the reference leaves it open.
-        EXPECT_TRUE(period.group("CHOL")->prevalence_adjusted);
+        // The control table's NO_PREVALENCE_FLAG = 1 groups (BP, CHOL, CS, SMOK, VI) and QI.
+        EXPECT_EQ(unadjusted, (std::set<std::string>{"BP", "CHOL", "CS", "QIOSC", "QIRAA", "QIWW", "SMOK", "VI"}));
+        // CHOL: as the control table flags it [V]; qof-reference.md §1.3 leaves it open [U].
+        EXPECT_FALSE(period.group("CHOL")->prevalence_adjusted);
         EXPECT_FALSE(period.group("CHOL")->prevalence_adjusted_confirmed);
-        EXPECT_TRUE(period.group("AF")->prevalence_adjusted_confirmed);
+        EXPECT_NE(period.group("CHOL")->source.find("NO_PREVALENCE_FLAG = 1"), std::string::npos);
+        for (const auto& group : period.groups()) {
+            EXPECT_EQ(group.prevalence_adjusted_confirmed, group.code != "CHOL") << group.code;
+        }
         // The one national prevalence figure the reference gives, flagged an estimate.
         ASSERT_TRUE(period.group("AF")->national_prevalence);
         EXPECT_DOUBLE_EQ(*period.group("AF")->national_prevalence, 0.021);
@@ -252,6 +256,28 @@ TEST(ShippedCatalogue, PrevalenceAdjustmentByGroup)
         EXPECT_FALSE(period.group("HYP")->national_prevalence);
         EXPECT_EQ(period.group("OB")->domain, "PH");
         EXPECT_TRUE(period.group("OB")->prevalence_adjusted);
+    }
+}
+
+TEST(ShippedCatalogue, ZeroRegisterFlagIsTheControlTables)
+{
+    // ZERO_REGISTER_FLAG = 1 in INDICATOR_REFERENCE_CONTROL.csv: the groups of the 21 indicators
+    // with REGISTER_FLAG = 1 except PC (PC001 has REGISTER_FLAG = 1 and no ZERO_REGISTER_FLAG).
+    const std::set<std::string> flagged = {"AF",  "AST", "CAN", "CHD", "CKD", "COPD", "DEM", "DEP", "DM",  "EP",
+                                           "HF",  "HYP", "LD",  "MH",  "NDH", "OB",   "OST", "PAD", "RA",  "STIA"};
+    for (const auto& period : shipped().periods()) {
+        SCOPED_TRACE(period.name());
+        std::set<std::string> groups;
+        for (const auto& group : period.groups()) {
+            if (group.zero_register_flag) groups.insert(group.code);
+        }
+        EXPECT_EQ(groups, flagged);
+        // Every register indicator's group is flagged, PC's excepted; no unflagged group but PC has one.
+        for (const auto& item : period.qof_indicators()) {
+            if (item.kind == indicator_kind::disease_register) {
+                EXPECT_EQ(period.group(item.group)->zero_register_flag, item.group != "PC") << item.code;
+            }
+        }
     }
 }
 
@@ -364,6 +390,20 @@ TEST_F(edited_catalogue, AnOperatorCorrectsAThresholdWithoutARebuild)
     EXPECT_TRUE(hyp009->thresholds_confirmed);
 }
 
+TEST_F(edited_catalogue, AnOperatorTurnsCholesterolsPrevalenceAdjustmentOn)
+{
+    // qof-reference.md §1.3: "make it configurable per group". Should CHOL prove adjusted, the
+    // operator says so and gives its national prevalence; the calculation follows the file.
+    write_edited(R"(CHOL  = { name = "Cholesterol control and lipid management", domain = "CL", prevalence_adjusted = false,)",
+                 R"(CHOL  = { name = "Cholesterol control and lipid management", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.12,)");
+    const auto loaded = load_catalogue(scratch_.path());
+    const auto* chol = loaded.period("2024-25")->group("CHOL");
+    ASSERT_NE(chol, nullptr);
+    EXPECT_TRUE(chol->prevalence_adjusted);
+    EXPECT_EQ(chol->national_prevalence, 0.12);
+    EXPECT_FALSE(chol->zero_register_flag);
+}
+
 struct bad_edit {
     std::string_view name;
     std::string_view from, to;
@@ -428,6 +468,13 @@ INSTANTIATE_TEST_SUITE_P(
         bad_edit{"LowerCaseCode", "AF006   = {", "af006   = {",
                  "config: qof.indicators.af006: expected an indicator named by a code: an upper-case letter, then "
                  "upper-case letters, digits or _ (at most 16)"},
+        bad_edit{"PointsPlacesAbove2", "points_decimal_places = 2", "points_decimal_places = 3",
+                 "config: constants.points_decimal_places = 3: expected an integer from 0 to 2"},
+        bad_edit{"PoundsPlacesAbove2", "pounds_decimal_places = 2", "pounds_decimal_places = 3",
+                 "config: constants.pounds_decimal_places = 3: expected an integer from 0 to 2"},
+        bad_edit{"ZeroRegisterFlagAsText", R"(LD    = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, zero_register_flag = true })",
+                 R"(LD    = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, zero_register_flag = 1 })",
+                 "config: qof.groups.LD.zero_register_flag = 1: expected true or false, got an integer"},
         bad_edit{"PointsDoNotAddUp", "max_points = 635", "max_points = 636",
                  "config: constants.max_points = 636: expected 635, the sum of the points of [qof.indicators]"},
         bad_edit{"MoneyBeyondPence", "pounds_per_point = 220.62", "pounds_per_point = 220.625",

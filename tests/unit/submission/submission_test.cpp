@@ -404,14 +404,40 @@ TEST(SubmissionRules, RegistersAreKnownUniqueConditionsWithSizes) {
     EXPECT_TRUE(parse(with_field("registers", R"([{"condition": "QIWW", "size": 0}, {"condition": "BP", "size": 9}])")).ok());
 }
 
-TEST(SubmissionRules, RegistersAreOnlyForQof) {
+TEST(SubmissionRules, AnEnhancedServiceCarriesOnlyItsCapRegisters) {
+    // LDHC's checks are paid up to the LD register (the catalogue's cap_register): an LDHC
+    // submission may carry the LD register, and no other.
     auto ldhc = ldhc_body();
     ldhc["registers"] = json::array{json::object{{"condition", "LD"}, {"size", 40}}};
-    EXPECT_EQ(errors_of(text(ldhc)),
-              (errors{{"/registers", "registers are only for QOF submissions, not for an enhanced service"}}));
+    const auto accepted = parse(text(ldhc));
+    ASSERT_TRUE(accepted.ok()) << problem_document(accepted.fault());
+    EXPECT_EQ(accepted.value().registers, (std::vector<register_size>{{"LD", 40}}));
+    EXPECT_EQ(accepted.value().service_items, (std::vector<service_count>{{"CHECK", 42}}));
     ldhc["registers"] = json::array{};
+    ASSERT_TRUE(parse(text(ldhc)).ok());
+
+    ldhc["registers"] = json::array{json::object{{"condition", "AF"}, {"size", 40}},
+                                    json::object{{"condition", "LD"}, {"size", 40}},
+                                    json::object{{"condition", "XX"}, {"size", 1}},
+                                    json::object{{"condition", "LD"}, {"size", -1}}};
+    const std::string only_ld = ": an enhanced-service submission carries only the registers that cap its items, for LDHC: LD";
     EXPECT_EQ(errors_of(text(ldhc)),
-              (errors{{"/registers", "registers are only for QOF submissions, not for an enhanced service"}}));
+              (errors{{"/registers/0/condition", "condition \"AF\" is not accepted for LDHC" + only_ld},
+                      {"/registers/2/condition", "condition \"XX\" is not accepted for LDHC" + only_ld},
+                      {"/registers/3/size", "expected a non-negative integer, got -1"},
+                      {"/registers/3/condition", "duplicate condition \"LD\", already at /registers/1"}}));
+    ldhc["registers"] = json::object{};
+    EXPECT_EQ(errors_of(text(ldhc)), (errors{{"/registers", "expected an array of registers, got an object"}}));
+
+    // A scheme whose items have no cap takes no registers, not even an empty list.
+    auto shingles = json::parse(R"({"practice": "C12345", "period": "2024-25", "scheme": "SHINGLES", "list_size": 100,
+                                    "items": [{"code": "DOSE", "count": 3}]})").as_object();
+    const errors none{{"/registers", "registers are only for QOF submissions and for the register that caps an enhanced "
+                                     "service's items; the items of SHINGLES have no cap: send no registers"}};
+    shingles["registers"] = json::array{json::object{{"condition", "LD"}, {"size", 40}}};
+    EXPECT_EQ(errors_of(text(shingles)), none);
+    shingles["registers"] = json::array{};
+    EXPECT_EQ(errors_of(text(shingles)), none);
 }
 
 TEST(SubmissionRules, UnknownTopLevelFieldsAreNamedWithEscapedPointers) {

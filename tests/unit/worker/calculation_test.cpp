@@ -6,8 +6,10 @@
 // go from API.md's body through parse_submission to result_json with the shipped catalogue.
 //
 // Constants of the test period 2030-31: £100.00 a point (10000 p), national average list 10000,
-// so CPI = list / 10000; national prevalence AF 2% (estimate), HYP 10%, CHOL 5%, LD 0.5% (final),
-// AST none.
+// so CPI = list / 10000; national prevalence AF 2% (estimate), HYP 10%, CHOL 5%, LD 0.5%, PC 0.4%
+// (final), AST none. The zero-register rule (zero_register_flag) on AF, HYP, AST and LD, as the
+// control table has them; not on PC (a register indicator, unflagged like the real PC), CHOL, VI,
+// SMOK, BP or QIWW.
 
 #include "worker/calculation.hpp"
 #include "worker/rounding.hpp"
@@ -27,6 +29,7 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,17 +43,20 @@ constexpr std::string_view period_2030 = R"(period = "2030-31"
 [constants]
 pounds_per_point = 100.00
 national_average_list_size = 10000
-max_points = 140
+max_points = 166
 points_decimal_places = 2
 pounds_decimal_places = 2
 
 [qof.groups]
-AF   = { name = "Atrial fibrillation", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.02, national_prevalence_estimate = true }
-HYP  = { name = "Hypertension", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.1, national_prevalence_estimate = false }
-AST  = { name = "Asthma", domain = "CL", prevalence_adjusted = true }
+AF   = { name = "Atrial fibrillation", domain = "CL", prevalence_adjusted = true, zero_register_flag = true, national_prevalence = 0.02, national_prevalence_estimate = true }
+HYP  = { name = "Hypertension", domain = "CL", prevalence_adjusted = true, zero_register_flag = true, national_prevalence = 0.1, national_prevalence_estimate = false }
+AST  = { name = "Asthma", domain = "CL", prevalence_adjusted = true, zero_register_flag = true }
 CHOL = { name = "Cholesterol", domain = "CL", prevalence_adjusted = true, prevalence_adjusted_confirmed = false, national_prevalence = 0.05, national_prevalence_estimate = false }
-LD   = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.005, national_prevalence_estimate = false }
+LD   = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, zero_register_flag = true, national_prevalence = 0.005, national_prevalence_estimate = false }
+PC   = { name = "Palliative care", domain = "CL", prevalence_adjusted = true, national_prevalence = 0.004, national_prevalence_estimate = false }
 BP   = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
+VI   = { name = "Vaccination and immunisation", domain = "PH", prevalence_adjusted = false }
+SMOK = { name = "Smoking", domain = "PH", prevalence_adjusted = false, prevalence_adjusted_confirmed = false }
 QIWW = { name = "Workforce and wellbeing", domain = "QI", prevalence_adjusted = false }
 
 [qof.indicators]
@@ -64,6 +70,9 @@ AST007  = { group = "AST",  kind = "percentage", points = 20, lower_threshold = 
 AST008  = { group = "AST",  kind = "percentage", points = 6,  thresholds_confirmed = false, income_protected = true }
 CHOL003 = { group = "CHOL", kind = "percentage", points = 10, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
 LD004   = { group = "LD",   kind = "register",   points = 4 }
+PC001   = { group = "PC",   kind = "register",   points = 3 }
+VI001   = { group = "VI",   kind = "percentage", points = 18, lower_threshold = 89, upper_threshold = 96, thresholds_confirmed = true }
+SMOK002 = { group = "SMOK", kind = "percentage", points = 5,  lower_threshold = 50, upper_threshold = 90, thresholds_confirmed = true }
 BP002   = { group = "BP",   kind = "percentage", points = 15, lower_threshold = 50, upper_threshold = 90, thresholds_confirmed = true }
 BP010   = { group = "BP",   kind = "percentage", points = 1,  lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
 BP020   = { group = "BP",   kind = "percentage", points = 1,  lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
@@ -117,19 +126,6 @@ DOSE = { name = "Dose", fee_gbp = 10.06 }
 HALF = { name = "Fifty pence", fee_gbp = 0.50 }
 )";
 
-// pounds_decimal_places above 2.
-constexpr std::string_view period_2033 = R"(period = "2033-34"
-[constants]
-pounds_per_point = 100.00
-national_average_list_size = 10000
-max_points = 1
-pounds_decimal_places = 3
-[qof.groups]
-BP = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
-[qof.indicators]
-BP010 = { group = "BP", kind = "percentage", points = 1, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
-)";
-
 // The test catalogue, written to a private directory, loaded once, the directory removed.
 const config::catalogue& test_catalogue()
 {
@@ -138,8 +134,7 @@ const config::catalogue& test_catalogue()
         std::filesystem::remove_all(dir);
         std::filesystem::create_directories(dir);
         const std::pair<std::string_view, std::string_view> files[] = {
-            {"2030-31.toml", period_2030}, {"2031-32.toml", period_2031},
-            {"2032-33.toml", period_2032}, {"2033-34.toml", period_2033}};
+            {"2030-31.toml", period_2030}, {"2031-32.toml", period_2031}, {"2032-33.toml", period_2032}};
         for (const auto& [name, text] : files) std::ofstream(dir / name, std::ios::binary) << text;
         auto result = config::load_catalogue(dir);
         std::filesystem::remove_all(dir);
@@ -216,6 +211,24 @@ std::string joined(const std::vector<std::string>& notes)
     return text;
 }
 
+// API.md's "Money and numbers": every points and payment_gbp in the text has exactly two
+// decimals and achievement four (or null), never an exponent. Returns how many numbers it checked.
+std::size_t check_number_format(const std::string& text)
+{
+    static const std::regex number(R"re("(points|payment_gbp|achievement)":([^,}\]]*))re");
+    static const std::regex two_decimals(R"re([0-9]+\.[0-9]{2})re");
+    static const std::regex four_decimals(R"re([0-9]+\.[0-9]{4}|null)re");
+    std::size_t checked = 0;
+    for (auto at = std::sregex_iterator(text.begin(), text.end(), number); at != std::sregex_iterator(); ++at) {
+        const std::string key = (*at)[1];
+        const std::string value = (*at)[2];
+        EXPECT_TRUE(std::regex_match(value, key == "achievement" ? four_decimals : two_decimals))
+            << key << ": " << value << " in " << text;
+        ++checked;
+    }
+    return checked;
+}
+
 std::int64_t units(double points, int places = 2)
 {
     return to_units(points, places);
@@ -273,11 +286,11 @@ TEST_P(AfThresholds, ZeroAtOrBelowLowerMaximumAtOrAboveUpperLinearBetween)
     const auto& c = GetParam();
     const auto r = calc(qof(10000, {item("AF006", c.numerator, 200)}, {{"AF", 200}}));
     const auto& af = only(r);
-    EXPECT_EQ(units(af.points), units(c.points));
+    EXPECT_EQ(af.points_hundredths, units(c.points));
     EXPECT_EQ(af.payment_pence, c.pence);
     ASSERT_TRUE(af.achievement);
     EXPECT_DOUBLE_EQ(*af.achievement, static_cast<double>(c.numerator) / 200.0);
-    EXPECT_EQ(units(r.points), units(c.points));
+    EXPECT_EQ(r.points_hundredths, units(c.points));
     EXPECT_EQ(r.payment_pence, c.pence);
 }
 
@@ -295,28 +308,28 @@ INSTANTIATE_TEST_SUITE_P(Calculation, AfThresholds,
 TEST(Calculation, PointsBetweenThresholdsRoundHalfUpToTheCataloguePlaces)
 {
     // AF006 7/9 = 77.78%: 12 x (700/9 - 40)/50 = 12 x 340/450 = 9.0666... -> 9.07.
-    EXPECT_EQ(units(only(calc(qof(10000, {item("AF006", 7, 9)}, {{"AF", 200}}))).points), 907);
+    EXPECT_EQ(only(calc(qof(10000, {item("AF006", 7, 9)}, {{"AF", 200}}))).points_hundredths, 907);
     // BP010 (1 point, 0% to 100%) 1/8 = 12.5%: 0.125 points -> 0.13 (half up); £13.00 at CPI 1.
     const auto half = calc(qof(10000, {item("BP010", 1, 8)}));
-    EXPECT_EQ(units(only(half).points), 13);
+    EXPECT_EQ(only(half).points_hundredths, 13);
     EXPECT_EQ(only(half).payment_pence, 1300);
     // BP010 1/200 = 0.5%: 0.005 -> 0.01. 1/201 = 0.4975%: 0.004975 -> 0.00.
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP010", 1, 200)}))).points), 1);
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP010", 1, 201)}))).points), 0);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP010", 1, 200)}))).points_hundredths, 1);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP010", 1, 201)}))).points_hundredths, 0);
 }
 
 TEST(Calculation, DecimalThresholdsAreComparedExactly)
 {
     // BP030: 10 points, 57.5% to 82.5%. 23/40 = 57.5% exactly: at the lower, 0 points.
     // 33/40 = 82.5% exactly: at the upper, 10 points. 7/10 = 70%: 10 x 12.5/25 = 5.00.
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 23, 40)}))).points), 0);
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 33, 40)}))).points), 1000);
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 7, 10)}))).points), 500);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP030", 23, 40)}))).points_hundredths, 0);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP030", 33, 40)}))).points_hundredths, 1000);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP030", 7, 10)}))).points_hundredths, 500);
     // Just above the lower with a huge denominator: 575000000000001/1e15 = 57.5000000000001%:
     // 10 x 1e-13/25 = 4e-14 points -> 0.00, but not "at or below the lower" (no exact-equality slip).
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 575000000000001, 1000000000000000)}))).points), 0);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP030", 575000000000001, 1000000000000000)}))).points_hundredths, 0);
     // Just below the upper: 824999999999999/1e15: 10 x (25 - 1e-13)/25 -> 10.00 after rounding.
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP030", 824999999999999, 1000000000000000)}))).points), 1000);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP030", 824999999999999, 1000000000000000)}))).points_hundredths, 1000);
 }
 
 TEST(Calculation, ZeroDenominatorEarnsNothingAndSaysSo)
@@ -325,7 +338,7 @@ TEST(Calculation, ZeroDenominatorEarnsNothingAndSaysSo)
     const auto r = calc(qof(10000, {item("AF006", 0, 0)}, {{"AF", 200}}));
     const auto& af = only(r);
     EXPECT_FALSE(af.achievement);
-    EXPECT_EQ(af.points, 0.0);
+    EXPECT_EQ(af.points_hundredths, 0);
     EXPECT_EQ(af.payment_pence, 0);
     EXPECT_TRUE(has_note(af.notes, "denominator 0")) << joined(af.notes);
     EXPECT_NE(result_json(r).find(R"("achievement":null)"), std::string::npos);
@@ -336,7 +349,7 @@ TEST(Calculation, CpiAloneForAGroupNotPrevalenceAdjusted)
     // BP002 (PH, no APDF): 15 points, 50% to 90%; 70/100 = 70%: 15 x 20/40 = 7.50 points.
     // List 12000: CPI 12000/10000 = 1.2. £ = 7.50 x £100 x 1.2 = £900.00. No register needed.
     const auto r = calc(qof(12000, {item("BP002", 70, 100)}));
-    EXPECT_EQ(units(only(r).points), 750);
+    EXPECT_EQ(only(r).points_hundredths, 750);
     EXPECT_EQ(only(r).payment_pence, 90000);
     EXPECT_TRUE(only(r).notes.empty()) << joined(only(r).notes);
     EXPECT_TRUE(r.notes.empty()) << joined(r.notes);
@@ -354,7 +367,7 @@ TEST(Calculation, CpiTimesApdfForAPrevalenceAdjustedGroup)
     // (1234/9999)/0.1 = 1.23412...; CPI x APDF = 1234/(10000 x 0.1) = 1.234 exactly.
     // £ = 6.75 x 100 x 1.234 = £832.95 (no rounding from the two factors: they are never rounded).
     const auto odd = calc(qof(9999, {item("HYP003", 77, 100)}, {{"HYP", 1234}}));
-    EXPECT_EQ(units(only(odd).points), 675);
+    EXPECT_EQ(only(odd).points_hundredths, 675);
     EXPECT_EQ(only(odd).payment_pence, 83295);
 }
 
@@ -367,7 +380,7 @@ TEST(Calculation, NationalPrevalenceEstimateIsUsedAndSaidOncePerGroup)
     ASSERT_EQ(r.indicators.size(), 2u);
     EXPECT_EQ(r.indicators[0].payment_pence, 180000);
     EXPECT_EQ(r.indicators[1].payment_pence, 75000);
-    EXPECT_EQ(units(r.points), 1700);
+    EXPECT_EQ(r.points_hundredths, 1700);
     EXPECT_EQ(r.payment_pence, 255000);
     ASSERT_EQ(r.notes.size(), 1u) << joined(r.notes);
     EXPECT_EQ(r.notes[0], "AF: national prevalence 2% is the catalogue's estimate, not the final national figure: "
@@ -380,12 +393,12 @@ TEST(Calculation, HalfPennyRoundsUpWithCpiTimesApdf)
     // register 321: CPI x APDF = 321/(10000 x 0.02) = 1.605. £ = 0.01 x 100 x 1.605 = £1.605:
     // 160.5 p -> 161 p.
     const auto tiny = calc(qof(12345, {item("AF006", 961, 2400)}, {{"AF", 321}}));
-    EXPECT_EQ(units(only(tiny).points), 1);
+    EXPECT_EQ(only(tiny).points_hundredths, 1);
     EXPECT_EQ(only(tiny).payment_pence, 161);
     // AF006 120/140 = 85.714%: 12 x 45.714/50 = 10.9714 -> 10.97. £ = 10.97 x 100 x 1.605 =
     // £1760.685 -> £1760.69.
     const auto api = calc(qof(12345, {item("AF006", 120, 140)}, {{"AF", 321}}));
-    EXPECT_EQ(units(only(api).points), 1097);
+    EXPECT_EQ(only(api).points_hundredths, 1097);
     EXPECT_EQ(only(api).payment_pence, 176069);
 }
 
@@ -407,7 +420,7 @@ TEST(Calculation, NoBinaryFloatSurprisesInPointsOrPennies)
     // BP010 10/100: 0.10 points, £10.00; BP020 20/100: 0.20 points, £20.00 (list 10000, CPI 1).
     // Totals: 0.30 points (not 0.30000000000000004), £30.00.
     const auto r = calc(qof(10000, {item("BP010", 10, 100), item("BP020", 20, 100)}));
-    EXPECT_EQ(units(r.points), 30);
+    EXPECT_EQ(r.points_hundredths, 30);
     EXPECT_EQ(r.payment_pence, 3000);
     EXPECT_TRUE(result_json(r).starts_with(R"({"points":0.30,"payment_gbp":30.00,)")) << result_json(r);
     // Fees £0.10 + £0.20 = £0.30; 3 doses at £10.06 = £30.18 (10.06 x 3 in doubles is 30.180000000000003).
@@ -430,7 +443,7 @@ TEST(Calculation, RegisterIndicatorPaysAllWithARegister)
     // AF001 (5 points) with AF register 200, list 10000: prevalence 2% = national: APDF 1.
     // £ = 5 x £100 x 1 x 1 = £500.00. The item's own numbers do not decide (0/0 here).
     const auto r = calc(qof(10000, {item("AF001", 0, 0)}, {{"AF", 200}}));
-    EXPECT_EQ(units(only(r).points), 500);
+    EXPECT_EQ(only(r).points_hundredths, 500);
     EXPECT_EQ(only(r).payment_pence, 50000);
     EXPECT_FALSE(only(r).achievement);
     EXPECT_FALSE(has_note(only(r).notes, "denominator 0")) << joined(only(r).notes);
@@ -440,7 +453,7 @@ TEST(Calculation, RegisterIndicatorWithoutARegisterEarnsNothing)
 {
     // AF001 without an AF entry in registers: 0 points, £0, said on the indicator.
     const auto r = calc(qof(10000, {item("AF001", 200, 200)}));
-    EXPECT_EQ(only(r).points, 0.0);
+    EXPECT_EQ(only(r).points_hundredths, 0);
     EXPECT_EQ(only(r).payment_pence, 0);
     EXPECT_TRUE(has_note(only(r).notes, "no AF register in the submission: register indicator AF001 earns no points"))
         << joined(only(r).notes);
@@ -448,28 +461,75 @@ TEST(Calculation, RegisterIndicatorWithoutARegisterEarnsNothing)
 
 TEST(Calculation, ZeroRegisterMakesTheWholeGroupUnearnable)
 {
-    // AF register 0: AF001 and AF006 (even at 100%) earn 0 points.
+    // AF (zero_register_flag) register 0: AF001 and AF006 (even at 100%) earn 0 points.
     const auto r = calc(qof(10000, {item("AF001", 0, 0), item("AF006", 10, 10)}, {{"AF", 0}}));
     ASSERT_EQ(r.indicators.size(), 2u);
     for (const auto& indicator : r.indicators) {
-        EXPECT_EQ(indicator.points, 0.0) << indicator.code;
+        EXPECT_EQ(indicator.points_hundredths, 0) << indicator.code;
         EXPECT_EQ(indicator.payment_pence, 0) << indicator.code;
-        EXPECT_TRUE(has_note(indicator.notes, "the AF register is 0: no points are earnable")) << joined(indicator.notes);
+        EXPECT_TRUE(has_note(indicator.notes, "the AF register is 0: no points are earnable for the group"))
+            << joined(indicator.notes);
     }
     EXPECT_EQ(r.payment_pence, 0);
+}
+
+TEST(Calculation, ZeroRegisterOfAnUnflaggedGroupChangesNothing)
+{
+    // Decision 3: registers of 0 for VI, SMOK, BP and QIWW (no zero_register_flag), list 10000
+    // (CPI 1), none of them prevalence-adjusted:
+    //   VI001 110/120 = 91.667% (89% to 96%): 18 x 2.6667/7 = 6.857 -> 6.86 points; £686.00.
+    //   SMOK002 70/100 (50% to 90%): 5 x 20/40 = 2.50 points; £250.00.
+    //   BP002 70/100 (50% to 90%): 15 x 20/40 = 7.50 points; £750.00.
+    //   QI013 yes: 27.00 points; £2700.00.
+    // Total 43.86 points, £4386.00: exactly what the same body earns without the zero registers.
+    const std::vector<queue::qof_item> items = {item("VI001", 110, 120), item("SMOK002", 70, 100), item("BP002", 70, 100),
+                                                item("QI013", 1, 1)};
+    const auto r = calc(qof(10000, items, {{"VI", 0}, {"SMOK", 0}, {"BP", 0}, {"QIWW", 0}}));
+    ASSERT_EQ(r.indicators.size(), 4u);
+    EXPECT_EQ(r.indicators[0].points_hundredths, 686);
+    EXPECT_EQ(r.indicators[0].payment_pence, 68600);
+    EXPECT_EQ(r.indicators[1].points_hundredths, 250);
+    EXPECT_EQ(r.indicators[1].payment_pence, 25000);
+    EXPECT_EQ(r.indicators[2].points_hundredths, 750);
+    EXPECT_EQ(r.indicators[2].payment_pence, 75000);
+    EXPECT_EQ(r.indicators[3].points_hundredths, 2700);
+    EXPECT_EQ(r.indicators[3].payment_pence, 270000);
+    EXPECT_EQ(r.points_hundredths, 4386);
+    EXPECT_EQ(r.payment_pence, 438600);
+    for (const auto& indicator : r.indicators) {
+        EXPECT_FALSE(has_note(indicator.notes, "register is 0")) << indicator.code << ": " << joined(indicator.notes);
+    }
+    const auto without = calc(qof(10000, items));
+    EXPECT_EQ(without.points_hundredths, r.points_hundredths);
+    EXPECT_EQ(without.payment_pence, r.payment_pence);
+}
+
+TEST(Calculation, RegisterIndicatorOfAnUnflaggedGroupNeedsARegisterAboveZero)
+{
+    // PC001 (register indicator, 3 points; PC has no zero_register_flag, as in the control table):
+    // register 0 earns 0 by decision 2, with the indicator's own note, not the group's.
+    const auto zero = calc(qof(10000, {item("PC001", 0, 0)}, {{"PC", 0}}));
+    EXPECT_EQ(only(zero).points_hundredths, 0);
+    EXPECT_EQ(only(zero).payment_pence, 0);
+    ASSERT_EQ(only(zero).notes.size(), 1u) << joined(only(zero).notes);
+    EXPECT_EQ(only(zero).notes[0], "the PC register is 0: register indicator PC001 earns no points");
+    // Register 30, list 10000: 3.00 points; APDF (30/10000)/0.004 = 0.75: £ = 3 x 100 x 0.75 = £225.00.
+    const auto kept = calc(qof(10000, {item("PC001", 0, 0)}, {{"PC", 30}}));
+    EXPECT_EQ(only(kept).points_hundredths, 300);
+    EXPECT_EQ(only(kept).payment_pence, 22500);
 }
 
 TEST(Calculation, MissingRegisterForAPrevalenceAdjustedGroupPaysNothing)
 {
     // AF006 180/200: 12 points (the achievement stands), but no AF register: no APDF, £0.
     const auto r = calc(qof(10000, {item("AF006", 180, 200)}));
-    EXPECT_EQ(units(only(r).points), 1200);
+    EXPECT_EQ(only(r).points_hundredths, 1200);
     EXPECT_EQ(only(r).payment_pence, 0);
     EXPECT_TRUE(has_note(only(r).notes, "no AF register in the submission: not paid")) << joined(only(r).notes);
     ASSERT_EQ(r.notes.size(), 1u) << joined(r.notes);
     EXPECT_EQ(r.notes[0], "AF: no register in the submission: AF indicators are not paid (the prevalence adjustment "
                           "needs the register size)");
-    EXPECT_EQ(units(r.points), 1200);
+    EXPECT_EQ(r.points_hundredths, 1200);
     EXPECT_EQ(r.payment_pence, 0);
 }
 
@@ -507,6 +567,18 @@ TEST(Calculation, UnconfirmedPrevalenceAdjustmentIsAppliedAndNoted)
         << joined(r.notes);
 }
 
+TEST(Calculation, UnconfirmedAbsenceOfAdjustmentIsFollowedAndNoted)
+{
+    // SMOK: not adjusted, flagged unconfirmed (as the shipped CHOL is). SMOK002 90/100: 5.00
+    // points; list 8000 (CPI 0.8), no register needed: £ = 5 x 100 x 0.8 = £400.00, and the result
+    // says once that the adjustment is unconfirmed.
+    const auto r = calc(qof(8000, {item("SMOK002", 90, 100)}));
+    EXPECT_EQ(only(r).points_hundredths, 500);
+    EXPECT_EQ(only(r).payment_pence, 40000);
+    ASSERT_EQ(r.notes.size(), 1u) << joined(r.notes);
+    EXPECT_EQ(r.notes[0], "SMOK: the catalogue marks its prevalence adjustment unconfirmed; not adjusted here");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Thresholds, QI, income protection (decisions 1, 6, 8).
 
@@ -515,7 +587,7 @@ TEST(Calculation, UnconfirmedThresholdsAreUsedWithANoteNamingTheIndicator)
     // HYP008: 10 points, 40% to 77% (unconfirmed). 60/100: 10 x 20/37 = 5.4054 -> 5.41 points.
     // HYP register 1000, list 10000: APDF 1. £ = 5.41 x 100 = £541.00.
     const auto r = calc(qof(10000, {item("HYP008", 60, 100)}, {{"HYP", 1000}}));
-    EXPECT_EQ(units(only(r).points), 541);
+    EXPECT_EQ(only(r).points_hundredths, 541);
     EXPECT_EQ(only(r).payment_pence, 54100);
     ASSERT_EQ(only(r).notes.size(), 1u) << joined(only(r).notes);
     EXPECT_EQ(only(r).notes[0], "thresholds of HYP008 (lower 40%, upper 77%) are unconfirmed in the catalogue: points provisional");
@@ -525,11 +597,11 @@ TEST(Calculation, MissingThresholdsAreNeverInvented)
 {
     // HYP009 has a lower threshold only: 90/100 earns 0 points, said.
     const auto hyp = calc(qof(10000, {item("HYP009", 90, 100)}, {{"HYP", 1000}}));
-    EXPECT_EQ(only(hyp).points, 0.0);
+    EXPECT_EQ(only(hyp).points_hundredths, 0);
     EXPECT_TRUE(has_note(only(hyp).notes, "no upper threshold for HYP009")) << joined(only(hyp).notes);
     // AST008 has none (and is income-protected).
     const auto ast = calc(qof(10000, {item("AST008", 90, 100)}, {{"AST", 1000}}));
-    EXPECT_EQ(only(ast).points, 0.0);
+    EXPECT_EQ(only(ast).points_hundredths, 0);
     EXPECT_TRUE(has_note(only(ast).notes, "no lower or upper threshold for AST008")) << joined(only(ast).notes);
     EXPECT_TRUE(has_note(only(ast).notes, "income-protected")) << joined(only(ast).notes);
 }
@@ -539,13 +611,13 @@ TEST(Calculation, QualityImprovementIsYesWhenTheNumeratorIsPositive)
     // QI013 (27 points, QI: no APDF), list 10000 (CPI 1): yes (1/1) = 27 points, £2700.00;
     // no (0/1) = 0, said; 5/7 is yes too.
     const auto yes = calc(qof(10000, {item("QI013", 1, 1)}));
-    EXPECT_EQ(units(only(yes).points), 2700);
+    EXPECT_EQ(only(yes).points_hundredths, 2700);
     EXPECT_EQ(only(yes).payment_pence, 270000);
     EXPECT_TRUE(yes.notes.empty()) << joined(yes.notes);
     const auto no = calc(qof(10000, {item("QI013", 0, 1)}));
-    EXPECT_EQ(only(no).points, 0.0);
+    EXPECT_EQ(only(no).points_hundredths, 0);
     EXPECT_TRUE(has_note(only(no).notes, "answered no")) << joined(only(no).notes);
-    EXPECT_EQ(units(only(calc(qof(10000, {item("QI013", 5, 7)}))).points), 2700);
+    EXPECT_EQ(only(calc(qof(10000, {item("QI013", 5, 7)}))).points_hundredths, 2700);
 }
 
 TEST(Calculation, IncomeProtectedIndicatorsAreCalculatedAndNoted)
@@ -553,7 +625,7 @@ TEST(Calculation, IncomeProtectedIndicatorsAreCalculatedAndNoted)
     // AST005 (register, 4 points, income-protected), AST register 50, list 10000: 4 points;
     // AST has no national prevalence: APDF 1. £ = 4 x 100 = £400.00.
     const auto r = calc(qof(10000, {item("AST005", 0, 0)}, {{"AST", 50}}));
-    EXPECT_EQ(units(only(r).points), 400);
+    EXPECT_EQ(only(r).points_hundredths, 400);
     EXPECT_EQ(only(r).payment_pence, 40000);
     EXPECT_TRUE(has_note(only(r).notes, "income-protected: points are fixed at the practice's previous-year achievement"))
         << joined(only(r).notes);
@@ -562,38 +634,56 @@ TEST(Calculation, IncomeProtectedIndicatorsAreCalculatedAndNoted)
 // ---------------------------------------------------------------------------------------------
 // Enhanced services (decision 9).
 
-TEST(Calculation, EnhancedServicePaysCountTimesFeeAndSaysTheCapWasNotApplied)
+TEST(Calculation, CappedServiceIsPaidUpToTheCapRegister)
 {
-    // LDHC CHECK x 12 at £140.00 = £1680.00. A validated LDHC body has no registers: the LD cap
-    // cannot be applied; all 12 are paid and the item says so.
-    const auto r = calc(enhanced("LDHC", {{"CHECK", 12}}));
-    ASSERT_EQ(r.services.size(), 1u);
-    const auto& check = r.services[0];
-    EXPECT_EQ(check.count, 12u);
-    EXPECT_EQ(check.paid_count, 12u);
-    EXPECT_EQ(check.payment_pence, 168000);
-    EXPECT_TRUE(has_note(check.notes, "cap by the LD register not applied")) << joined(check.notes);
-    EXPECT_EQ(r.payment_pence, 168000);
-    EXPECT_EQ(r.points, 0.0);
-    EXPECT_TRUE(r.indicators.empty());
-}
-
-TEST(Calculation, EnhancedServiceCapAppliesWhenTheRegisterIsThere)
-{
-    // With an LD register of 10: 12 counted, 10 paid: 10 x £140 = £1400.00, noted.
+    // Decision 9. LDHC CHECK at £140.00, capped at the LD register.
+    // LD register 10, 12 checks counted: 10 paid, 10 x £140 = £1400.00, noted.
     auto s = enhanced("LDHC", {{"CHECK", 12}});
     s.registers = {{"LD", 10}};
     const auto capped = calc(s);
+    ASSERT_EQ(capped.services.size(), 1u);
+    EXPECT_EQ(capped.services[0].count, 12u);
     EXPECT_EQ(capped.services[0].paid_count, 10u);
     EXPECT_EQ(capped.services[0].payment_pence, 140000);
-    EXPECT_TRUE(has_note(capped.services[0].notes, "capped at the LD register (10): 10 of 12 paid"))
-        << joined(capped.services[0].notes);
-    // A register of 20 does not bind: 12 paid, £1680.00, nothing to say.
-    s.registers = {{"LD", 20}};
-    const auto within = calc(s);
-    EXPECT_EQ(within.services[0].paid_count, 12u);
-    EXPECT_EQ(within.services[0].payment_pence, 168000);
-    EXPECT_TRUE(within.services[0].notes.empty()) << joined(within.services[0].notes);
+    ASSERT_EQ(capped.services[0].notes.size(), 1u) << joined(capped.services[0].notes);
+    EXPECT_EQ(capped.services[0].notes[0], "capped at the LD register (10): 10 of 12 paid");
+    EXPECT_EQ(capped.payment_pence, 140000);
+    EXPECT_EQ(capped.points_hundredths, 0);
+    EXPECT_TRUE(capped.indicators.empty());
+    // LD register 12 (exactly the count) or 20: 12 paid, 12 x £140 = £1680.00, nothing to say.
+    for (const std::uint64_t size : {12u, 20u}) {
+        s.registers = {{"LD", size}};
+        const auto within = calc(s);
+        EXPECT_EQ(within.services[0].paid_count, 12u);
+        EXPECT_EQ(within.services[0].payment_pence, 168000);
+        EXPECT_TRUE(within.services[0].notes.empty()) << joined(within.services[0].notes);
+    }
+    // LD register 0: nothing is payable, £0.00.
+    s.registers = {{"LD", 0}};
+    const auto none = calc(s);
+    EXPECT_EQ(none.services[0].paid_count, 0u);
+    EXPECT_EQ(none.services[0].payment_pence, 0);
+    EXPECT_TRUE(has_note(none.services[0].notes, "capped at the LD register (0): 0 of 12 paid"))
+        << joined(none.services[0].notes);
+}
+
+TEST(Calculation, CappedServiceWithoutItsCapRegisterIsNotPaid)
+{
+    // Decision 9: 12 checks and no LD register: the cap cannot be applied, so nothing is paid and
+    // the item says which register to send.
+    const auto r = calc(enhanced("LDHC", {{"CHECK", 12}}));
+    ASSERT_EQ(r.services.size(), 1u);
+    EXPECT_EQ(r.services[0].count, 12u);
+    EXPECT_EQ(r.services[0].paid_count, 0u);
+    EXPECT_EQ(r.services[0].payment_pence, 0);
+    ASSERT_EQ(r.services[0].notes.size(), 1u) << joined(r.services[0].notes);
+    EXPECT_EQ(r.services[0].notes[0], "not paid: CHECK is paid up to the LD register size, and the submission has no LD "
+                                      "register; resubmit with {\"condition\": \"LD\", \"size\": N} in registers");
+    EXPECT_EQ(r.payment_pence, 0);
+    // Another group's register does not stand in for LD.
+    auto other = enhanced("LDHC", {{"CHECK", 12}});
+    other.registers = {{"AF", 100}};
+    EXPECT_EQ(calc(other).services[0].payment_pence, 0);
 }
 
 TEST(Calculation, UncappedServiceHasNoNotes)
@@ -606,30 +696,26 @@ TEST(Calculation, UncappedServiceHasNoNotes)
 // ---------------------------------------------------------------------------------------------
 // The catalogue's rounding places (rounding rules 1 and 2, decision 13).
 
-TEST(Calculation, CoarseRoundingFollowsTheCatalogue)
+TEST(Calculation, CoarseRoundingFollowsTheCatalogueAndPrintsTwoDecimals)
 {
-    // 2032-33: points to 1 place, money to the pound. BP010 1/8 = 12.5%: 0.125 -> 0.1 point;
-    // £ = 0.1 x 100 x 1 = £10. 3/40 = 7.5%: 0.075 -> 0.1 (half up).
+    // 2032-33: points to 1 place, money to the pound. BP010 1/8 = 12.5%: 0.125 -> 0.1 point
+    // (10 hundredths); £ = 0.1 x 100 x 1 = £10. 3/40 = 7.5%: 0.075 -> 0.1 (half up). Printed as
+    // API.md says, with two decimals whatever the rounding: 0.10 points, £10.00 (decision 13).
     const auto r = calc(qof(10000, {item("BP010", 1, 8)}, {}, "2032-33"));
-    EXPECT_EQ(units(only(r).points, 1), 1);
+    EXPECT_EQ(only(r).points_hundredths, 10);
     EXPECT_EQ(only(r).payment_pence, 1000);
-    EXPECT_TRUE(result_json(r).starts_with(R"({"points":0.1,"payment_gbp":10,)")) << result_json(r);
-    EXPECT_EQ(units(only(calc(qof(10000, {item("BP010", 3, 40)}, {}, "2032-33"))).points, 1), 1);
-    // 3 doses at £10.06 = £30.18 -> £30; one at £0.50 -> £1 (half a pound up); 1 at £10.06 -> £10.
+    EXPECT_TRUE(result_json(r).starts_with(R"({"points":0.10,"payment_gbp":10.00,"indicators":[{"code":"BP010",)"
+                                           R"("achievement":0.1250,"points":0.10,"payment_gbp":10.00,)"))
+        << result_json(r);
+    EXPECT_EQ(only(calc(qof(10000, {item("BP010", 3, 40)}, {}, "2032-33"))).points_hundredths, 10);
+    // 3 doses at £10.06 = £30.18 -> £30; one at £0.50 -> £1 (half a pound up). Total £31.00.
     const auto fees = calc(enhanced("VACC", {{"DOSE", 3}, {"HALF", 1}}, "2032-33"));
     EXPECT_EQ(fees.services[0].payment_pence, 3000);
     EXPECT_EQ(fees.services[1].payment_pence, 100);
     EXPECT_EQ(fees.payment_pence, 3100);
-    EXPECT_NE(result_json(fees).find(R"("payment_gbp":31,)"), std::string::npos) << result_json(fees);
-}
-
-TEST(Calculation, MoneyStaysInPenceBeyondTwoPlaces)
-{
-    // 2033-34 asks for 3 places: pence are kept, printed with 2, and the result says so.
-    const auto r = calc(qof(10000, {item("BP010", 1, 8)}, {}, "2033-34"));
-    EXPECT_EQ(only(r).payment_pence, 1300);  // 0.13 points x £100
-    EXPECT_TRUE(has_note(r.notes, "pounds_decimal_places 3: money is kept in whole pence")) << joined(r.notes);
-    EXPECT_NE(result_json(r).find(R"("payment_gbp":13.00,)"), std::string::npos) << result_json(r);
+    EXPECT_TRUE(result_json(fees).starts_with(R"({"points":0.00,"payment_gbp":31.00,)")) << result_json(fees);
+    EXPECT_NE(result_json(fees).find(R"("count":3,"paid_count":3,"payment_gbp":30.00,)"), std::string::npos)
+        << result_json(fees);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -638,11 +724,11 @@ TEST(Calculation, MoneyStaysInPenceBeyondTwoPlaces)
 TEST(Calculation, InputsTheValidatorRefusesEarnNothingAndSaySo)
 {
     const auto unknown = calc(qof(10000, {item("XX001", 1, 1)}));
-    EXPECT_EQ(only(unknown).points, 0.0);
+    EXPECT_EQ(only(unknown).points_hundredths, 0);
     EXPECT_TRUE(has_note(only(unknown).notes, "XX001 is not an indicator of 2030-31")) << joined(only(unknown).notes);
 
     const auto no_list = calc(qof(0, {item("BP002", 90, 100)}));
-    EXPECT_EQ(units(only(no_list).points), 1500);
+    EXPECT_EQ(only(no_list).points_hundredths, 1500);
     EXPECT_EQ(only(no_list).payment_pence, 0);
     EXPECT_TRUE(has_note(no_list.notes, "list size 0")) << joined(no_list.notes);
 
@@ -668,7 +754,7 @@ TEST(Calculation, AbsurdPaymentsAreNotPaid)
     // BP002 at 100% with a list of 2^53: 15 x 100 x 2^53/10000 = £1.35e15: not paid.
     const auto list = calc(qof(huge, {item("BP002", huge, huge)}));
     EXPECT_EQ(only(list).payment_pence, 0);
-    EXPECT_EQ(units(only(list).points), 1500);
+    EXPECT_EQ(only(list).points_hundredths, 1500);
     // Just at the limit is paid: 10^13 p = 10 points x £100 x CPI 10^8 (list 10^12), CHOL
     // register 5 x 10^10: 5% = national, APDF 1.
     const auto limit = calc(qof(1000000000000, {item("CHOL003", 100, 100)}, {{"CHOL", 50000000000}}));
@@ -694,16 +780,48 @@ TEST(ResultJson, WritesTheApiShapeWithExactDecimals)
               R"((the practice at national prevalence); AST payments are provisional"]})");
 }
 
+TEST(ResultJson, NumbersHaveFixedDecimalsNeverAnExponent)
+{
+    // API.md "Money and numbers": 0.00, not 0 or 0E0; 1000000.00 points and £100000000000.00, not
+    // 1E6 or 1E11 (what printing a double gives: Boost.JSON writes 12.0 as 1.2E1).
+    calculation_result r;
+    r.points_hundredths = 100000000;
+    r.payment_pence = max_payment_pence;
+    indicator_result tiny;
+    tiny.code = "BP010";
+    tiny.points_hundredths = 5;
+    tiny.payment_pence = 1;
+    tiny.numerator = 1;
+    tiny.denominator = 30000;  // 0.0000333 -> 0.0000
+    indicator_result none;
+    none.code = "AF006";
+    r.indicators = {tiny, none};
+    service_result dose;
+    dose.code = "DOSE";
+    dose.count = 2;
+    dose.paid_count = 2;
+    dose.payment_pence = 2012;
+    r.services = {dose};
+    EXPECT_EQ(result_json(r),
+              R"({"points":1000000.00,"payment_gbp":100000000000.00,"indicators":[)"
+              R"({"code":"BP010","achievement":0.0000,"points":0.05,"payment_gbp":0.01,"notes":[]},)"
+              R"({"code":"AF006","achievement":null,"points":0.00,"payment_gbp":0.00,"notes":[]}],)"
+              R"("services":[{"code":"DOSE","count":2,"paid_count":2,"payment_gbp":20.12,"notes":[]}],"notes":[]})");
+    EXPECT_EQ(check_number_format(result_json(r)), 2u + 3u * 2u + 1u);
+}
+
 TEST(ResultJson, EscapesAndParses)
 {
-    const auto r = calc(enhanced("LDHC", {{"CHECK", 2}}));
+    auto ldhc = enhanced("LDHC", {{"CHECK", 2}});
+    ldhc.registers = {{"LD", 1}};  // capped: 1 of 2 paid, £140.00, one note
+    const auto r = calc(ldhc);
     const json::value parsed = json::parse(result_json(r));
     const auto& services = parsed.at("services").as_array();
     ASSERT_EQ(services.size(), 1u);
     EXPECT_EQ(services[0].at("code").as_string(), "CHECK");
     EXPECT_EQ(services[0].at("count").to_number<std::uint64_t>(), 2u);
-    EXPECT_EQ(services[0].at("paid_count").to_number<std::uint64_t>(), 2u);
-    EXPECT_DOUBLE_EQ(services[0].at("payment_gbp").to_number<double>(), 280.0);
+    EXPECT_EQ(services[0].at("paid_count").to_number<std::uint64_t>(), 1u);
+    EXPECT_DOUBLE_EQ(services[0].at("payment_gbp").to_number<double>(), 140.0);
     EXPECT_EQ(services[0].at("notes").as_array().size(), 1u);
 
     calculation_result odd;
@@ -759,12 +877,12 @@ TEST(ShippedCatalogue, ApiExampleBody)
     //   HYP has no national prevalence: APDF 1. £ = 14 x 220.62 x 8123/9964 = £2517.999562 -> £2518.00.
     // Total 24.97 points, £4842.85.
     ASSERT_EQ(r.indicators.size(), 2u);
-    EXPECT_EQ(units(r.indicators[0].points), 1097);
+    EXPECT_EQ(r.indicators[0].points_hundredths, 1097);
     EXPECT_EQ(r.indicators[0].payment_pence, 232485);
-    EXPECT_EQ(units(r.indicators[1].points), 1400);
+    EXPECT_EQ(r.indicators[1].points_hundredths, 1400);
     EXPECT_EQ(r.indicators[1].payment_pence, 251800);
     EXPECT_TRUE(has_note(r.indicators[1].notes, "thresholds of HYP008 (lower 40%, upper 77%) are unconfirmed"));
-    EXPECT_EQ(units(r.points), 2497);
+    EXPECT_EQ(r.points_hundredths, 2497);
     EXPECT_EQ(r.payment_pence, 484285);
     ASSERT_EQ(r.notes.size(), 2u) << joined(r.notes);
     EXPECT_EQ(r.notes[0], "AF: national prevalence 2.1% is the catalogue's estimate, not the final national figure: "
@@ -772,6 +890,15 @@ TEST(ShippedCatalogue, ApiExampleBody)
     EXPECT_EQ(r.notes[1], "HYP: the catalogue has no national prevalence for 2024-25: APDF taken as 1 (the practice at "
                           "national prevalence); HYP payments are provisional");
     EXPECT_TRUE(result_json(r).starts_with(R"({"points":24.97,"payment_gbp":4842.85,)")) << result_json(r);
+}
+
+// A body through the validator and the calculation with the shipped catalogue.
+calculation_result shipped_result(std::string_view body)
+{
+    const auto parsed = queue::parse_submission(body, shipped());
+    EXPECT_TRUE(parsed.ok()) << body;
+    if (!parsed.ok()) return {};
+    return calculate(parsed.value(), *shipped().period(parsed.value().period));
 }
 
 TEST(ShippedCatalogue, ReferenceWorkedExample)
@@ -782,30 +909,134 @@ TEST(ShippedCatalogue, ReferenceWorkedExample)
     // CPI x APDF = (10000/9639) x (0.022/0.021) = 220/(9639 x 0.021) = 1.086855... per indicator:
     //   AF001 5 x 213.43 x 1.086855 = £1159.836774 -> £1159.84
     //   AF006 12 x 213.43 x 1.086855 = £2783.608258 -> £2783.61
-    //   AF008 8.75 x 213.43 x 1.086855 = £2029.714355 -> £2029.71; total £5973.16.
-    // (The reference prints £5,973.84, which its own rounded factors do not give either:
-    //  25.75 x 213.43 x 1.03745 x 1.04762 = £5973.15.)
-    const auto r = calculate(qof(10000, {item("AF001", 220, 220), item("AF006", 180, 200), item("AF008", 150, 170)},
-                                 {{"AF", 220}}, "2023-24"),
-                             *shipped().period("2023-24"));
+    //   AF008 8.75 x 213.43 x 1.086855 = £2029.714355 -> £2029.71
+    // Total £5973.16, the reference's figure "exactly" (25.75 x 213.43 x 1.086855 = £5973.159387
+    // gives it too). Not £5973.84 (the unrounded AF008 points 8.752941...: £5973.841644) nor
+    // £5973.15 (the rounded factors 1.03745 x 1.04762: £5973.153200): rounding.hpp rules 1 and 2.
+    const auto r = shipped_result(R"({"practice": "A81001", "period": "2023-24", "scheme": "QOF", "list_size": 10000,
+      "items": [{"code": "AF001", "numerator": 220, "denominator": 220}, {"code": "AF006", "numerator": 180, "denominator": 200},
+                {"code": "AF008", "numerator": 150, "denominator": 170}],
+      "registers": [{"condition": "AF", "size": 220}]})");
     ASSERT_EQ(r.indicators.size(), 3u);
-    EXPECT_EQ(units(r.indicators[2].points), 875);
+    EXPECT_EQ(r.indicators[0].points_hundredths, 500);
+    EXPECT_EQ(r.indicators[1].points_hundredths, 1200);
+    EXPECT_EQ(r.indicators[2].points_hundredths, 875);
     EXPECT_EQ(r.indicators[0].payment_pence, 115984);
     EXPECT_EQ(r.indicators[1].payment_pence, 278361);
     EXPECT_EQ(r.indicators[2].payment_pence, 202971);
-    EXPECT_EQ(units(r.points), 2575);
+    EXPECT_EQ(r.points_hundredths, 2575);
     EXPECT_EQ(r.payment_pence, 597316);
+    EXPECT_EQ(result_json(r),
+              R"({"points":25.75,"payment_gbp":5973.16,"indicators":[)"
+              R"({"code":"AF001","achievement":1.0000,"points":5.00,"payment_gbp":1159.84,"notes":[]},)"
+              R"({"code":"AF006","achievement":0.9000,"points":12.00,"payment_gbp":2783.61,"notes":[]},)"
+              R"({"code":"AF008","achievement":0.8824,"points":8.75,"payment_gbp":2029.71,"notes":[]}],)"
+              R"("services":[],"notes":["AF: national prevalence 2.1% is the catalogue's estimate, not the final )"
+              R"(national figure: AF payments are provisional"]})");
 }
 
-TEST(ShippedCatalogue, LdhcAndIncomeProtectedRegister)
+TEST(ShippedCatalogue, ReferenceVaccinationExample)
 {
-    // 2024-25 LDHC: 7 checks at £140.00 = £980.00, cap note. AF001 (income-protected) with an AF
-    // register: 5 points and the protection note.
-    const auto ldhc = calculate(enhanced("LDHC", {{"CHECK", 7}}, "2024-25"), *shipped().period("2024-25"));
-    EXPECT_EQ(ldhc.payment_pence, 98000);
-    EXPECT_TRUE(has_note(ldhc.services[0].notes, "cap by the LD register not applied"));
+    // qof-reference.md §1.5: "VI001 example: 110/120 = 91.67% with 89-96% -> 18 x 2.67/7 = 6.86
+    // pts (x £213.43 x CPI, no APDF)". Exactly: 18 x (91.6667 - 89)/7 = 6.857142... -> 6.86.
+    // List 10000 (2023-24): £ = 6.86 x 213.43 x 10000/9639 = £1518.964415 -> £1518.96. A VI
+    // register of 0 in the body changes nothing (VI has no ZERO_REGISTER_FLAG; decision 3).
+    for (const std::string_view registers : {"", R"(, "registers": [{"condition": "VI", "size": 0}])"}) {
+        const auto r = shipped_result(std::string(R"({"practice": "A81001", "period": "2023-24", "scheme": "QOF",
+          "list_size": 10000, "items": [{"code": "VI001", "numerator": 110, "denominator": 120}])")
+                                      + std::string(registers) + "}");
+        EXPECT_EQ(only(r).points_hundredths, 686) << registers;
+        EXPECT_EQ(only(r).payment_pence, 151896) << registers;
+        EXPECT_TRUE(only(r).notes.empty()) << joined(only(r).notes);
+        EXPECT_TRUE(r.notes.empty()) << joined(r.notes);
+        EXPECT_TRUE(result_json(r).starts_with(R"({"points":6.86,"payment_gbp":1518.96,)")) << result_json(r);
+    }
+}
+
+TEST(ShippedCatalogue, ZeroRegisterRuleFollowsTheControlTable)
+{
+    // The issue's case: 2024-25, list 5000, VI register 0, VI001 116/120 = 96.67% (above the
+    // upper 96%): 18.00 points, £ = 18 x 220.62 x 5000/9964 = £1992.753914 -> £1992.75 (it was
+    // 0 points and £0.00 while a zero register zeroed every group).
+    const auto vi = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "QOF", "list_size": 5000,
+      "items": [{"code": "VI001", "numerator": 116, "denominator": 120}], "registers": [{"condition": "VI", "size": 0}]})");
+    EXPECT_EQ(only(vi).points_hundredths, 1800);
+    EXPECT_EQ(only(vi).payment_pence, 199275);
+    EXPECT_TRUE(result_json(vi).starts_with(R"({"points":18.00,"payment_gbp":1992.75,)")) << result_json(vi);
+
+    // NDH is a ZERO_REGISTER_FLAG group whose indicator NDH002 is a percentage: NDH register 0
+    // makes 90/100 (18 points otherwise) earn 0, with the group's note.
+    const auto ndh = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "QOF", "list_size": 5000,
+      "items": [{"code": "NDH002", "numerator": 90, "denominator": 100}], "registers": [{"condition": "NDH", "size": 0}]})");
+    EXPECT_EQ(only(ndh).points_hundredths, 0);
+    EXPECT_EQ(only(ndh).payment_pence, 0);
+    EXPECT_TRUE(has_note(only(ndh).notes, "the NDH register is 0: no points are earnable for the group"))
+        << joined(only(ndh).notes);
+
+    // Every group: a zero register zeroes exactly the flagged groups' indicators at 100%.
+    const auto& period = *shipped().period("2024-25");
+    for (const auto& indicator : period.qof_indicators()) {
+        const auto* group = period.group(indicator.group);
+        const auto r = calculate(qof(5000, {item(indicator.code, 100, 100)}, {{indicator.group, 0}}, "2024-25"), period);
+        EXPECT_EQ(has_note(only(r).notes, "register is 0: no points are earnable for the group"), group->zero_register_flag)
+            << indicator.code;
+        if (group->zero_register_flag || indicator.kind == config::indicator_kind::disease_register) {
+            EXPECT_EQ(only(r).points_hundredths, 0) << indicator.code;
+        } else if (indicator.kind == config::indicator_kind::yes_no || indicator.upper_threshold) {
+            EXPECT_EQ(only(r).points_hundredths, indicator.max_points * 100) << indicator.code;  // VI, BP, QI ...
+        }
+    }
+}
+
+TEST(ShippedCatalogue, CholesterolIsNotPrevalenceAdjusted)
+{
+    // The control table's NO_PREVALENCE_FLAG = 1 for CHOL: paid points x £ x CPI, no register
+    // needed. 2024-25 CHOL003 (70% to 95%, unconfirmed) 95/100: 14.00 points; list 5000:
+    // £ = 14 x 220.62 x 5000/9964 = £1549.919711 -> £1549.92. The result says the adjustment is
+    // unconfirmed in the reference ([U] in §1.3).
+    const auto r = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "QOF", "list_size": 5000,
+      "items": [{"code": "CHOL003", "numerator": 95, "denominator": 100}]})");
+    EXPECT_EQ(only(r).points_hundredths, 1400);
+    EXPECT_EQ(only(r).payment_pence, 154992);
+    ASSERT_EQ(r.notes.size(), 1u) << joined(r.notes);
+    EXPECT_EQ(r.notes[0], "CHOL: the catalogue marks its prevalence adjustment unconfirmed; not adjusted here");
+    // A CHOL register changes nothing (no APDF): still £1549.92.
+    const auto with_register = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "QOF",
+      "list_size": 5000, "items": [{"code": "CHOL003", "numerator": 95, "denominator": 100}],
+      "registers": [{"condition": "CHOL", "size": 1}]})");
+    EXPECT_EQ(only(with_register).payment_pence, 154992);
+}
+
+TEST(ShippedCatalogue, LdhcIsCappedAtTheLearningDisabilityRegister)
+{
+    // 2024-25 LDHC: £140.00 a completed check, capped at the LD register (data/README.md).
+    // 40 checks, LD register 35: 35 paid, 35 x £140 = £4900.00.
+    const auto capped = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "LDHC", "list_size": 6000,
+      "items": [{"code": "CHECK", "count": 40}], "registers": [{"condition": "LD", "size": 35}]})");
+    ASSERT_EQ(capped.services.size(), 1u);
+    EXPECT_EQ(capped.services[0].paid_count, 35u);
+    EXPECT_EQ(capped.payment_pence, 490000);
+    EXPECT_EQ(result_json(capped),
+              R"({"points":0.00,"payment_gbp":4900.00,"indicators":[],"services":[{"code":"CHECK","count":40,)"
+              R"("paid_count":35,"payment_gbp":4900.00,"notes":["capped at the LD register (35): 35 of 40 paid"]}],)"
+              R"("notes":[]})");
+    // 7 checks, LD register 35: 7 x £140 = £980.00.
+    const auto within = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "LDHC", "list_size": 6000,
+      "items": [{"code": "CHECK", "count": 7}], "registers": [{"condition": "LD", "size": 35}]})");
+    EXPECT_EQ(within.payment_pence, 98000);
+    // 7 checks and no LD register: not paid (decision 9).
+    const auto missing = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "LDHC", "list_size": 6000,
+      "items": [{"code": "CHECK", "count": 7}]})");
+    EXPECT_EQ(missing.payment_pence, 0);
+    EXPECT_TRUE(has_note(missing.services[0].notes, "not paid: CHECK is paid up to the LD register size"))
+        << joined(missing.services[0].notes);
+}
+
+TEST(ShippedCatalogue, IncomeProtectedRegister)
+{
+    // AF001 (income-protected in 2024-25) with an AF register: 5 points and the protection note.
     const auto af = calculate(qof(9964, {item("AF001", 0, 0)}, {{"AF", 200}}, "2024-25"), *shipped().period("2024-25"));
-    EXPECT_EQ(units(only(af).points), 500);
+    EXPECT_EQ(only(af).points_hundredths, 500);
     EXPECT_TRUE(has_note(only(af).notes, "income-protected"));
     // List 9964: CPI 1. £ = 5 x 220.62 x (200/9964)/0.021 = £1054.367150 -> £1054.37.
     EXPECT_EQ(only(af).payment_pence, 105437);
@@ -854,9 +1085,10 @@ void check_properties(const queue::submission& s, const config::period_catalogue
         const auto* reference = period.qof_indicator(indicator.code);
         ASSERT_NE(reference, nullptr);
         EXPECT_EQ(indicator.code, s.qof_items[i].code);  // body order
-        const std::int64_t u = units(indicator.points, places);
+        const std::int64_t u = indicator.points_hundredths;
         EXPECT_GE(u, 0) << indicator.code;
-        EXPECT_LE(u, reference->max_points * power_of_ten(places)) << indicator.code;
+        EXPECT_LE(u, reference->max_points * 100) << indicator.code;
+        EXPECT_EQ(u % power_of_ten(2 - places), 0) << indicator.code << ": rounded to " << places << " places";
         EXPECT_GE(indicator.payment_pence, 0) << indicator.code;
         EXPECT_LE(indicator.payment_pence, max_payment_pence) << indicator.code;
         EXPECT_EQ(indicator.achievement.has_value(), s.qof_items[i].denominator > 0);
@@ -867,7 +1099,7 @@ void check_properties(const queue::submission& s, const config::period_catalogue
         // points: within a penny (the money unit for coarser places), when paid.
         if (indicator.payment_pence > 0 && s.list_size < 1000000000) {
             const auto* group = period.group(reference->group);
-            long double expected = static_cast<long double>(u) / power_of_ten(places) * period.pence_per_point()
+            long double expected = static_cast<long double>(u) / 100 * period.pence_per_point()
                                    * s.list_size / period.national_average_list_size();
             if (group->prevalence_adjusted && group->national_prevalence) {
                 const auto at = std::find_if(s.registers.begin(), s.registers.end(),
@@ -875,7 +1107,7 @@ void check_properties(const queue::submission& s, const config::period_catalogue
                 ASSERT_NE(at, s.registers.end());
                 expected *= static_cast<long double>(at->size) / s.list_size / *group->national_prevalence;
             }
-            const long double unit = static_cast<long double>(power_of_ten(2 - std::min(period.pounds_decimal_places(), 2)));
+            const long double unit = static_cast<long double>(power_of_ten(2 - period.pounds_decimal_places()));
             EXPECT_LE(std::fabs(static_cast<long double>(indicator.payment_pence) - expected), unit / 2 + 1e-6L)
                 << indicator.code << " expected " << static_cast<double>(expected);
         }
@@ -885,16 +1117,17 @@ void check_properties(const queue::submission& s, const config::period_catalogue
         EXPECT_GE(service.payment_pence, 0);
         total_pence += service.payment_pence;
     }
-    EXPECT_EQ(units(r.points, places), total_units);
+    EXPECT_EQ(r.points_hundredths, total_units);
     EXPECT_EQ(r.payment_pence, total_pence);
 
     // result_json: deterministic, parseable, and saying the same figures.
     const std::string text = result_json(r);
     EXPECT_EQ(text, result_json(calculate(s, period)));
+    EXPECT_EQ(check_number_format(text), 2 + 3 * r.indicators.size() + r.services.size());
     boost::system::error_code error;
     const json::value parsed = json::parse(text, error);
     ASSERT_FALSE(error) << error.message() << ": " << text;
-    EXPECT_EQ(to_units(parsed.at("points").to_number<double>(), places), total_units);
+    EXPECT_EQ(to_units(parsed.at("points").to_number<double>(), 2), total_units);
     EXPECT_EQ(to_units(parsed.at("payment_gbp").to_number<double>(), 2), total_pence);
     const auto& indicators = parsed.at("indicators").as_array();
     ASSERT_EQ(indicators.size(), r.indicators.size());
@@ -968,7 +1201,7 @@ TEST(Properties, PointsNeverDecreaseAsTheNumeratorGrows)
                     const auto r = calculate(qof(10000, {item(indicator.code, n, denominator)}, {{indicator.group, 500}},
                                                  period->name()),
                                              *period);
-                    const std::int64_t u = units(only(r).points, period->points_decimal_places());
+                    const std::int64_t u = only(r).points_hundredths;
                     EXPECT_GE(u, previous_units) << indicator.code << " " << n << "/" << denominator;
                     EXPECT_GE(only(r).payment_pence, previous_pence) << indicator.code << " " << n << "/" << denominator;
                     previous_units = u;
