@@ -137,6 +137,8 @@ bool parse_entry(const reply& r, std::uint32_t shard, queued_entry& out) {
             out.sha256 = std::move(value);
         else if (name == "received_at")
             out.received_at = std::move(value);
+        else if (name == "idem")
+            entry.idempotency_key = std::move(value);
         else if (name == "body")
             out.body = std::move(value);
     }
