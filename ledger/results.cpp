@@ -76,9 +76,9 @@ struct result_recorder::state : std::enable_shared_from_this<state> {
 
     std::size_t max_batches() const { return std::max<std::size_t>(ledger->options().pool_size, 1); }
 
-    static void complete(client& ledger, completion_handler handler, error_code ec, record_outcome outcome) {
+    static void complete(client& ledger, completion_handler handler, error_code ec, record_answer answer) {
         asio::post(ledger.get_executor(),
-                   [h = std::move(handler), ec, outcome]() mutable { std::move(h)(ec, outcome); });
+                   [h = std::move(handler), ec, a = std::move(answer)]() mutable { std::move(h)(ec, std::move(a)); });
     }
 
     void flush() {
@@ -100,28 +100,33 @@ struct result_recorder::state : std::enable_shared_from_this<state> {
     void send(std::vector<statement> statements, std::vector<completion_handler> handlers) {
         ++in_flight;
         auto retry = statements.size() > 1 ? statements : std::vector<statement>{};
-        ledger->async_execute(
-            std::move(statements), [self = shared_from_this(), handlers = std::move(handlers),
-                                    retry = std::move(retry)](error_code ec, std::vector<result> results) mutable {
-                --self->in_flight;
-                if (self->ledger == nullptr) return;  // the recorder is gone; its callers with it
-                if (ec == error::server_error && !retry.empty()) {
-                    // One record was refused and rolled the batch back: try each alone.
-                    for (std::size_t i = 0; i < handlers.size(); ++i) {
-                        std::vector<statement> one;
-                        one.push_back(std::move(retry[i]));
-                        std::vector<completion_handler> its;
-                        its.push_back(std::move(handlers[i]));
-                        self->send(std::move(one), std::move(its));
-                    }
-                    return;
-                }
-                for (std::size_t i = 0; i < handlers.size(); ++i) {
-                    const auto outcome = !ec && i < results.size() ? outcome_of(results[i]) : record_outcome::recorded;
-                    complete(*self->ledger, std::move(handlers[i]), ec, outcome);
-                }
-                self->flush();
-            });
+        ledger->async_execute(std::move(statements),
+                              [self = shared_from_this(), handlers = std::move(handlers), retry = std::move(retry)](
+                                  error_code ec, std::vector<result> results) mutable {
+                                  --self->in_flight;
+                                  if (self->ledger == nullptr) return;  // the recorder is gone; its callers with it
+                                  if (ec == error::server_error && !retry.empty()) {
+                                      // One record was refused and rolled the batch back: try each alone.
+                                      for (std::size_t i = 0; i < handlers.size(); ++i) {
+                                          std::vector<statement> one;
+                                          one.push_back(std::move(retry[i]));
+                                          std::vector<completion_handler> its;
+                                          its.push_back(std::move(handlers[i]));
+                                          self->send(std::move(one), std::move(its));
+                                      }
+                                      return;
+                                  }
+                                  for (std::size_t i = 0; i < handlers.size(); ++i) {
+                                      record_answer answer;
+                                      if (i < results.size()) {
+                                          answer.outcome = outcome_of(results[i]);
+                                          answer.sqlstate = std::move(results[i].sqlstate);
+                                          answer.message = std::move(results[i].message);
+                                      }
+                                      complete(*self->ledger, std::move(handlers[i]), ec, std::move(answer));
+                                  }
+                                  self->flush();
+                              });
     }
 };
 

@@ -56,6 +56,13 @@ enum class record_outcome {
     already_recorded,  // the row was there already (a calculated one, or a failure again): nothing changed
 };
 
+// What became of one record: the outcome, or (ec == error::server_error) PostgreSQL's refusal.
+struct record_answer {
+    record_outcome outcome = record_outcome::recorded;
+    std::string sqlstate;  // set with error::server_error: is_transient(ec, sqlstate) says whether to retry
+    std::string message;
+};
+
 // The upsert of one record (pure: for tests and for callers with their own batching).
 statement record_statement(const submission_record& record);
 
@@ -64,7 +71,7 @@ record_outcome outcome_of(const result& r) noexcept;
 
 class result_recorder {
 public:
-    using completion_signature = void(boost::system::error_code, record_outcome);
+    using completion_signature = void(boost::system::error_code, record_answer);
     using completion_handler = boost::asio::any_completion_handler<completion_signature>;
 
     // `ledger` must outlive the recorder. max_batch: records per transaction at most.
