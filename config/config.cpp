@@ -214,6 +214,23 @@ constexpr text_rule ip_literal{is_ip_literal, "an IPv4 or IPv6 address literal, 
 constexpr text_rule redis_url{
     is_redis_url,
     "redis://HOST:PORT, redis+cluster://HOST:PORT[,HOST:PORT...] or unix://PATH (PORT 1 to 65535)"};
+// A libpq connection string, checked for its shape only (libpq itself parses it when the ledger
+// starts, and that error names ledger.url too): "" (no ledger), a postgresql:// or postgres://
+// URI, or key=value pairs. No control characters, so it prints as one line.
+bool is_ledger_url(std::string_view text)
+{
+    if (text.empty()) return true;
+    if (!is_utf8(text)) return false;
+    if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+        return false;
+    if (text.starts_with("postgresql://") || text.starts_with("postgres://")) return true;
+    const auto equals = text.find('=');
+    return equals != std::string_view::npos && equals > 0 && text.find_first_not_of(' ') < equals;
+}
+
+constexpr text_rule ledger_url{
+    is_ledger_url,
+    "\"\" (no ledger), a postgresql:// URI or libpq key=value pairs (host=... port=... dbname=...)"};
 constexpr text_rule path{is_path, "a non-empty path (UTF-8, no control characters)"};
 
 // ---------------------------------------------------------------------------------------------
@@ -266,6 +283,11 @@ void for_each_key(Settings& s, Visit&& visit)
     visit("worker", "max_attempts", s.worker.max_attempts, integer_rule{1, 100});
     visit("worker", "metrics_address", s.worker.metrics_address, ip_literal);
     visit("worker", "metrics_port", s.worker.metrics_port, port);
+
+    visit("ledger", "url", s.ledger.url, ledger_url);
+    visit("ledger", "retention_days", s.ledger.retention_days, integer_rule{1, 36'500});  // up to a century
+    visit("ledger", "pool_size", s.ledger.pool_size, integer_rule{1, 256});
+    visit("ledger", "timeout_ms", s.ledger.timeout_ms, integer_rule{1, 600'000});
 }
 
 struct key_name {
@@ -637,7 +659,7 @@ bool operator==(const settings& a, const settings& b)
     return a.listen == b.listen && a.redis == b.redis && a.credentials == b.credentials
         && a.ratelimit == b.ratelimit && a.idempotency == b.idempotency && a.limits == b.limits
         && a.shutdown == b.shutdown && a.durability == b.durability && a.catalogue == b.catalogue
-        && a.worker == b.worker;
+        && a.worker == b.worker && a.ledger == b.ledger;
 }
 
 redis_target parse_redis_url(std::string_view url)

@@ -111,6 +111,19 @@ struct worker_settings {
     bool operator==(const worker_settings&) const = default;
 };
 
+// [ledger]: PostgreSQL, the system of record (DESIGN.md "Where data lives"; ledger/).
+struct ledger_settings {
+    // "" : no ledger (results live only in Redis, for idempotency.ttl_seconds). Otherwise a libpq
+    // connection URI (postgresql://user@host:port/db?...) or key=value string (host=... dbname=...).
+    // Keep passwords out of it: libpq reads PGPASSWORD and ~/.pgpass (--check-config prints the URL).
+    std::string url;
+    std::uint32_t retention_days = 2555;  // seven years: receipts, results, declarations, decisions
+    std::uint32_t pool_size = 4;          // connections per process (each one pipelined)
+    std::uint32_t timeout_ms = 2000;      // per call; beyond it the call fails and its connection is reset
+
+    bool operator==(const ledger_settings&) const = default;
+};
+
 struct settings {
     listen_settings listen;
     redis_settings redis;
@@ -123,6 +136,7 @@ struct settings {
     durability_settings durability;
     catalogue_settings catalogue;
     worker_settings worker;
+    ledger_settings ledger;
 };
 
 // A configuration fault. what() is the one line shown to the operator, e.g.

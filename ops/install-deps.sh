@@ -10,6 +10,7 @@ packages=(
   libhiredis-dev libjemalloc-dev liburing-dev libssl-dev
   libgtest-dev libtomlplusplus-dev
   redis-server redis-tools
+  postgresql-15 libpq-dev
   wrk nginx-light curl
 )
 
@@ -36,3 +37,5 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/
   "${sudo_cmd[@]}" systemctl stop nginx || true
 fi
 # redis-server's package may start a system Redis on 6379; sluice starts its own in a state directory.
+# postgresql-15's package may start a system cluster on 5432; sluice (ops/run-stack, the tests) runs
+# its own from /usr/lib/postgresql/15/bin in a state or scratch directory and never uses it.

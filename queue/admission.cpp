@@ -44,7 +44,7 @@ admission_call build(Request&& request, const config::settings& settings) {
     call.keys.push_back(submission_key(call.shard, request.submission_id));
 
     const ratelimit::gcra_policy policy{settings.ratelimit.rate, settings.ratelimit.burst};
-    call.argv.reserve(13);
+    call.argv.reserve(14);
     call.argv.push_back(std::forward<Request>(request).body_sha256_hex);
     call.argv.push_back(std::forward<Request>(request).submission_id);
     call.argv.push_back(std::forward<Request>(request).practice);
@@ -58,6 +58,7 @@ admission_call build(Request&& request, const config::settings& settings) {
     call.argv.push_back(request.now_us ? std::to_string(*request.now_us) : std::string());
     call.argv.push_back(std::to_string(pending_timeout_ms(settings)));
     call.argv.push_back(request.deadline_us ? std::to_string(*request.deadline_us) : std::string());
+    call.argv.push_back(request.idempotency_key);  // never moved above: a copy (ARGV 14, field "idem")
     return call;
 }
 

@@ -14,7 +14,7 @@
 //   ARGV  1 body_sha256_hex  2 submission_id  3 practice  4 received_at  5 receipt_json
 //         6 queue_payload  7 rate  8 burst  9 idem_ttl_seconds  10 state ("done" | "pending")
 //         11 now_us ("" = Redis TIME)  12 pending_timeout_ms (optional)
-//         13 deadline_us (optional; "" = none)
+//         13 deadline_us (optional; "" = none)  14 idempotency_key (optional: queued as "idem")
 //   reply {"accepted", entry_id, remaining, reset_after_us}
 //         {"replay", status, body, submission_id, remaining, reset_after_us}
 //         {"reused", remaining, reset_after_us}

@@ -18,6 +18,9 @@
 --   13 deadline_us (optional; absent or "": none): the Redis-clock time after which the gateway
 --      has given up on this call and answered 503; run later (a stalled Redis catching up on
 --      its socket), the script must not queue what the client was told was not queued
+--   14 idempotency_key (optional; absent or "": not carried): copied into the queue entry as
+--      field "idem", so the worker can record it in the system of record (ledger/), which answers
+--      "did my request with key K go through?" after this record has expired
 -- Reply (numbers are integers, µs):
 --   {"accepted", stream_entry_id, remaining, reset_after_us}
 --   {"replay", status, body, submission_id, remaining, reset_after_us}
@@ -34,8 +37,8 @@
 -- entries). Exactly one stream entry per (practice, idempotency key) while the record lives.
 local idem_key, ratelimit_key, queue_key, submission_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
-if #KEYS ~= 4 or #ARGV < 11 or #ARGV > 13 then
-  return redis.error_reply('ERR sluice admission: expected 4 keys and 11 to 13 arguments, got ' ..
+if #KEYS ~= 4 or #ARGV < 11 or #ARGV > 14 then
+  return redis.error_reply('ERR sluice admission: expected 4 keys and 11 to 14 arguments, got ' ..
     #KEYS .. ' and ' .. #ARGV)
 end
 
@@ -121,9 +124,16 @@ if not allowed then
 end
 
 -- (c) The queue entry. Never MAXLEN: only acknowledged entries may be trimmed.
-local entry_id = redis.call('XADD', queue_key, '*',
-  'id', submission_id, 'practice', practice, 'sha256', body_sha256,
-  'received_at', received_at, 'body', payload)
+local entry_id
+if ARGV[14] ~= nil and ARGV[14] ~= '' then
+  entry_id = redis.call('XADD', queue_key, '*',
+    'id', submission_id, 'practice', practice, 'sha256', body_sha256,
+    'received_at', received_at, 'idem', ARGV[14], 'body', payload)
+else
+  entry_id = redis.call('XADD', queue_key, '*',
+    'id', submission_id, 'practice', practice, 'sha256', body_sha256,
+    'received_at', received_at, 'body', payload)
+end
 
 -- (d) The status record GET /v1/submissions/{id} reads; the worker updates it. Only what the
 -- status answer needs: the receipt is rebuilt from these fields and lives once, in the

@@ -57,9 +57,9 @@ public:
     const char* name() const noexcept override { return "sluice.queue.consumer"; }
     std::string message(int ev) const override {
         switch (static_cast<consumer_error>(ev)) {
-            case consumer_error::no_group: return "the queue stream or its consumer group does not exist";
-            case consumer_error::error_reply: return "Redis answered with an error";
-            case consumer_error::unexpected_reply: return "Redis answered with a reply of an unexpected shape";
+        case consumer_error::no_group: return "the queue stream or its consumer group does not exist";
+        case consumer_error::error_reply: return "Redis answered with an error";
+        case consumer_error::unexpected_reply: return "Redis answered with a reply of an unexpected shape";
         }
         return "unknown consumer error";
     }
@@ -67,12 +67,12 @@ public:
 
 std::string describe(const reply& r) {
     switch (r.type) {
-        case reply::kind::nil: return "nil";
-        case reply::kind::integer: return "integer " + std::to_string(r.integer);
-        case reply::kind::string: return "string \"" + r.str.substr(0, 200) + "\"";
-        case reply::kind::status: return "status " + r.str.substr(0, 200);
-        case reply::kind::error: return "error " + r.str.substr(0, 200);
-        case reply::kind::array: return "array of " + std::to_string(r.elements.size());
+    case reply::kind::nil: return "nil";
+    case reply::kind::integer: return "integer " + std::to_string(r.integer);
+    case reply::kind::string: return "string \"" + r.str.substr(0, 200) + "\"";
+    case reply::kind::status: return "status " + r.str.substr(0, 200);
+    case reply::kind::error: return "error " + r.str.substr(0, 200);
+    case reply::kind::array: return "array of " + std::to_string(r.elements.size());
     }
     return "?";
 }
@@ -137,6 +137,8 @@ bool parse_entry(const reply& r, std::uint32_t shard, queued_entry& out) {
             out.sha256 = std::move(value);
         else if (name == "received_at")
             out.received_at = std::move(value);
+        else if (name == "idem")
+            out.idempotency_key = std::move(value);
         else if (name == "body")
             out.body = std::move(value);
     }
@@ -211,33 +213,33 @@ consumer_options consumer_options_from(const config::settings& settings, std::st
 
 std::string_view to_string(start_outcome o) noexcept {
     switch (o) {
-        case start_outcome::started: return "started";
-        case start_outcome::exhausted: return "exhausted";
-        case start_outcome::missing_record: return "missing";
-        case start_outcome::invalid_entry: return "invalid_entry";
-        case start_outcome::already_calculated: return "already_calculated";
-        case start_outcome::already_failed: return "already_failed";
-        case start_outcome::not_pending: return "not_pending";
-        case start_outcome::not_owner: return "not_owner";
+    case start_outcome::started: return "started";
+    case start_outcome::exhausted: return "exhausted";
+    case start_outcome::missing_record: return "missing";
+    case start_outcome::invalid_entry: return "invalid_entry";
+    case start_outcome::already_calculated: return "already_calculated";
+    case start_outcome::already_failed: return "already_failed";
+    case start_outcome::not_pending: return "not_pending";
+    case start_outcome::not_owner: return "not_owner";
     }
     return "unknown";
 }
 
 std::string_view to_string(finish_outcome o) noexcept {
     switch (o) {
-        case finish_outcome::calculated: return "calculated";
-        case finish_outcome::duplicate: return "duplicate";
-        case finish_outcome::already_failed: return "already_failed";
-        case finish_outcome::missing_record: return "missing";
+    case finish_outcome::calculated: return "calculated";
+    case finish_outcome::duplicate: return "duplicate";
+    case finish_outcome::already_failed: return "already_failed";
+    case finish_outcome::missing_record: return "missing";
     }
     return "unknown";
 }
 
 std::string_view to_string(fail_outcome o) noexcept {
     switch (o) {
-        case fail_outcome::will_retry: return "retry";
-        case fail_outcome::dead_lettered: return "dead_lettered";
-        case fail_outcome::not_pending: return "not_pending";
+    case fail_outcome::will_retry: return "retry";
+    case fail_outcome::dead_lettered: return "dead_lettered";
+    case fail_outcome::not_pending: return "not_pending";
     }
     return "unknown";
 }

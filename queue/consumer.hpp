@@ -3,7 +3,7 @@
 // start / finish / fail steps of one delivery (Lua scripts next to this file); reclaiming entries
 // of dead consumers; the dead-letter stream sluice:{S}:dlq; trimming of acknowledged entries.
 //
-// Life of one entry (admission.lua wrote it: fields id, practice, sha256, received_at, body, and
+// Life of one entry (admission.lua wrote it: fields id, practice, sha256, received_at, idem, body, and
 // the status record sluice:{S}:sub:<id> with status=queued, attempts=0 and a TTL):
 //
 //   read() (XREADGROUP >) or claim_page() (XAUTOCLAIM, idle > claim_idle): a delivery; Redis
@@ -83,13 +83,14 @@ struct consumer_result {
 // One delivered stream entry, as admission.lua wrote it.
 struct queued_entry {
     std::uint32_t shard = 0;
-    std::string entry_id;       // the stream id, "1711929492345-0"
-    std::string submission_id;  // field "id" ("" if absent)
-    std::string practice;       // field "practice"
-    std::string sha256;         // field "sha256"
-    std::string received_at;    // field "received_at"
-    std::string body;           // field "body": the request body as received
-    bool deleted = false;       // the entry was delivered without fields (deleted from the stream)
+    std::string entry_id;         // the stream id, "1711929492345-0"
+    std::string submission_id;    // field "id" ("" if absent)
+    std::string practice;         // field "practice"
+    std::string sha256;           // field "sha256"
+    std::string received_at;      // field "received_at"
+    std::string idempotency_key;  // field "idem" ("" for entries queued before it was carried)
+    std::string body;             // field "body": the request body as received
+    bool deleted = false;         // the entry was delivered without fields (deleted from the stream)
 };
 
 // The status record of an entry: sluice:{S}:sub:<id>, or nullopt when the entry's id is not a

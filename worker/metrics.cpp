@@ -62,6 +62,12 @@ std::string render_prometheus(const worker_metrics& m, const worker_facts& facts
     counter(out, "sluice_worker_redis_errors_total", "Redis calls without a usable answer (the entry stays pending).",
             m.redis_errors);
     counter(out, "sluice_worker_trimmed_total", "Acknowledged entries trimmed from the queue streams.", m.trimmed);
+    counter(out, "sluice_worker_ledger_recorded_total", "Results and failures first written to PostgreSQL.",
+            m.ledger_recorded);
+    counter(out, "sluice_worker_ledger_errors_total",
+            "PostgreSQL writes that failed (the entry is held, unacknowledged, and written again).", m.ledger_errors);
+    counter(out, "sluice_worker_ledger_purged_total", "Rows removed from PostgreSQL by ledger.retention_days.",
+            m.ledger_purged);
 
     header(out, "sluice_worker_in_flight", "gauge", "Submissions this worker holds (being processed).");
     sample(out, "sluice_worker_in_flight", "", static_cast<std::uint64_t>(facts.in_flight));

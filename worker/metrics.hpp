@@ -39,15 +39,18 @@ struct shard_lag {
 struct worker_metrics {
     explicit worker_metrics(std::uint32_t shards) : lag(shards) {}
 
-    std::uint64_t calculated = 0;     // first results written (counted once per submission)
-    std::uint64_t duplicates = 0;     // results found already written by another delivery
-    std::uint64_t failed = 0;         // failed attempts (not acked, or dead-lettered)
-    std::uint64_t reclaimed = 0;      // entries taken over with XAUTOCLAIM
-    std::uint64_t dead_lettered = 0;  // entries moved to a dead-letter stream
-    std::uint64_t redis_errors = 0;   // calls with no usable answer (the entry stays pending)
-    std::uint64_t trimmed = 0;        // acknowledged entries removed from the streams
-    std::vector<shard_lag> lag;       // by shard, sampled every second
-    seconds_histogram calculation;    // parse + calculate + result_json of one submission
+    std::uint64_t calculated = 0;       // first results written (counted once per submission)
+    std::uint64_t duplicates = 0;       // results found already written by another delivery
+    std::uint64_t failed = 0;           // failed attempts (not acked, or dead-lettered)
+    std::uint64_t reclaimed = 0;        // entries taken over with XAUTOCLAIM
+    std::uint64_t dead_lettered = 0;    // entries moved to a dead-letter stream
+    std::uint64_t redis_errors = 0;     // calls with no usable answer (the entry stays pending)
+    std::uint64_t trimmed = 0;          // acknowledged entries removed from the streams
+    std::uint64_t ledger_recorded = 0;  // rows written to PostgreSQL (first writes; duplicates not counted)
+    std::uint64_t ledger_errors = 0;    // PostgreSQL writes that failed (the entry waits, unacknowledged)
+    std::uint64_t ledger_purged = 0;    // rows removed by ledger.retention_days
+    std::vector<shard_lag> lag;         // by shard, sampled every second
+    seconds_histogram calculation;      // parse + calculate + result_json of one submission
 };
 
 struct worker_facts {

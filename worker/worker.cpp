@@ -3,6 +3,10 @@
 // end it all.
 #include "worker/worker.hpp"
 
+#include "ledger/client.hpp"
+#include "ledger/error.hpp"
+#include "ledger/results.hpp"
+#include "ledger/retention.hpp"
 #include "queue/consumer.hpp"
 #include "queue/keys.hpp"
 #include "queue/submission.hpp"
@@ -10,6 +14,7 @@
 #include "worker/calculation.hpp"
 #include "worker/log.hpp"
 #include "worker/metrics_server.hpp"
+#include "worker/rounding.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -41,6 +46,11 @@ constexpr std::chrono::milliseconds retry_pause{100};          // after a failed
 constexpr std::chrono::milliseconds error_log_interval{1000};  // Redis errors: one log line per second
 constexpr std::size_t max_reason_bytes = 1000;                 // a dead letter's reason stays readable
 constexpr std::size_t reported_faults = 5;
+// A result PostgreSQL could not take (down, slow, restarting) is held and written again after
+// this pause, doubling up to the cap; meanwhile the entry stays unacknowledged.
+constexpr std::chrono::milliseconds ledger_retry_initial{50};
+constexpr std::chrono::milliseconds ledger_retry_max{1000};
+constexpr std::chrono::milliseconds purge_interval{std::chrono::hours(1)};
 
 // Why a body cannot be calculated, in words an operator reading the dead-letter stream can use.
 std::string describe_fault(const queue::submission_fault& fault) {
@@ -81,7 +91,13 @@ struct worker::impl : std::enable_shared_from_this<impl> {
           read_timer(ioc),
           reclaim_timer(ioc),
           trim_timer(ioc),
-          sample_timer(ioc) {}
+          sample_timer(ioc),
+          purge_timer(ioc) {
+        if (!settings.ledger.url.empty()) {
+            ledger_client = std::make_unique<ledger::client>(ioc, ledger::options_from(settings));
+            recorder = std::make_unique<ledger::result_recorder>(*ledger_client);
+        }
+    }
 
     static redis::client_options blocking_options(const config::settings& s) {
         auto o = redis::options_from(s);
@@ -105,7 +121,10 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     metrics_server server;
 
     net::steady_timer changed;  // a broadcast: cancel() wakes every coroutine waiting for a change
-    net::steady_timer read_timer, reclaim_timer, trim_timer, sample_timer;
+    net::steady_timer read_timer, reclaim_timer, trim_timer, sample_timer, purge_timer;
+    // The system of record (ledger.url set): results are written there before they are acked.
+    std::unique_ptr<ledger::client> ledger_client;
+    std::unique_ptr<ledger::result_recorder> recorder;
     bool stopping = false;
     std::size_t in_flight = 0;                // held entries being handled (<= concurrency)
     std::deque<queue::queued_entry> waiting;  // delivered beyond the free slots (< shards of them)
@@ -133,17 +152,35 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         co_return !stopping;
     }
 
+    // Entries are taken only while they can be finished: with a ledger, only while PostgreSQL is
+    // reachable. Otherwise reads would fill the slots with entries that cannot be acked, and
+    // reclaims would count deliveries (attempts) against entries that never had a chance.
+    bool can_finish() const { return !ledger_client || ledger_client->connected(); }
+
     template <typename T>
     void redis_failed(std::string_view what, const queue::consumer_result<T>& r) {
         if (stopping && r.ec == redis::error::stopped) return;  // the end of our own drain
         ++metrics.redis_errors;
+        rate_limited_warning(std::string(what) + ": " + r.ec.message() +
+                             (r.detail.empty() ? "" : " (" + r.detail + ")"));
+    }
+
+    void ledger_failed(std::string_view what, boost::system::error_code ec, const ledger::record_answer& answer) {
+        ++metrics.ledger_errors;
+        std::string line = std::string(what) + ": " + ec.message();
+        if (!answer.message.empty()) line += " (" + answer.sqlstate + " " + answer.message + ")";
+        if (ec != ledger::error::server_error && ledger_client && !ledger_client->last_error().empty())
+            line += " (" + ledger_client->last_error() + ")";
+        rate_limited_warning(line);
+    }
+
+    void rate_limited_warning(std::string line) {
         const auto now = clock::now();
         if (now - last_error_log < error_log_interval) {
             ++unlogged_errors;
             return;
         }
-        std::string line = std::string(what) + ": " + r.ec.message() + (r.detail.empty() ? "" : " (" + r.detail + ")");
-        if (unlogged_errors > 0) line += "; " + std::to_string(unlogged_errors) + " more Redis error(s) not logged";
+        if (unlogged_errors > 0) line += "; " + std::to_string(unlogged_errors) + " more error(s) not logged";
         log(log_level::warning, line);
         last_error_log = now;
         unlogged_errors = 0;
@@ -182,27 +219,91 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         notify();
     }
 
-    // Parse and calculate: the JSON result, or why there is none (the attempt fails).
+    // Parse and calculate: the JSON result (with what the ledger keeps beside it), or why there
+    // is none (the attempt fails). period and scheme are set whenever the body parses.
     struct outcome {
         std::string result_json;
         std::string failure;
+        std::string period, scheme;
+        std::string points, payment_gbp;  // exact decimals, as in result_json
     };
     outcome calculate_entry(const queue::queued_entry& entry) const {
         auto parsed = queue::parse_submission(entry.body, catalogue);
-        if (!parsed) return {{}, describe_fault(parsed.fault())};
+        outcome out;
+        if (!parsed) {
+            out.failure = describe_fault(parsed.fault());
+            return out;
+        }
         const auto& submission = parsed.value();
-        if (submission.practice != entry.practice)
-            return {{},
-                    "the body's practice " + submission.practice + " is not the entry's practice " + entry.practice};
+        out.period = submission.period;
+        out.scheme = submission.scheme;
+        if (submission.practice != entry.practice) {
+            out.failure =
+                "the body's practice " + submission.practice + " is not the entry's practice " + entry.practice;
+            return out;
+        }
         const auto* period = catalogue.period(submission.period);
-        if (period == nullptr)
-            return {{},
-                    "unknown period " + submission.period + " (this worker's catalogue has " +
-                        catalogue.period_names() + ")"};
+        if (period == nullptr) {
+            out.failure = "unknown period " + submission.period + " (this worker's catalogue has " +
+                          catalogue.period_names() + ")";
+            return out;
+        }
         try {
-            return {result_json(calculate(submission, *period)), {}};
+            const auto r = calculate(submission, *period);
+            out.result_json = result_json(r);
+            out.points = fixed_decimal(to_units(r.points, r.points_decimal_places), r.points_decimal_places);
+            out.payment_gbp = fixed_decimal(r.payment_pence, 2);
         } catch (const std::exception& e) {
-            return {{}, std::string("the calculation failed: ") + e.what()};
+            out.failure = std::string("the calculation failed: ") + e.what();
+        }
+        return out;
+    }
+
+    ledger::submission_record ledger_record(const queue::queued_entry& entry, const outcome& calculated,
+                                            std::uint64_t deliveries, std::string calculated_at) const {
+        ledger::submission_record r;
+        r.submission_id = entry.submission_id;
+        r.practice = entry.practice;
+        r.period = calculated.period;
+        r.scheme = calculated.scheme;
+        if (!entry.idempotency_key.empty()) r.idempotency_key = entry.idempotency_key;
+        r.received_at = entry.received_at;
+        r.content_sha256 = entry.sha256;
+        r.attempts = static_cast<std::uint32_t>(std::min<std::uint64_t>(deliveries, 1'000'000));
+        r.calculated_at = std::move(calculated_at);
+        if (calculated.failure.empty()) {
+            r.result_json = calculated.result_json;
+            r.points = calculated.points;
+            r.payment_gbp = calculated.payment_gbp;
+        } else {
+            r.error = clipped(calculated.failure);
+        }
+        return r;
+    }
+
+    // Writes the record to PostgreSQL, holding the entry (unacknowledged) through any outage:
+    // PostgreSQL down or slow means try again after a pause, for as long as it takes, and the
+    // queue simply waits. Values: written; stopping (the entry stays pending for a reclaim); or
+    // refused by PostgreSQL, with its reason (the attempt fails like a poison entry).
+    enum class ledger_write { written, stopping, refused };
+    net::awaitable<std::pair<ledger_write, std::string>> write_to_ledger(ledger::submission_record record) {
+        auto pause_for = ledger_retry_initial;
+        net::steady_timer retry(ioc);
+        for (;;) {
+            auto [ec, answer] = co_await recorder->async_record(record, use_tuple);
+            if (!ec) {
+                if (answer.outcome == ledger::record_outcome::recorded) ++metrics.ledger_recorded;
+                co_return std::pair{ledger_write::written, std::string()};
+            }
+            ledger_failed("writing submission " + record.submission_id + " to PostgreSQL", ec, answer);
+            if (!ledger::is_transient(ec, answer.sqlstate)) {
+                co_return std::pair{ledger_write::refused,
+                                    "PostgreSQL refused the record: " + answer.sqlstate + " " + answer.message};
+            }
+            if (stopping) co_return std::pair{ledger_write::stopping, std::string()};
+            retry.expires_after(pause_for);
+            co_await retry.async_wait(use_tuple);
+            pause_for = std::min(pause_for * 2, ledger_retry_max);
         }
     }
 
@@ -214,47 +315,63 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         }
         const auto shard = std::to_string(entry.shard);
         switch (started.value.outcome) {
-            case queue::start_outcome::not_pending:
-            case queue::start_outcome::not_owner:
-            case queue::start_outcome::already_calculated:
-            case queue::start_outcome::already_failed: co_return;
-            case queue::start_outcome::invalid_entry:
-                co_await fail(entry, entry.deleted ? "the stream entry was deleted before it was calculated"
-                                                   : "the stream entry has no valid submission id of shard " + shard +
-                                                         " (id \"" + entry.submission_id.substr(0, 80) + "\")");
-                co_return;
-            case queue::start_outcome::missing_record:
-                co_await fail(entry, "no status record " + queue::submission_key(entry.shard, entry.submission_id) +
-                                         " (it expired, or was never written)");
-                co_return;
-            case queue::start_outcome::exhausted:
-                co_await fail(entry, "gave up after " + std::to_string(started.value.deliveries) +
-                                         " deliveries without a result (worker.max_attempts = " +
-                                         std::to_string(settings.worker.max_attempts) +
-                                         "): the workers holding it died or timed out");
-                co_return;
-            case queue::start_outcome::started: break;
+        case queue::start_outcome::not_pending:
+        case queue::start_outcome::not_owner:
+        case queue::start_outcome::already_calculated:
+        case queue::start_outcome::already_failed: co_return;
+        case queue::start_outcome::invalid_entry:
+            co_await fail(entry, entry.deleted ? "the stream entry was deleted before it was calculated"
+                                               : "the stream entry has no valid submission id of shard " + shard +
+                                                     " (id \"" + entry.submission_id.substr(0, 80) + "\")");
+            co_return;
+        case queue::start_outcome::missing_record:
+            co_await fail(entry, "no status record " + queue::submission_key(entry.shard, entry.submission_id) +
+                                     " (it expired, or was never written)");
+            co_return;
+        case queue::start_outcome::exhausted:
+            co_await fail(entry, "gave up after " + std::to_string(started.value.deliveries) +
+                                     " deliveries without a result (worker.max_attempts = " +
+                                     std::to_string(settings.worker.max_attempts) +
+                                     "): the workers holding it died or timed out");
+            co_return;
+        case queue::start_outcome::started: break;
         }
 
         const auto began = clock::now();
         auto calculated = calculate_entry(entry);
         metrics.calculation.observe(clock::now() - began);
+        const auto calculated_at = utc_timestamp();
         if (!calculated.failure.empty()) {
+            // The last attempt: its failure goes to the system of record before the dead letter.
+            if (recorder && started.value.deliveries >= settings.worker.max_attempts) {
+                const auto [written, _] =
+                    co_await write_to_ledger(ledger_record(entry, calculated, started.value.deliveries, calculated_at));
+                if (written == ledger_write::stopping) co_return;
+            }
             co_await fail(entry, std::move(calculated.failure));
             co_return;
         }
-        const auto finished = co_await consumer.finish(entry, calculated.result_json, utc_timestamp());
+        if (recorder) {  // the system of record first; only then may the entry be acknowledged
+            auto [written, refusal] =
+                co_await write_to_ledger(ledger_record(entry, calculated, started.value.deliveries, calculated_at));
+            if (written == ledger_write::stopping) co_return;  // unacknowledged: reclaimed later
+            if (written == ledger_write::refused) {
+                co_await fail(entry, std::move(refusal));
+                co_return;
+            }
+        }
+        const auto finished = co_await consumer.finish(entry, calculated.result_json, calculated_at);
         if (!finished) {
             redis_failed("finishing entry " + entry.entry_id, finished);
             co_return;
         }
         switch (finished.value) {
-            case queue::finish_outcome::calculated: ++metrics.calculated; break;
-            case queue::finish_outcome::duplicate: ++metrics.duplicates; break;
-            case queue::finish_outcome::already_failed: break;
-            case queue::finish_outcome::missing_record:
-                co_await fail(entry, "the status record disappeared before the result could be written");
-                break;
+        case queue::finish_outcome::calculated: ++metrics.calculated; break;
+        case queue::finish_outcome::duplicate: ++metrics.duplicates; break;
+        case queue::finish_outcome::already_failed: break;
+        case queue::finish_outcome::missing_record:
+            co_await fail(entry, "the status record disappeared before the result could be written");
+            break;
         }
     }
 
@@ -268,19 +385,19 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         const auto who = "submission " + (entry.submission_id.empty() ? std::string("?") : entry.submission_id) +
                          " (shard " + std::to_string(entry.shard) + ", entry " + entry.entry_id + ")";
         switch (failed.value.outcome) {
-            case queue::fail_outcome::will_retry:
-                ++metrics.failed;
-                log(log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
-                                            std::to_string(settings.worker.max_attempts) + " failed for " + who + ": " +
-                                            reason + "; retried after worker.claim_idle_ms");
-                break;
-            case queue::fail_outcome::dead_lettered:
-                ++metrics.failed;
-                ++metrics.dead_lettered;
-                log(log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
-                                          std::to_string(failed.value.deliveries) + " deliveries: " + reason);
-                break;
-            case queue::fail_outcome::not_pending: break;
+        case queue::fail_outcome::will_retry:
+            ++metrics.failed;
+            log(log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
+                                        std::to_string(settings.worker.max_attempts) + " failed for " + who + ": " +
+                                        reason + "; retried after worker.claim_idle_ms");
+            break;
+        case queue::fail_outcome::dead_lettered:
+            ++metrics.failed;
+            ++metrics.dead_lettered;
+            log(log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
+                                      std::to_string(failed.value.deliveries) + " deliveries: " + reason);
+            break;
+        case queue::fail_outcome::not_pending: break;
         }
     }
 
@@ -311,7 +428,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 co_await wait_for_change();
                 continue;
             }
-            if (!blocking.connected()) {
+            if (!blocking.connected() || !can_finish()) {
                 if (!co_await pause(read_timer, retry_pause)) break;
                 continue;
             }
@@ -342,7 +459,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
 
     net::awaitable<void> reclaim_loop() {
         while (co_await pause(reclaim_timer, reclaim_interval())) {
-            if (!commands.connected()) continue;
+            if (!commands.connected() || !can_finish()) continue;
             for (std::uint32_t shard = 0; shard < settings.redis.shards && !stopping; ++shard) {
                 std::string cursor = "0-0";
                 do {
@@ -400,6 +517,28 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         }
     }
 
+    // ledger.retention_days: hourly, in short transactions until nothing more is due.
+    net::awaitable<void> purge_loop() {
+        while (co_await pause(purge_timer, purge_interval)) {
+            while (!stopping && ledger_client->connected()) {
+                auto [ec, results] = co_await ledger_client->async_execute(
+                    ledger::purge_statements(settings.ledger.retention_days), use_tuple);
+                if (ec) {
+                    ++metrics.ledger_errors;
+                    rate_limited_warning("purging the ledger (ledger.retention_days): " + ec.message());
+                    break;
+                }
+                const auto purged = ledger::purged(results);
+                metrics.ledger_purged += purged.total();
+                if (purged.total() == 0) break;
+                log(log_level::info, "ledger retention: removed " + std::to_string(purged.submissions) +
+                                         " submission(s), " + std::to_string(purged.declarations) +
+                                         " declaration(s), " + std::to_string(purged.idempotency_records) +
+                                         " idempotency record(s)");
+            }
+        }
+    }
+
     // --- start and stop ----------------------------------------------------------------------------
 
     net::ip::tcp::endpoint start() {
@@ -414,6 +553,17 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             });
             c->start();
         }
+        if (ledger_client) {
+            ledger_client->on_connection_change([this](std::size_t ready) {
+                if (ready == 0 && stopping) return;
+                log(ready > 0 ? log_level::info : log_level::warning,
+                    "PostgreSQL: " + std::to_string(ready) + " of " + std::to_string(settings.ledger.pool_size) +
+                        " connection(s) ready" +
+                        (ready == 0 ? " (" + ledger_client->last_error() + "); holding results, not acknowledging"
+                                    : std::string()));
+            });
+            ledger_client->start();
+        }
         server.start();
         auto self = shared_from_this();
         delivering_loops = 2;
@@ -421,6 +571,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         net::co_spawn(ioc, reclaim_loop(), [self](std::exception_ptr) {});
         net::co_spawn(ioc, trim_loop(), [self](std::exception_ptr) {});
         net::co_spawn(ioc, sample_loop(), [self](std::exception_ptr) {});
+        if (ledger_client) net::co_spawn(ioc, purge_loop(), [self](std::exception_ptr) {});
         log(log_level::info, "consumer " + consumer.options().name + " in group " + consumer.options().group + " on " +
                                  std::to_string(settings.redis.shards) + " shard(s); concurrency " +
                                  std::to_string(concurrency()) + ", claim_idle_ms " +
@@ -434,7 +585,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         stopping = true;
         log(log_level::info, "draining: no new reads; finishing the " + std::to_string(in_flight + waiting.size()) +
                                  " submission(s) held");
-        for (auto* t : {&read_timer, &reclaim_timer, &trim_timer, &sample_timer}) t->cancel();
+        for (auto* t : {&read_timer, &reclaim_timer, &trim_timer, &sample_timer, &purge_timer}) t->cancel();
         notify();
         net::co_spawn(ioc, drain(), [self = shared_from_this()](std::exception_ptr) {});
     }
@@ -457,6 +608,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         server.stop();
         commands.stop();
         blocking.stop();
+        if (ledger_client) ledger_client->stop();
         if (stopped_callback) stopped_callback();
     }
 };

@@ -37,6 +37,12 @@ done
 grep -q '"status":"calculated"' <<<"$answer" && grep -q '"payment_gbp"' <<<"$answer" \
   || fail "the submission was not calculated by the stack's worker within 10 s: $answer"
 worker_pid=$(cat "$state/worker.pid")
+# ... and recorded it in the private PostgreSQL (the system of record) before acknowledging it.
+postgres_pid=$(cat "$state/postgres.pid")
+id=${location##*/}
+recorded=$(/usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p "$(cat "$state/postgres.port")" -U sluice -d sluice -qtAc \
+  "SELECT status FROM submissions WHERE submission_id = '$id'")
+[[ $recorded == calculated ]] || fail "the submission is not recorded as calculated in the ledger: '$recorded'"
 
 gateway_pid=$(cat "$state/gateway.pid")
 redis_pid=$(cat "$state/redis.pid")
@@ -55,4 +61,5 @@ grep -q "^A81001,$hash," "$state/credentials.csv" || fail "credentials.csv does 
 ! kill -0 "$gateway_pid" 2>/dev/null || fail "gateway still running after stop"
 ! kill -0 "$worker_pid" 2>/dev/null || fail "worker still running after stop"
 ! kill -0 "$redis_pid" 2>/dev/null || fail "redis-server still running after stop"
+! kill -0 "$postgres_pid" 2>/dev/null || fail "postgres still running after stop"
 echo "PASS"

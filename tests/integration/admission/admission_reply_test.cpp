@@ -56,11 +56,11 @@ TEST(build_admission_call, keys_and_argv_are_the_scripts_contract) {
                                                    "A81001", "2025-03-31T23:58:12.345Z",
                                                    R"({"submission_id":"10-0123456789abcdef0123456789abcdef"})",
                                                    R"({"practice":"A81001"})", "2", "10", "604800", "done", "",
-                                                   "2000", ""}));
+                                                   "2000", "", "key-1"}));
     const auto keys = call.key_views();
     const auto argv = call.argv_views();
     ASSERT_EQ(keys.size(), 4u);
-    ASSERT_EQ(argv.size(), 13u);
+    ASSERT_EQ(argv.size(), 14u);
     for (std::size_t i = 0; i < keys.size(); ++i) {
         EXPECT_EQ(keys[i], call.keys[i]);
         EXPECT_EQ(keys[i].data(), call.keys[i].data());  // views, not copies

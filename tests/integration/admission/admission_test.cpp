@@ -126,6 +126,7 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
                                                           {"practice", "A81001"},
                                                           {"sha256", request.body_sha256_hex},
                                                           {"received_at", request.received_at},
+                                                          {"idem", request.idempotency_key},
                                                           {"body", request.queue_payload}}));
 
     // The status record GET /v1/submissions/{id} reads.

@@ -58,10 +58,11 @@ queued enqueue(const redis_server& server, std::uint32_t shards, std::string_vie
     const std::string sha256(64, 'a');
     const std::string received_at = "2025-03-31T23:58:12.345Z";
     const std::string receipt = R"({"submission_id":")" + q.submission_id + R"(","status":"queued"})";
-    q.entry_id = server
-                     .command({"XADD", queue::queue_key(q.shard), "*", "id", q.submission_id, "practice", q.practice,
-                               "sha256", sha256, "received_at", received_at, "body", q.body})
-                     .as_string();
+    q.entry_id =
+        server
+            .command({"XADD", queue::queue_key(q.shard), "*", "id", q.submission_id, "practice", q.practice, "sha256",
+                      sha256, "received_at", received_at, "idem", "key-" + q.submission_id, "body", q.body})
+            .as_string();
     server.command({"HSET", q.status_key, "id", q.submission_id, "practice", q.practice, "status", "queued", "attempts",
                     "0", "received_at", received_at, "content_sha256", sha256, "receipt", receipt, "entry_id",
                     q.entry_id});
@@ -105,16 +106,18 @@ worker_process::worker_process(const worker_config& config, bool wait_for_metric
         toml << "[redis]\nurl = \"" << redis_url << "\"\nshards = " << config.shards
              << "\ntimeout_ms = 1000\n\n[catalogue]\ndir = \"" << catalogue
              << "\"\n\n[worker]\nconcurrency = " << config.concurrency << "\nclaim_idle_ms = " << config.claim_idle_ms
-             << "\nmax_attempts = " << config.max_attempts << "\nmetrics_address = \"127.0.0.1\"\nmetrics_port = 0\n";
+             << "\nmax_attempts = " << config.max_attempts << "\nmetrics_address = \"127.0.0.1\"\nmetrics_port = 0\n"
+             << "\n[ledger]\nurl = \"" << config.ledger_url << "\"\ntimeout_ms = 1000\n";
     }
     // The test's environment must not override the file (SLUICE_* variables of a CI job).
-    child_ = std::make_unique<child_process>(child_options{
-        SLUICE_WORKER_BINARY,
-        {"--config", (dir_ / "sluice.toml").string()},
-        dir_ / "worker.log",
-        {},
-        {"SLUICE_REDIS_URL", "SLUICE_REDIS_SHARDS", "SLUICE_CATALOGUE_DIR", "SLUICE_WORKER_CONCURRENCY",
-         "SLUICE_WORKER_CLAIM_IDLE_MS", "SLUICE_WORKER_MAX_ATTEMPTS", "SLUICE_WORKER_METRICS_PORT"}});
+    child_ = std::make_unique<child_process>(
+        child_options{SLUICE_WORKER_BINARY,
+                      {"--config", (dir_ / "sluice.toml").string()},
+                      dir_ / "worker.log",
+                      {},
+                      {"SLUICE_REDIS_URL", "SLUICE_REDIS_SHARDS", "SLUICE_CATALOGUE_DIR", "SLUICE_WORKER_CONCURRENCY",
+                       "SLUICE_WORKER_CLAIM_IDLE_MS", "SLUICE_WORKER_MAX_ATTEMPTS", "SLUICE_WORKER_METRICS_PORT",
+                       "SLUICE_LEDGER_URL", "SLUICE_LEDGER_TIMEOUT_MS", "SLUICE_LEDGER_POOL_SIZE"}});
     if (wait_for_metrics_line) port_ = child_->wait_for_port("sluice-worker metrics on 127.0.0.1:", 10s);
 }
 

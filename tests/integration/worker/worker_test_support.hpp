@@ -70,6 +70,7 @@ struct worker_config {
     std::uint32_t max_attempts = 3;
     std::string redis_url;      // "": the test binary's redis-server
     std::string catalogue_dir;  // "": the repository's data/catalogue
+    std::string ledger_url;     // "": no ledger (ledger.url = "")
 };
 
 // A real sluice-worker with `--config <tmp>/sluice.toml` (written here; metrics_port 0), started

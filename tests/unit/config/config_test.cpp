@@ -67,6 +67,10 @@ settings non_defaults()
                 .max_attempts = 3,
                 .metrics_address = "0.0.0.0",
                 .metrics_port = 9191};
+    s.ledger = {.url = "postgresql://sluice@db.example:5433/sluice?sslmode=require",
+                .retention_days = 3650,
+                .pool_size = 8,
+                .timeout_ms = 500};
     return s;
 }
 
@@ -118,6 +122,12 @@ claim_idle_ms = 60000
 max_attempts = 3
 metrics_address = "0.0.0.0"
 metrics_port = 9191
+
+[ledger]
+url = "postgresql://sluice@db.example:5433/sluice?sslmode=require"
+retention_days = 3650
+pool_size = 8
+timeout_ms = 500
 )";
 
 // ---- defaults --------------------------------------------------------------------------------
@@ -252,6 +262,11 @@ TEST(config_environment, every_key_has_its_variable)
         {"SLUICE_WORKER_MAX_ATTEMPTS", "9", [](auto& s) { return s.worker.max_attempts == 9; }},
         {"SLUICE_WORKER_METRICS_ADDRESS", "::1", [](auto& s) { return s.worker.metrics_address == "::1"; }},
         {"SLUICE_WORKER_METRICS_PORT", "0", [](auto& s) { return s.worker.metrics_port == 0; }},
+        {"SLUICE_LEDGER_URL", "host=/tmp/pg port=5433 dbname=sluice",
+         [](auto& s) { return s.ledger.url == "host=/tmp/pg port=5433 dbname=sluice"; }},
+        {"SLUICE_LEDGER_RETENTION_DAYS", "30", [](auto& s) { return s.ledger.retention_days == 30; }},
+        {"SLUICE_LEDGER_POOL_SIZE", "1", [](auto& s) { return s.ledger.pool_size == 1; }},
+        {"SLUICE_LEDGER_TIMEOUT_MS", "50", [](auto& s) { return s.ledger.timeout_ms == 50; }},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.variable + "=" + c.value);
@@ -316,7 +331,7 @@ TEST(config_errors, unknown_section)
     EXPECT_EQ(error.key(), "listn");
     EXPECT_STREQ(error.what(),
                  "config: listn: unknown section; the sections are listen, redis, credentials, ratelimit, "
-                 "idempotency, limits, admission, shutdown, durability, catalogue, worker (at test.toml:3)");
+                 "idempotency, limits, admission, shutdown, durability, catalogue, worker, ledger (at test.toml:3)");
 }
 
 TEST(config_errors, key_outside_any_section)
@@ -438,6 +453,23 @@ struct range_case {
     std::string allowed;
 };
 
+TEST(config_values, ledger_url_forms)
+{
+    for (const std::string url : {"", "postgresql://localhost/sluice", "postgres://u@h:5433/d?sslmode=disable",
+                                  "host=127.0.0.1 port=5432 dbname=sluice", "dbname=sluice"}) {
+        SCOPED_TRACE(url);
+        EXPECT_EQ(parse("", {{"SLUICE_LEDGER_URL", url}}).ledger.url, url);
+    }
+    for (const char* url : {"=x", "redis://127.0.0.1:6379", "postgresql:/x", "dbname=a\nb"}) {
+        SCOPED_TRACE(url);
+        const auto error = env_error({{"SLUICE_LEDGER_URL", url}});
+        EXPECT_EQ(error.key(), "ledger.url");
+        EXPECT_EQ(error.allowed(), "expected \"\" (no ledger), a postgresql:// URI or libpq key=value pairs "
+                                   "(host=... port=... dbname=...)");
+    }
+    EXPECT_EQ(parse_error("[ledger]\nurl = \"mysql://db\"\n").key(), "ledger.url");
+}
+
 TEST(config_errors, out_of_range_low_and_high)
 {
     const std::vector<range_case> cases = {
@@ -478,6 +510,10 @@ TEST(config_errors, out_of_range_low_and_high)
         {"worker.max_attempts = 0", "worker.max_attempts", "0", "from 1 to 100"},
         {"worker.max_attempts = 101", "worker.max_attempts", "101", "from 1 to 100"},
         {"worker.metrics_port = 65536", "worker.metrics_port", "65536", "from 0 to 65535"},
+        {"ledger.retention_days = 0", "ledger.retention_days", "0", "from 1 to 36500"},
+        {"ledger.pool_size = 0", "ledger.pool_size", "0", "from 1 to 256"},
+        {"ledger.pool_size = 257", "ledger.pool_size", "257", "from 1 to 256"},
+        {"ledger.timeout_ms = 0", "ledger.timeout_ms", "0", "from 1 to 600000"},
         {"listen.port = 9223372036854775807", "listen.port", "9223372036854775807", "from 0 to 65535"},
     };
     for (const auto& c : cases) {
@@ -805,6 +841,12 @@ claim_idle_ms = 30000
 max_attempts = 5
 metrics_address = "127.0.0.1"
 metrics_port = 9090
+
+[ledger]
+url = ""
+retention_days = 2555
+pool_size = 4
+timeout_ms = 2000
 )");
 }
 

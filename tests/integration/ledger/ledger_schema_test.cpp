@@ -1,0 +1,283 @@
+// ledger/migrations.hpp and the schema it makes, ledger/results.hpp and ledger/retention.hpp,
+// against a real PostgreSQL: a fresh database is migrated, a second run is a no-op, two runs at
+// once apply each migration once, an edited migration is refused; the database itself enforces
+// one standing declaration per practice, period and scheme; results are recorded once however
+// often and in whatever order they are written, batched, with a refused record failing alone;
+// retention removes only what is older than ledger.retention_days.
+#include "ledger/client.hpp"
+#include "ledger/migrations.hpp"
+#include "ledger/results.hpp"
+#include "ledger/retention.hpp"
+#include "tests/support/postgres_environment.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sluice::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+[[maybe_unused]] auto* const environment = add_postgres_environment();
+
+std::string count(const std::string& url, const std::string& from_where) {
+    return postgres().scalar("SELECT count(*) FROM " + from_where, url);
+}
+
+TEST(ledger_migrations, the_list_is_the_directory) {
+    std::set<std::string> files;
+    for (const auto& f : std::filesystem::directory_iterator(SLUICE_LEDGER_MIGRATIONS_DIR)) {
+        files.insert(f.path().filename().string());
+    }
+    std::set<std::string> listed;
+    int expected_version = 1;
+    for (const auto& m : ledger::migrations()) {
+        listed.insert(std::string(m.name));
+        EXPECT_EQ(m.version, expected_version++) << "versions are 1, 2, 3... in order";
+        EXPECT_EQ(std::stoi(std::string(m.name.substr(0, 4))), m.version) << m.name;
+        EXPECT_NE(m.sql.find("CREATE"), std::string_view::npos);
+    }
+    EXPECT_EQ(listed, files);
+}
+
+TEST(ledger_migrations, apply_to_a_fresh_database_then_do_nothing) {
+    const auto url = postgres().create_database();
+    const auto first = ledger::apply_migrations(url);
+    EXPECT_EQ(first.applied, (std::vector<int>{1}));
+    EXPECT_EQ(first.version, 1);
+    EXPECT_EQ(count(url, "schema_migrations"), "1");
+    for (const auto* table : {"submissions", "declarations", "idempotency_records", "current_submissions"}) {
+        EXPECT_NO_THROW(postgres().query(std::string("SELECT * FROM ") + table, url)) << table;
+    }
+    const auto again = ledger::apply_migrations(url);
+    EXPECT_TRUE(again.applied.empty());
+    EXPECT_EQ(again.version, 1);
+    EXPECT_EQ(count(url, "schema_migrations"), "1");
+}
+
+TEST(ledger_migrations, two_processes_at_once_apply_each_migration_once) {
+    const auto url = postgres().create_database();
+    std::vector<ledger::migration_report> reports(4);
+    std::vector<std::string> errors(4);
+    std::vector<std::thread> starters;
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+        starters.emplace_back([&, i] {
+            try {
+                reports[i] = ledger::apply_migrations(url);
+            } catch (const std::exception& e) {
+                errors[i] = e.what();
+            }
+        });
+    }
+    for (auto& t : starters) t.join();
+    std::size_t applied = 0;
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+        EXPECT_EQ(errors[i], "");
+        EXPECT_EQ(reports[i].version, 1);
+        applied += reports[i].applied.size();
+    }
+    EXPECT_EQ(applied, 1u);
+    EXPECT_EQ(count(url, "schema_migrations"), "1");
+}
+
+TEST(ledger_migrations, refuse_a_database_whose_applied_migration_was_edited) {
+    const auto url = postgres().create_database();
+    ledger::apply_migrations(url);
+    postgres().query("UPDATE schema_migrations SET sha256 = 'something else' WHERE version = 1", url);
+    try {
+        ledger::apply_migrations(url);
+        FAIL() << "accepted";
+    } catch (const ledger::migration_error& e) {
+        EXPECT_NE(std::string(e.what()).find("0001_system_of_record.sql"), std::string::npos) << e.what();
+    }
+}
+
+TEST(ledger_migrations, report_an_unreachable_server) {
+    EXPECT_THROW(ledger::apply_migrations("postgresql://postgres@127.0.0.1:1/postgres", 1s), ledger::migration_error);
+}
+
+// ---- the schema's own rules ----------------------------------------------------------------
+
+constexpr const char* calculated_row =
+    "INSERT INTO submissions (submission_id, practice, period, scheme, received_at, content_sha256, status, "
+    "attempts, result, points, payment_gbp, calculated_at) VALUES ";
+
+TEST(ledger_schema, one_standing_declaration_per_practice_period_and_scheme) {
+    const auto url = postgres().create_database();
+    ledger::apply_migrations(url);
+    postgres().query(std::string(calculated_row) +
+                         "('10-a', 'A81001', '2024-25', 'QOF', now(), 'aa', 'calculated', 1, '{}', 1.5, 10.25, now())",
+                     url);
+    const std::string declare =
+        "INSERT INTO declarations (declaration_id, submission_id, practice, commissioner, period, scheme, "
+        "declared_by, declared_at, statement_sha256, points, payment_gbp) VALUES ";
+    postgres().query(declare + "('d1', '10-a', 'A81001', 'QWE', '2024-25', 'QOF', 'Dr A', now(), 'ss', 1.5, 10.25)",
+                     url);
+    try {
+        postgres().query(declare + "('d2', '10-a', 'A81001', 'QWE', '2024-25', 'QOF', 'Dr B', now(), 'ss', 1.5, 10.25)",
+                         url);
+        FAIL() << "a second standing declaration was accepted";
+    } catch (const postgres_error& e) {
+        EXPECT_NE(std::string(e.what()).find("declarations_one_standing"), std::string::npos) << e.what();
+    }
+    // A rejection needs its reason; after it the practice may declare again.
+    EXPECT_THROW(postgres().query("UPDATE declarations SET status = 'rejected', decided_by = 'ICB', decided_at = now() "
+                                  "WHERE declaration_id = 'd1'",
+                                  url),
+                 postgres_error);
+    postgres().query(
+        "UPDATE declarations SET status = 'rejected', decided_by = 'ICB', decided_at = now(), "
+        "reason = 'wrong register' WHERE declaration_id = 'd1'",
+        url);
+    postgres().query(declare + "('d3', '10-a', 'A81001', 'QWE', '2024-25', 'QOF', 'Dr A', now(), 'ss', 1.5, 10.25)",
+                     url);
+    EXPECT_EQ(postgres().scalar("SELECT payment_gbp FROM declarations WHERE declaration_id = 'd3'", url), "10.25");
+}
+
+// ---- results ---------------------------------------------------------------------------------
+
+class ledger_results_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ledger::apply_migrations(url_);
+        ledger::client_options o;
+        o.conninfo = url_;
+        o.pool_size = 2;
+        client_.emplace(ioc_, o);
+        recorder_.emplace(*client_);
+        client_->start();
+        ASSERT_TRUE(run_until([&] { return client_->ready_connections() == 2; })) << client_->last_error();
+    }
+
+    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            ioc_.restart();
+            ioc_.run_for(10ms);
+        }
+        return true;
+    }
+
+    static ledger::submission_record calculated(std::string id, std::string received_at = "2025-03-31T23:58:12.345Z") {
+        ledger::submission_record r;
+        r.submission_id = std::move(id);
+        r.practice = "A81001";
+        r.period = "2024-25";
+        r.scheme = "QOF";
+        r.idempotency_key = "key-" + r.submission_id;
+        r.received_at = std::move(received_at);
+        r.content_sha256 = std::string(64, 'a');
+        r.attempts = 1;
+        r.calculated_at = "2025-03-31T23:58:13.001Z";
+        r.result_json = R"({"points":24.97,"payment_gbp":4842.85})";
+        r.points = "24.97";
+        r.payment_gbp = "4842.85";
+        return r;
+    }
+
+    std::pair<error_code, ledger::record_answer> record(ledger::submission_record r) {
+        std::optional<std::pair<error_code, ledger::record_answer>> got;
+        recorder_->async_record(std::move(r), [&](error_code ec, ledger::record_answer a) { got.emplace(ec, a); });
+        EXPECT_TRUE(run_until([&] { return got.has_value(); }));
+        return got.value_or(std::pair{error_code(ledger::error::timeout), ledger::record_answer{}});
+    }
+
+    std::string url_ = postgres().create_database();
+    asio::io_context ioc_;
+    std::optional<ledger::client> client_;
+    std::optional<ledger::result_recorder> recorder_;
+};
+
+TEST_F(ledger_results_test, a_result_is_recorded_once_with_its_receipt_exactly) {
+    auto [ec, a] = record(calculated("10-one"));
+    ASSERT_FALSE(ec) << ec.message() << " " << a.message;
+    EXPECT_EQ(a.outcome, ledger::record_outcome::recorded);
+    auto [ec2, again] = record(calculated("10-one"));
+    ASSERT_FALSE(ec2);
+    EXPECT_EQ(again.outcome, ledger::record_outcome::already_recorded);
+    const auto rows = postgres().query(
+        "SELECT practice, period, scheme, idempotency_key, "
+        "to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), content_sha256, status, "
+        "result, points::text, payment_gbp::text, error FROM submissions",
+        url_);
+    ASSERT_EQ(rows.size(), 1u);
+    const auto& row = rows[0];
+    EXPECT_EQ(row[0], "A81001");
+    EXPECT_EQ(row[1], "2024-25");
+    EXPECT_EQ(row[2], "QOF");
+    EXPECT_EQ(row[3], "key-10-one");
+    EXPECT_EQ(row[4], "2025-03-31T23:58:12.345Z");
+    EXPECT_EQ(row[5], std::string(64, 'a'));
+    EXPECT_EQ(row[6], "calculated");
+    EXPECT_EQ(row[7], R"({"points":24.97,"payment_gbp":4842.85})");
+    EXPECT_EQ(row[8], "24.97");
+    EXPECT_EQ(row[9], "4842.85");
+    EXPECT_FALSE(row[10].has_value());
+}
+
+TEST_F(ledger_results_test, a_calculated_result_replaces_a_failure_and_never_the_reverse) {
+    auto failed = calculated("10-two");
+    failed.error = "unknown period";
+    EXPECT_EQ(record(failed).second.outcome, ledger::record_outcome::recorded);
+    EXPECT_EQ(record(calculated("10-two")).second.outcome, ledger::record_outcome::recorded);
+    EXPECT_EQ(record(failed).second.outcome, ledger::record_outcome::already_recorded);
+    EXPECT_EQ(postgres().scalar("SELECT status || ' ' || coalesce(error, '-') FROM submissions", url_), "calculated -");
+}
+
+TEST_F(ledger_results_test, many_at_once_are_batched_and_a_refused_one_fails_alone) {
+    constexpr int n = 300;
+    int done = 0, errors = 0;
+    std::string refusal;
+    for (int i = 0; i < n; ++i) {
+        auto r = calculated("10-" + std::to_string(i));
+        if (i == 150) r.received_at = "not a time";
+        recorder_->async_record(std::move(r), [&](error_code ec, ledger::record_answer a) {
+            ++done;
+            if (ec) {
+                ++errors;
+                refusal = a.sqlstate;
+            }
+        });
+    }
+    EXPECT_GT(recorder_->queued(), 0u) << "the second batch waits for the first";
+    ASSERT_TRUE(run_until([&] { return done == n; }));
+    EXPECT_EQ(errors, 1);
+    EXPECT_EQ(refusal, "22007");  // invalid_datetime_format
+    EXPECT_EQ(count(url_, "submissions"), std::to_string(n - 1));
+}
+
+TEST_F(ledger_results_test, the_current_submission_is_the_latest_received) {
+    record(calculated("10-early", "2025-03-30T10:00:00.000Z"));
+    record(calculated("10-late", "2025-03-31T10:00:00.000Z"));
+    EXPECT_EQ(postgres().scalar("SELECT submission_id FROM current_submissions WHERE practice = 'A81001' AND period = "
+                                "'2024-25' AND scheme = 'QOF'",
+                                url_),
+              "10-late");
+}
+
+TEST_F(ledger_results_test, retention_removes_only_what_is_older) {
+    record(calculated("10-old", "2015-03-31T10:00:00.000Z"));
+    record(calculated("10-new"));
+    std::optional<std::pair<error_code, std::vector<ledger::result>>> got;
+    client_->async_execute(ledger::purge_statements(2555),
+                           [&](error_code ec, std::vector<ledger::result> r) { got.emplace(ec, std::move(r)); });
+    ASSERT_TRUE(run_until([&] { return got.has_value(); }));
+    ASSERT_FALSE(got->first) << got->first.message();
+    EXPECT_EQ(ledger::purged(got->second).submissions, 1u);
+    EXPECT_EQ(postgres().scalar("SELECT string_agg(submission_id, ',') FROM submissions", url_), "10-new");
+}
+
+}  // namespace
+}  // namespace sluice::test
