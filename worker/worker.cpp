@@ -251,7 +251,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         try {
             const auto r = calculate(submission, *period);
             out.result_json = result_json(r);
-            out.points = fixed_decimal(to_units(r.points, r.points_decimal_places), r.points_decimal_places);
+            out.points = fixed_decimal(r.points_hundredths, 2);
             out.payment_gbp = fixed_decimal(r.payment_pence, 2);
         } catch (const std::exception& e) {
             out.failure = std::string("the calculation failed: ") + e.what();
