@@ -12,6 +12,7 @@
 // 2 a usage or configuration error (one line on stderr naming the flag and the value), or a
 // target that cannot be reached at all; 130 stopped early by SIGINT or SIGTERM (after reporting).
 #include "config/catalogue.hpp"
+#include "config/command_line.hpp"
 #include "config/config.hpp"
 #include "config/credentials.hpp"
 #include "config/process.hpp"
@@ -119,128 +120,60 @@ Exit status: 0 done; 1 --verify found a violation or --find-capacity found no st
 )";
 }
 
-// One line for stderr: the flag, the value and what was expected.
-class usage_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using config::bad_value;    // `--flag "value": what was expected`
+using config::usage_error;  // one line for stderr: the flag, the value and what was expected
+using arguments = config::parsed_options;
 
-usage_error bad_value(std::string_view flag, std::string_view value, std::string_view expected) {
-    return usage_error(std::string(flag) + " \"" + std::string(value) + "\": " + std::string(expected));
-}
+// The options of each command; the switches among them take no value.
+const std::vector<std::string_view> run_flags{"--target",
+                                              "--tokens",
+                                              "--schedule",
+                                              "--mix",
+                                              "--connections",
+                                              "--threads",
+                                              "--submissions-per-practice",
+                                              "--seed",
+                                              "--timeout",
+                                              "--period",
+                                              "--catalogue",
+                                              "--es-share",
+                                              "--json",
+                                              "--html",
+                                              "--verify",
+                                              "--verify-wait",
+                                              "--find-capacity",
+                                              "--slo-p99-ms",
+                                              "--quiet",
+                                              "--progress-interval",
+                                              "--run-id"};
+const std::vector<std::string_view> generate_flags{"--practices", "--credentials", "--tokens", "--letter",
+                                                   "--valid-days"};
+const std::vector<std::string_view> body_flags{"--practice", "--n", "--seed", "--period", "--catalogue", "--es-share"};
+constexpr std::array<std::string_view, 3> switches{"--verify", "--find-capacity", "--quiet"};
 
-struct arguments {
-    std::string command;  // "" (a run) or "generate"
-    std::map<std::string, std::string, std::less<>> values;
-    std::vector<std::string> switches;
-    bool help = false;
-};
-
-constexpr std::array<std::string_view, 24> valued_options = {"--target",
-                                                             "--tokens",
-                                                             "--schedule",
-                                                             "--mix",
-                                                             "--connections",
-                                                             "--threads",
-                                                             "--submissions-per-practice",
-                                                             "--seed",
-                                                             "--timeout",
-                                                             "--period",
-                                                             "--catalogue",
-                                                             "--es-share",
-                                                             "--json",
-                                                             "--html",
-                                                             "--verify-wait",
-                                                             "--slo-p99-ms",
-                                                             "--progress-interval",
-                                                             "--practices",
-                                                             "--credentials",
-                                                             "--letter",
-                                                             "--valid-days",
-                                                             "--run-id",
-                                                             "--practice",
-                                                             "--n"};
-constexpr std::array<std::string_view, 3> switch_options = {"--verify", "--find-capacity", "--quiet"};
-
-arguments parse_arguments(int argc, char** argv) {
-    arguments args;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            args.help = true;
-            continue;
+// The command line (config/command_line.hpp): `generate` or `body` as the first argument, or a run;
+// each command then refuses the options of the others (allow_only).
+config::option_grammar grammar() {
+    config::option_grammar g;
+    for (const auto* flags : {&run_flags, &generate_flags, &body_flags})
+        for (const std::string_view name : *flags) {
+            const bool known = std::any_of(g.options.begin(), g.options.end(),
+                                           [&](const config::option_spec& option) { return option.name == name; });
+            const bool is_switch = std::find(switches.begin(), switches.end(), name) != switches.end();
+            if (!known) g.options.push_back({name, !is_switch});
         }
-        if (!arg.starts_with("--")) {
-            if (i == 1 && (arg == "generate" || arg == "body")) {
-                args.command = std::string(arg);
-                continue;
-            }
-            throw usage_error("unexpected argument \"" + std::string(arg) + "\"");
-        }
-        const auto equals = arg.find('=');
-        const std::string name(arg.substr(0, equals));
-        if (std::find(switch_options.begin(), switch_options.end(), name) != switch_options.end()) {
-            if (equals != std::string_view::npos) throw usage_error(name + " takes no value");
-            if (std::find(args.switches.begin(), args.switches.end(), name) != args.switches.end())
-                throw usage_error(name + " is given twice");
-            args.switches.push_back(name);
-            continue;
-        }
-        if (std::find(valued_options.begin(), valued_options.end(), name) == valued_options.end())
-            throw usage_error("unknown option " + name + " (see sluice-loadtest --help)");
-        std::string value;
-        if (equals != std::string_view::npos) {
-            value = arg.substr(equals + 1);
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            throw usage_error(name + " needs a value");
-        }
-        if (!args.values.emplace(name, std::move(value)).second) throw usage_error(name + " is given twice");
-    }
-    return args;
-}
-
-void allow_only(const arguments& args, std::initializer_list<std::string_view> allowed, std::string_view what) {
-    for (const auto& [name, value] : args.values)
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-            throw usage_error(std::string(what) + " takes no option " + name);
-    for (const auto& name : args.switches)
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-            throw usage_error(std::string(what) + " takes no option " + name);
-}
-
-std::optional<std::string> option(const arguments& args, std::string_view name) {
-    const auto it = args.values.find(name);
-    if (it == args.values.end()) return std::nullopt;
-    return it->second;
+    g.command = config::command_word::argument_one;
+    g.commands = {"generate", "body"};
+    g.wording.unknown_option = "unknown option {name} (see sluice-loadtest --help)";
+    return g;
 }
 
 const std::string& required(const arguments& args, std::string_view name) {
-    const auto it = args.values.find(name);
-    if (it == args.values.end()) throw usage_error(std::string(name) + " is required (see sluice-loadtest --help)");
-    if (it->second.empty()) throw usage_error(std::string(name) + " needs a value");
-    return it->second;
-}
-
-bool has_switch(const arguments& args, std::string_view name) {
-    return std::find(args.switches.begin(), args.switches.end(), name) != args.switches.end();
-}
-
-std::uint64_t whole(const arguments& args, std::string_view name, std::uint64_t fallback, std::uint64_t low,
-                    std::uint64_t high) {
-    const auto text = option(args, name);
-    if (!text) return fallback;
-    std::uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || value < low || value > high)
-        throw bad_value(name, *text,
-                        "expected a whole number from " + std::to_string(low) + " to " + std::to_string(high));
-    return value;
+    return args.required(name, std::string(name) + " is required (see sluice-loadtest --help)");
 }
 
 double decimal(const arguments& args, std::string_view name, double fallback, double low, double high) {
-    const auto text = option(args, name);
+    const auto text = args.value(name);
     if (!text) return fallback;
     double value = 0;
     const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
@@ -252,7 +185,7 @@ double decimal(const arguments& args, std::string_view name, double fallback, do
 }
 
 std::chrono::nanoseconds duration(const arguments& args, std::string_view name, std::chrono::nanoseconds fallback) {
-    const auto text = option(args, name);
+    const auto text = args.value(name);
     if (!text) return fallback;
     std::chrono::nanoseconds value{};
     try {
@@ -267,15 +200,15 @@ std::chrono::nanoseconds duration(const arguments& args, std::string_view name, 
 // ---- generate ----------------------------------------------------------------------------------
 
 int generate(const arguments& args) {
-    allow_only(args, {"--practices", "--credentials", "--tokens", "--letter", "--valid-days"}, "generate");
-    const auto count = whole(args, "--practices", 0, 1, config::max_generated_practices);
-    if (!option(args, "--practices")) throw usage_error("generate needs --practices N");
+    args.allow_only(generate_flags, "generate");
+    const auto count = args.whole("--practices", 0, 1, config::max_generated_practices);
+    if (!args.given("--practices")) throw usage_error("generate needs --practices N");
     const std::filesystem::path credentials = required(args, "--credentials");
     const std::filesystem::path tokens = required(args, "--tokens");
-    const std::string letter = option(args, "--letter").value_or("Z");
+    const std::string letter = args.value("--letter").value_or("Z");
     if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
         throw bad_value("--letter", letter, "expected one upper-case letter");
-    const auto days = whole(args, "--valid-days", 365, 1, 3660);
+    const auto days = args.whole("--valid-days", 365, 1, 3660);
     try {
         loadtest::generate_practices(count, letter[0], std::chrono::days{days}, credentials, tokens);
     } catch (const config::credential_write_error& error) {
@@ -291,7 +224,7 @@ int generate(const arguments& args) {
 
 // --catalogue, --period, --es-share and --seed: the body generator of a run (and of `body`).
 loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) {
-    const std::string catalogue_dir = option(args, "--catalogue").value_or("data/catalogue");
+    const std::string catalogue_dir = args.value("--catalogue").value_or("data/catalogue");
     config::catalogue catalogue;
     try {
         catalogue = config::load_catalogue(catalogue_dir);
@@ -299,7 +232,7 @@ loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) 
         throw usage_error(std::string("--catalogue \"") + catalogue_dir + "\": " + error.what());
     }
     loadtest::body_options body_options;
-    body_options.period = option(args, "--period").value_or(std::string(loadtest::default_period));
+    body_options.period = args.value("--period").value_or(std::string(loadtest::default_period));
     body_options.es_share = decimal(args, "--es-share", 0.1, 0, 1);
     body_options.seed = seed;
     try {
@@ -314,13 +247,13 @@ loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) 
 
 // `body`: one submission's body on stdout, exactly as a run would send it.
 int body(const arguments& args) {
-    allow_only(args, {"--practice", "--n", "--seed", "--period", "--catalogue", "--es-share"}, "body");
+    args.allow_only(body_flags, "body");
     const auto& practice = required(args, "--practice");
     if (!config::well_formed_practice(practice))
         throw bad_value("--practice", practice,
                         "expected an ODS practice code (one upper-case letter and five digits)");
-    const auto bodies = make_bodies(args, whole(args, "--seed", 1, 0, std::numeric_limits<std::uint64_t>::max()));
-    std::cout << bodies.body(practice, whole(args, "--n", 0, 0, std::numeric_limits<std::uint64_t>::max())) << '\n'
+    const auto bodies = make_bodies(args, args.whole("--seed", 1, 0, std::numeric_limits<std::uint64_t>::max()));
+    std::cout << bodies.body(practice, args.whole("--n", 0, 0, std::numeric_limits<std::uint64_t>::max())) << '\n'
               << std::flush;
     return std::cout ? exit_ok : exit_failed;
 }
@@ -375,29 +308,7 @@ verification verify(const loadtest::run_result& result, const loadtest::run_opti
 }
 
 int run(const arguments& args) {
-    allow_only(args,
-               {"--target",
-                "--tokens",
-                "--schedule",
-                "--mix",
-                "--connections",
-                "--threads",
-                "--submissions-per-practice",
-                "--seed",
-                "--timeout",
-                "--period",
-                "--catalogue",
-                "--es-share",
-                "--json",
-                "--html",
-                "--verify",
-                "--verify-wait",
-                "--find-capacity",
-                "--slo-p99-ms",
-                "--quiet",
-                "--progress-interval",
-                "--run-id"},
-               "a run");
+    args.allow_only(run_flags, "a run");
     loadtest::run_options options;
     try {
         options.target = loadtest::parse_target(required(args, "--target"));
@@ -409,23 +320,23 @@ int run(const arguments& args) {
     } catch (const std::invalid_argument& error) {
         throw bad_value("--schedule", required(args, "--schedule"), error.what());
     }
-    if (const auto mix = option(args, "--mix")) {
+    if (const auto mix = args.value("--mix")) {
         try {
             options.mix = loadtest::parse_behaviour_mix(*mix);
         } catch (const std::invalid_argument& error) {
             throw bad_value("--mix", *mix, error.what());
         }
     }
-    options.connections = static_cast<std::uint32_t>(whole(args, "--connections", 1000, 1, 1'000'000));
-    options.threads = static_cast<std::uint32_t>(whole(args, "--threads", 1, 1, 1024));
+    options.connections = static_cast<std::uint32_t>(args.whole("--connections", 1000, 1, 1'000'000));
+    options.threads = static_cast<std::uint32_t>(args.whole("--threads", 1, 1, 1024));
     if (options.threads > options.connections)
         throw bad_value("--threads", std::to_string(options.threads),
                         "more threads than --connections " + std::to_string(options.connections) +
                             ": each thread needs a connection");
-    options.submissions_per_practice = whole(args, "--submissions-per-practice", 1, 1, 1'000'000'000);
-    options.seed = whole(args, "--seed", 1, 0, std::numeric_limits<std::uint64_t>::max());
+    options.submissions_per_practice = args.whole("--submissions-per-practice", 1, 1, 1'000'000'000);
+    options.seed = args.whole("--seed", 1, 0, std::numeric_limits<std::uint64_t>::max());
     options.timeout = duration(args, "--timeout", 10s);
-    if (const auto run_id = option(args, "--run-id")) {  // for tests: a key prefix of one's own
+    if (const auto run_id = args.value("--run-id")) {  // for tests: a key prefix of one's own
         if (run_id->empty() || run_id->size() > 64 || !std::all_of(run_id->begin(), run_id->end(), [](char c) {
                 return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
             }))
@@ -433,8 +344,8 @@ int run(const arguments& args) {
         options.run_id = *run_id;
     }
 
-    const bool find_capacity = has_switch(args, "--find-capacity");
-    const auto slo = option(args, "--slo-p99-ms");
+    const bool find_capacity = args.given("--find-capacity");
+    const auto slo = args.value("--slo-p99-ms");
     if (find_capacity != slo.has_value())
         throw usage_error(find_capacity ? "--find-capacity needs --slo-p99-ms N"
                                         : "--slo-p99-ms goes with --find-capacity");
@@ -446,10 +357,10 @@ int run(const arguments& args) {
         options.find_capacity = true;
         options.slo_p99_ms = decimal(args, "--slo-p99-ms", 0, 0.001, 3'600'000);
     }
-    const bool want_verify = has_switch(args, "--verify") || option(args, "--verify-wait").has_value();
+    const bool want_verify = args.given("--verify") || args.given("--verify-wait");
     std::optional<std::chrono::nanoseconds> verify_wait;
-    if (option(args, "--verify-wait")) verify_wait = duration(args, "--verify-wait", 0s);
-    const bool quiet = has_switch(args, "--quiet");
+    if (args.given("--verify-wait")) verify_wait = duration(args, "--verify-wait", 0s);
+    const bool quiet = args.given("--quiet");
     const auto progress_interval = duration(args, "--progress-interval", 5s);
 
     // The practices, the catalogue, the bodies.
@@ -478,8 +389,8 @@ int run(const arguments& args) {
     }
 
     std::optional<std::ofstream> json_out, html_out;
-    if (const auto path = option(args, "--json")) json_out = open_output("--json", *path);
-    if (const auto path = option(args, "--html")) html_out = open_output("--html", *path);
+    if (const auto path = args.value("--json")) json_out = open_output("--json", *path);
+    if (const auto path = args.value("--html")) html_out = open_output("--html", *path);
 
     // Progress, and Ctrl-C: stop sending, wait for what is in flight, report.
     loadtest::progress_printer progress(stdout, loadtest::choose_progress_mode(stdout, quiet), progress_interval);
@@ -541,7 +452,7 @@ int run(const arguments& args) {
 int main(int argc, char** argv) {
     try {
         config::start_process(program);
-        const auto args = parse_arguments(argc, argv);
+        const auto args = config::parse_options(argc, argv, grammar());
         if (args.help) {
             std::cout << help_text() << std::flush;
             return exit_ok;
