@@ -56,21 +56,10 @@
 #include "loadtest/progress.hpp"
 #include "loadtest/run_result.hpp"
 #include "loadtest/schedule.hpp"
+#include "loadtest/target.hpp"
 #include "loadtest/tokens.hpp"
 
 namespace sluice::loadtest {
-
-// Where the requests go: http only, the host an IP address or localhost.
-struct http_target {
-    std::string url;      // canonical: "http://127.0.0.1:8080"
-    std::string address;  // "127.0.0.1", "::1"
-    std::uint16_t port = 80;
-    std::string host_header;  // "127.0.0.1:8080", "[::1]:8080"
-};
-
-// "http://127.0.0.1:8080", "http://localhost:8080/", "http://[::1]:8080". Throws
-// std::invalid_argument saying what is wrong (https, a host name, a path, a bad port).
-http_target parse_target(std::string_view url);
 
 // Which practice arrival i belongs to, and which of its submissions it is.
 struct arrival_slot {
