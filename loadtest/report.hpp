@@ -4,7 +4,9 @@
 // with charts over time of offered and accepted rate, status codes and latency percentiles.
 //
 // All three are pure functions of the run (and of the verdict when --verify ran), so they are
-// unit-tested on constructed results.
+// unit-tested on constructed results. One renderer a file: report_table.cpp, report_json.cpp,
+// report_html.cpp (charts drawn by detail/svg_chart.hpp); what they read the same way, and the
+// rows the table and the page share, are in detail/report_figures.hpp.
 #pragma once
 
 #include <optional>
