@@ -19,6 +19,7 @@
 #include "loadtest/behaviour.hpp"
 #include "loadtest/bodies.hpp"
 #include "loadtest/client.hpp"
+#include "loadtest/command_line.hpp"
 #include "loadtest/detail/spec_fields.hpp"
 #include "loadtest/progress.hpp"
 #include "loadtest/report.hpp"
@@ -27,10 +28,8 @@
 #include "loadtest/verify.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cctype>
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -123,88 +122,18 @@ Exit status: 0 done; 1 --verify found a violation or --find-capacity found no st
 using config::bad_value;    // `--flag "value": what was expected`
 using config::usage_error;  // one line for stderr: the flag, the value and what was expected
 using arguments = config::parsed_options;
-
-// The options of each command; the switches among them take no value.
-const std::vector<std::string_view> run_flags{"--target",
-                                              "--tokens",
-                                              "--schedule",
-                                              "--mix",
-                                              "--connections",
-                                              "--threads",
-                                              "--submissions-per-practice",
-                                              "--seed",
-                                              "--timeout",
-                                              "--period",
-                                              "--catalogue",
-                                              "--es-share",
-                                              "--json",
-                                              "--html",
-                                              "--verify",
-                                              "--verify-wait",
-                                              "--find-capacity",
-                                              "--slo-p99-ms",
-                                              "--quiet",
-                                              "--progress-interval",
-                                              "--run-id"};
-const std::vector<std::string_view> generate_flags{"--practices", "--credentials", "--tokens", "--letter",
-                                                   "--valid-days"};
-const std::vector<std::string_view> body_flags{"--practice", "--n", "--seed", "--period", "--catalogue", "--es-share"};
-constexpr std::array<std::string_view, 3> switches{"--verify", "--find-capacity", "--quiet"};
-
-// The command line (config/command_line.hpp): `generate` or `body` as the first argument, or a run;
-// each command then refuses the options of the others (allow_only).
-config::option_grammar grammar() {
-    config::option_grammar g;
-    for (const auto* flags : {&run_flags, &generate_flags, &body_flags})
-        for (const std::string_view name : *flags) {
-            const bool known = std::any_of(g.options.begin(), g.options.end(),
-                                           [&](const config::option_spec& option) { return option.name == name; });
-            const bool is_switch = std::find(switches.begin(), switches.end(), name) != switches.end();
-            if (!known) g.options.push_back({name, !is_switch});
-        }
-    g.command = config::command_word::argument_one;
-    g.commands = {"generate", "body"};
-    g.wording.unknown_option = "unknown option {name} (see sluice-loadtest --help)";
-    return g;
-}
-
-const std::string& required(const arguments& args, std::string_view name) {
-    return args.required(name, std::string(name) + " is required (see sluice-loadtest --help)");
-}
-
-double decimal(const arguments& args, std::string_view name, double fallback, double low, double high) {
-    const auto text = args.value(name);
-    if (!text) return fallback;
-    double value = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || !(value >= low && value <= high))
-        throw bad_value(name, *text,
-                        "expected a number from " + loadtest::detail::format_number(low) + " to " +
-                            loadtest::detail::format_number(high));
-    return value;
-}
-
-std::chrono::nanoseconds duration(const arguments& args, std::string_view name, std::chrono::nanoseconds fallback) {
-    const auto text = args.value(name);
-    if (!text) return fallback;
-    std::chrono::nanoseconds value{};
-    try {
-        value = loadtest::detail::parse_duration(*text, name, "value");
-    } catch (const std::invalid_argument&) {
-        throw bad_value(name, *text, "expected a duration such as 10s, 1500ms or 2m");
-    }
-    if (value <= std::chrono::nanoseconds{0}) throw bad_value(name, *text, "expected a duration above 0");
-    return value;
-}
+using loadtest::decimal_flag;
+using loadtest::duration_flag;
+using loadtest::required_flag;
 
 // ---- generate ----------------------------------------------------------------------------------
 
 int generate(const arguments& args) {
-    args.allow_only(generate_flags, "generate");
+    args.allow_only(loadtest::generate_flags, "generate");
     const auto count = args.whole("--practices", 0, 1, config::max_generated_practices);
     if (!args.given("--practices")) throw usage_error("generate needs --practices N");
-    const std::filesystem::path credentials = required(args, "--credentials");
-    const std::filesystem::path tokens = required(args, "--tokens");
+    const std::filesystem::path credentials = required_flag(args, "--credentials");
+    const std::filesystem::path tokens = required_flag(args, "--tokens");
     const std::string letter = args.value("--letter").value_or("Z");
     if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
         throw bad_value("--letter", letter, "expected one upper-case letter");
@@ -233,7 +162,7 @@ loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) 
     }
     loadtest::body_options body_options;
     body_options.period = args.value("--period").value_or(std::string(loadtest::default_period));
-    body_options.es_share = decimal(args, "--es-share", 0.1, 0, 1);
+    body_options.es_share = decimal_flag(args, "--es-share", 0.1, 0, 1);
     body_options.seed = seed;
     try {
         return loadtest::body_generator(catalogue, body_options);
@@ -247,8 +176,8 @@ loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) 
 
 // `body`: one submission's body on stdout, exactly as a run would send it.
 int body(const arguments& args) {
-    args.allow_only(body_flags, "body");
-    const auto& practice = required(args, "--practice");
+    args.allow_only(loadtest::body_flags, "body");
+    const auto& practice = required_flag(args, "--practice");
     if (!config::well_formed_practice(practice))
         throw bad_value("--practice", practice,
                         "expected an ODS practice code (one upper-case letter and five digits)");
@@ -279,6 +208,7 @@ struct verification {
     bool waited_out = false;
 };
 
+// --verify: the status of every receipt, polled until all are calculated when --verify-wait says so.
 verification verify(const loadtest::run_result& result, const loadtest::run_options& options,
                     std::optional<std::chrono::nanoseconds> wait, bool quiet) {
     std::map<std::string, std::string> tokens;
@@ -307,18 +237,18 @@ verification verify(const loadtest::run_result& result, const loadtest::run_opti
     }
 }
 
-int run(const arguments& args) {
-    args.allow_only(run_flags, "a run");
+// The scenario's flags, checked in this order (the first mistake is the one reported).
+loadtest::run_options scenario_options(const arguments& args) {
     loadtest::run_options options;
     try {
-        options.target = loadtest::parse_target(required(args, "--target"));
+        options.target = loadtest::parse_target(required_flag(args, "--target"));
     } catch (const std::invalid_argument& error) {
         throw usage_error(std::string("--target ") + error.what());
     }
     try {
-        options.plan = loadtest::schedule::parse(required(args, "--schedule"));
+        options.plan = loadtest::schedule::parse(required_flag(args, "--schedule"));
     } catch (const std::invalid_argument& error) {
-        throw bad_value("--schedule", required(args, "--schedule"), error.what());
+        throw bad_value("--schedule", required_flag(args, "--schedule"), error.what());
     }
     if (const auto mix = args.value("--mix")) {
         try {
@@ -335,7 +265,7 @@ int run(const arguments& args) {
                             ": each thread needs a connection");
     options.submissions_per_practice = args.whole("--submissions-per-practice", 1, 1, 1'000'000'000);
     options.seed = args.whole("--seed", 1, 0, std::numeric_limits<std::uint64_t>::max());
-    options.timeout = duration(args, "--timeout", 10s);
+    options.timeout = duration_flag(args, "--timeout", 10s);
     if (const auto run_id = args.value("--run-id")) {  // for tests: a key prefix of one's own
         if (run_id->empty() || run_id->size() > 64 || !std::all_of(run_id->begin(), run_id->end(), [](char c) {
                 return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
@@ -343,7 +273,6 @@ int run(const arguments& args) {
             throw bad_value("--run-id", *run_id, "expected 1 to 64 letters, digits or '-'");
         options.run_id = *run_id;
     }
-
     const bool find_capacity = args.given("--find-capacity");
     const auto slo = args.value("--slo-p99-ms");
     if (find_capacity != slo.has_value())
@@ -352,21 +281,41 @@ int run(const arguments& args) {
     if (find_capacity) {
         if (!std::holds_alternative<loadtest::steps_schedule>(options.plan.kind()))
             throw bad_value(
-                "--schedule", required(args, "--schedule"),
+                "--schedule", required_flag(args, "--schedule"),
                 "--find-capacity needs a steps schedule, such as steps:start=100,step=100,every=10s,max=2000");
         options.find_capacity = true;
-        options.slo_p99_ms = decimal(args, "--slo-p99-ms", 0, 0.001, 3'600'000);
+        options.slo_p99_ms = decimal_flag(args, "--slo-p99-ms", 0, 0.001, 3'600'000);
     }
-    const bool want_verify = args.given("--verify") || args.given("--verify-wait");
-    std::optional<std::chrono::nanoseconds> verify_wait;
-    if (args.given("--verify-wait")) verify_wait = duration(args, "--verify-wait", 0s);
-    const bool quiet = args.given("--quiet");
-    const auto progress_interval = duration(args, "--progress-interval", 5s);
+    return options;
+}
 
-    // The practices, the catalogue, the bodies.
-    const std::string tokens_file = required(args, "--tokens");
+// What a run does besides sending: verification, progress, report files.
+struct run_extras {
+    bool verify = false;
+    std::optional<std::chrono::nanoseconds> verify_wait;
+    bool quiet = false;
+    std::chrono::nanoseconds progress_interval{};
+    std::optional<std::ofstream> json_out, html_out;  // opened before the run: a bad path costs nothing
+};
+
+run_extras extras_of(const arguments& args) {
+    run_extras extras;
+    extras.verify = args.given("--verify") || args.given("--verify-wait");
+    if (args.given("--verify-wait")) extras.verify_wait = duration_flag(args, "--verify-wait", 0s);
+    extras.quiet = args.given("--quiet");
+    extras.progress_interval = duration_flag(args, "--progress-interval", 5s);
+    return extras;
+}
+
+void open_report_files(const arguments& args, run_extras& extras) {
+    if (const auto path = args.value("--json")) extras.json_out = open_output("--json", *path);
+    if (const auto path = args.value("--html")) extras.html_out = open_output("--html", *path);
+}
+
+// The practices of the tokens file, which must be enough for the schedule.
+void read_practices(const arguments& args, loadtest::run_options& options) {
     try {
-        options.practices = loadtest::read_tokens(tokens_file);
+        options.practices = loadtest::read_tokens(required_flag(args, "--tokens"));
     } catch (const std::invalid_argument& error) {
         throw usage_error(std::string("--tokens: ") + error.what());
     }
@@ -375,25 +324,12 @@ int run(const arguments& args) {
     } catch (const std::invalid_argument& error) {
         throw usage_error(std::string("--schedule: ") + error.what());
     }
-    const auto bodies = make_bodies(args, options.seed);
-    if (bodies.options().es_share > 0 && !bodies.has_enhanced_services())
-        std::cerr << program << ": note: period " << bodies.options().period
-                  << " has no enhanced service in the catalogue: every body is QOF\n";
-    options.body = [&bodies](std::string& out, std::string_view practice, std::uint64_t n) {
-        bodies.append_body(out, practice, n);
-    };
-    try {
-        loadtest::ensure_descriptors(options.connections, options.threads);
-    } catch (const std::invalid_argument& error) {
-        throw usage_error(error.what());
-    }
+}
 
-    std::optional<std::ofstream> json_out, html_out;
-    if (const auto path = args.value("--json")) json_out = open_output("--json", *path);
-    if (const auto path = args.value("--html")) html_out = open_output("--html", *path);
-
-    // Progress, and Ctrl-C: stop sending, wait for what is in flight, report.
-    loadtest::progress_printer progress(stdout, loadtest::choose_progress_mode(stdout, quiet), progress_interval);
+// The engine, with progress on stdout and Ctrl-C (stop sending, wait for what is in flight).
+loadtest::run_result send(loadtest::run_options& options, const run_extras& extras) {
+    loadtest::progress_printer progress(stdout, loadtest::choose_progress_mode(stdout, extras.quiet),
+                                        extras.progress_interval);
     options.progress_period = progress.update_period();
     options.on_progress = [&progress](const loadtest::progress_snapshot& snapshot) { progress.update(snapshot); };
     options.on_note = [](const std::string& note) { std::cerr << program << ": " << note << '\n'; };
@@ -401,12 +337,11 @@ int run(const arguments& args) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
 
-    if (!quiet)
+    if (!extras.quiet)
         std::cerr << program << ": " << options.target.url << ", schedule " << options.plan.spec() << " ("
                   << options.plan.count() << " submissions), " << options.practices.size() << " practices, "
                   << options.connections << " connections, " << options.threads << " thread"
                   << (options.threads == 1 ? "" : "s") << '\n';
-
     loadtest::run_result result;
     try {
         result = loadtest::run(options);
@@ -416,23 +351,19 @@ int run(const arguments& args) {
     }
     progress.finish();
     if (stop_requested.load()) std::cerr << program << ": stopped early (signal); reporting what was done\n";
+    return result;
+}
 
-    std::optional<loadtest::verdict> checked;
-    if (want_verify) {
-        const auto outcome = verify(result, options, verify_wait, quiet);
-        checked = outcome.result;
-        if (outcome.waited_out)
-            std::cerr << program << ": --verify-wait: not every submission was calculated in time\n";
-    }
-
+// The summary on stdout, the report files, and the exit status.
+int report(const loadtest::run_result& result, const std::optional<loadtest::verdict>& checked,
+           const loadtest::run_options& options, run_extras& extras) {
     std::cout << loadtest::format_summary(result, checked) << std::flush;
-    if (json_out) *json_out << loadtest::format_json(result, checked);
-    if (html_out) *html_out << loadtest::format_html(result, checked);
-    if ((json_out && !json_out->flush()) || (html_out && !html_out->flush())) {
+    if (extras.json_out) *extras.json_out << loadtest::format_json(result, checked);
+    if (extras.html_out) *extras.html_out << loadtest::format_html(result, checked);
+    if ((extras.json_out && !extras.json_out->flush()) || (extras.html_out && !extras.html_out->flush())) {
         std::cerr << program << ": could not write the report files\n";
         return exit_failed;
     }
-
     int status = exit_ok;
     if (checked && !checked->ok()) {
         std::cerr << loadtest::format_verdict(*checked);
@@ -447,12 +378,42 @@ int run(const arguments& args) {
     return status;
 }
 
+int run(const arguments& args) {
+    args.allow_only(loadtest::run_flags, "a run");
+    auto options = scenario_options(args);
+    auto extras = extras_of(args);
+    read_practices(args, options);
+    const auto bodies = make_bodies(args, options.seed);
+    if (bodies.options().es_share > 0 && !bodies.has_enhanced_services())
+        std::cerr << program << ": note: period " << bodies.options().period
+                  << " has no enhanced service in the catalogue: every body is QOF\n";
+    options.body = [&bodies](std::string& out, std::string_view practice, std::uint64_t n) {
+        bodies.append_body(out, practice, n);
+    };
+    try {
+        loadtest::ensure_descriptors(options.connections, options.threads);
+    } catch (const std::invalid_argument& error) {
+        throw usage_error(error.what());
+    }
+    open_report_files(args, extras);
+
+    const auto result = send(options, extras);
+    std::optional<loadtest::verdict> checked;
+    if (extras.verify) {
+        const auto outcome = verify(result, options, extras.verify_wait, extras.quiet);
+        checked = outcome.result;
+        if (outcome.waited_out)
+            std::cerr << program << ": --verify-wait: not every submission was calculated in time\n";
+    }
+    return report(result, checked, options, extras);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     try {
         config::start_process(program);
-        const auto args = config::parse_options(argc, argv, grammar());
+        const auto args = config::parse_options(argc, argv, loadtest::command_grammar());
         if (args.help) {
             std::cout << help_text() << std::flush;
             return exit_ok;
