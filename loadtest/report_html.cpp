@@ -1,7 +1,8 @@
 // The HTML form of the report (report.hpp: format_html): one self-contained page (inline CSS
 // and SVG; no script, font or image fetched from anywhere), in sections: the headline and the
-// verdict's banner, scenario and totals, charts over time (offered and accepted rate, status
-// codes, latency percentiles), status codes and submissions, latency, steps, verification.
+// verdict's banner, scenario and totals, charts over time (offered and accepted rate, goodput and
+// 503s, status codes, latency percentiles), status codes and submissions, latency, steps,
+// verification.
 //
 // The charts plot per-second rates of each interval's counts; past max_chart_slots
 // intervals a point stands for several merged ones (their average rate, the percentiles of their
@@ -43,28 +44,7 @@ std::string status_colour(int status, std::size_t rank_in_class) {
     return "#7f7f7f";
 }
 
-// The charts' slots: each interval, or runs of `per_slot` intervals when there are more than
-// max_chart_slots of them. Every interval counts its full length (the last one included).
-struct chart_slots {
-    std::vector<double> edges;                                // seconds
-    std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [first, last) intervals
-};
-
-chart_slots slots_of(const run_result& run) {
-    chart_slots slots;
-    const std::size_t intervals = run.intervals.size();
-    if (intervals == 0) return slots;
-    const double length_s = run.interval_length.count() > 0 ? seconds(run.interval_length) : 1.0;
-    const std::size_t per_slot = (intervals + max_chart_slots - 1) / max_chart_slots;
-    for (std::size_t first = 0; first < intervals; first += per_slot) {
-        slots.edges.push_back(static_cast<double>(first) * length_s);
-        slots.ranges.emplace_back(first, std::min(intervals, first + per_slot));
-    }
-    slots.edges.push_back(static_cast<double>(intervals) * length_s);
-    return slots;
-}
-
-std::string rate_chart(const run_result& run, const chart_slots& slots) {
+std::string rate_chart(const run_result& run, const time_slots& slots) {
     std::vector<chart_series> series{
         // Drawn accepted first and widest, so that a line on top of it shows as well.
         {"offered (first attempts)", "#555555", {}, true, 1.5},
@@ -72,19 +52,9 @@ std::string rate_chart(const run_result& run, const chart_slots& slots) {
         {"accepted (2xx)", "#2ca02c", {}, false, 4},
     };
     for (std::size_t slot = 0; slot < slots.ranges.size(); ++slot) {
-        const auto [first, last] = slots.ranges[slot];
-        std::uint64_t offered = 0;
-        std::uint64_t sent = 0;
-        std::uint64_t accepted = 0;
-        for (std::size_t index = first; index < last; ++index) {
-            offered += run.intervals[index].offered;
-            sent += run.intervals[index].sent;
-            accepted += run.intervals[index].accepted;
-        }
-        const double width_s = slots.edges[slot + 1] - slots.edges[slot];
-        series[0].values.emplace_back(static_cast<double>(offered) / width_s);
-        series[1].values.emplace_back(static_cast<double>(sent) / width_s);
-        series[2].values.emplace_back(static_cast<double>(accepted) / width_s);
+        series[0].values.emplace_back(slot_rate(run, slots, slot, [](const interval_stats& i) { return i.offered; }));
+        series[1].values.emplace_back(slot_rate(run, slots, slot, [](const interval_stats& i) { return i.sent; }));
+        series[2].values.emplace_back(slot_rate(run, slots, slot, [](const interval_stats& i) { return i.accepted; }));
     }
     chart_spec spec;
     spec.title = "Offered and accepted rate";
@@ -92,7 +62,26 @@ std::string rate_chart(const run_result& run, const chart_slots& slots) {
     return render_chart(spec, slots.edges, series);
 }
 
-std::string status_chart(const run_result& run, const chart_slots& slots) {
+// What got through and what was shed: submissions newly accepted (each one's first 2xx, so
+// replays and second copies do not count) and 503 answers, per second.
+std::string goodput_chart(const run_result& run, const time_slots& slots) {
+    std::vector<chart_series> series{
+        {"goodput (submissions newly accepted)", "#2ca02c", {}, false, 3},
+        {"503 (shed)", "#d62728", {}, false, 1.8},
+    };
+    for (std::size_t slot = 0; slot < slots.ranges.size(); ++slot) {
+        series[0].values.emplace_back(
+            slot_rate(run, slots, slot, [](const interval_stats& i) { return i.newly_accepted; }));
+        series[1].values.emplace_back(
+            slot_rate(run, slots, slot, [](const interval_stats& i) { return shed_count(i.statuses); }));
+    }
+    chart_spec spec;
+    spec.title = "Goodput and shedding";
+    spec.y_title = "per second";
+    return render_chart(spec, slots.edges, series);
+}
+
+std::string status_chart(const run_result& run, const time_slots& slots) {
     // Every status seen, 2xx first (bottom of the stack), transport errors last (top).
     std::vector<int> codes;
     for (const auto& [status, count] : run.statuses) {
@@ -137,7 +126,7 @@ std::string status_chart(const run_result& run, const chart_slots& slots) {
     return render_chart(spec, slots.edges, series);
 }
 
-std::string latency_chart(const run_result& run, const chart_slots& slots) {
+std::string latency_chart(const run_result& run, const time_slots& slots) {
     std::vector<chart_series> series{
         {"p50", "#1f77b4", {}, false},
         {"p90", "#9467bd", {}, false},
@@ -282,18 +271,25 @@ std::string scenario_section(const run_result& run) {
     totals.add("answered rate", rate_text(per_second(run.answered, run.elapsed)) + " req/s");
     totals.add("accepted rate", rate_text(per_second(run.accepted, run.elapsed)) + " req/s");
     totals.add("max open connections", std::to_string(run.max_open_connections));
+    const surge_figures surge = surge_figures_of(run);
+    totals.add("goodput (submissions accepted)", std::to_string(surge.accepted_submissions) + ": " +
+                                                     rate_text(surge.goodput_per_s) + "/s overall, peak " +
+                                                     rate_text(surge.peak_goodput_per_s) + "/s");
+    totals.add("503 answers (shed)", std::to_string(surge.shed) + ": " + rate_text(surge.mean_shed_per_s) +
+                                         "/s mean, peak " + rate_text(surge.peak_shed_per_s) + "/s");
     return "<div class=\"columns\">\n<section><h2>Scenario</h2>\n" + scenario.table() + "</section>\n" +
            "<section><h2>Totals</h2>\n" + totals.table() + "</section>\n</div>\n";
 }
 
 std::string charts_section(const run_result& run) {
-    const chart_slots slots = slots_of(run);
+    const time_slots slots = slots_of(run, max_chart_slots);
     std::string page = "<h2>Over time</h2>\n";
     if (!slots.ranges.empty() && slots.ranges.front().second - slots.ranges.front().first > 1) {
         page += "<p class=\"note\">" + std::to_string(slots.ranges.front().second - slots.ranges.front().first) +
                 " intervals per point (" + std::to_string(run.intervals.size()) + " intervals in all).</p>\n";
     }
     page += rate_chart(run, slots);
+    page += goodput_chart(run, slots);
     page += status_chart(run, slots);
     page += latency_chart(run, slots);
     return page;

@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -65,13 +66,16 @@ json::object histogram_with_buckets_json(const latency_histogram& histogram) {
     return object;
 }
 
-json::object interval_json(const interval_stats& interval, double start_s) {
+json::object interval_json(const interval_stats& interval, double start_s, std::chrono::nanoseconds length) {
     json::object object;
     object["start_s"] = number(start_s);
     object["offered"] = interval.offered;
     object["sent"] = interval.sent;
     object["answered"] = total_count(interval.statuses);
     object["accepted"] = interval.accepted;
+    object["newly_accepted"] = interval.newly_accepted;
+    object["goodput_per_s"] = number(goodput_per_s(interval, length));
+    object["http_503_per_s"] = number(shed_per_s(interval, length));
     object["statuses"] = statuses_json(interval.statuses);
     json::object latency;
     latency["count"] = interval.latency.count();
@@ -149,6 +153,13 @@ json::object totals_json(const run_result& run) {
     totals["max_open_connections"] = run.max_open_connections;
     totals["answered_per_s"] = number(per_second(run.answered, run.elapsed));
     totals["accepted_per_s"] = number(per_second(run.accepted, run.elapsed));
+    const surge_figures surge = surge_figures_of(run);
+    totals["newly_accepted"] = surge.accepted_submissions;
+    totals["goodput_per_s"] = number(surge.goodput_per_s);
+    totals["peak_goodput_per_s"] = number(surge.peak_goodput_per_s);
+    totals["http_503"] = surge.shed;
+    totals["mean_http_503_per_s"] = number(surge.mean_shed_per_s);
+    totals["peak_http_503_per_s"] = number(surge.peak_shed_per_s);
     return totals;
 }
 
@@ -157,7 +168,8 @@ json::array intervals_json(const run_result& run) {
     intervals.reserve(run.intervals.size());
     const double length_s = seconds(run.interval_length);
     for (std::size_t index = 0; index < run.intervals.size(); ++index) {
-        intervals.push_back(interval_json(run.intervals[index], static_cast<double>(index) * length_s));
+        intervals.push_back(
+            interval_json(run.intervals[index], static_cast<double>(index) * length_s, run.interval_length));
     }
     return intervals;
 }

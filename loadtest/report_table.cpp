@@ -3,6 +3,7 @@
 #include "loadtest/report.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -101,6 +102,42 @@ void add_totals(std::string& out, const run_result& run) {
     add_section(out, "totals", totals);
 }
 
+// "at 85 s": where an interval starts.
+std::string at_text(std::size_t interval, std::chrono::nanoseconds length) {
+    return "at " + plain_number(static_cast<double>(interval) * seconds(length)) + " s";
+}
+
+void add_goodput(std::string& out, const run_result& run) {
+    const surge_figures surge = surge_figures_of(run);
+    text_table table({false, true, false});
+    std::string goodput =
+        rate_text(surge.goodput_per_s) + "/s overall, peak " + rate_text(surge.peak_goodput_per_s) + "/s";
+    if (surge.peak_goodput_per_s > 0) goodput += " " + at_text(surge.peak_goodput_interval, run.interval_length);
+    std::string shed = rate_text(surge.mean_shed_per_s) + "/s mean, peak " + rate_text(surge.peak_shed_per_s) + "/s";
+    if (surge.peak_shed_per_s > 0) shed += " " + at_text(surge.peak_shed_interval, run.interval_length);
+    table.add_row({"goodput: submissions accepted", std::to_string(surge.accepted_submissions), goodput});
+    table.add_row({"shedding: 503 answers", std::to_string(surge.shed), shed});
+    add_section(out, "goodput and shedding", table);
+}
+
+// Offered, goodput and 503s per second over the run, in at most max_over_time_rows rows.
+constexpr std::size_t max_over_time_rows = 12;
+
+void add_over_time(std::string& out, const run_result& run) {
+    const time_slots slots = slots_of(run, max_over_time_rows);
+    if (slots.ranges.empty()) return;
+    text_table table({true, true, true, true, true});
+    table.add_row({"from s", "to s", "offered/s", "goodput/s", "503/s"});
+    for (std::size_t slot = 0; slot < slots.ranges.size(); ++slot) {
+        table.add_row(
+            {plain_number(slots.edges[slot]), plain_number(slots.edges[slot + 1]),
+             rate_text(slot_rate(run, slots, slot, [](const interval_stats& i) { return i.offered; })),
+             rate_text(slot_rate(run, slots, slot, [](const interval_stats& i) { return i.newly_accepted; })),
+             rate_text(slot_rate(run, slots, slot, [](const interval_stats& i) { return shed_count(i.statuses); }))});
+    }
+    add_section(out, "over time (per second)", table);
+}
+
 // A table with a header row and `rows`; the first column text, the others numbers, unless
 // `right_aligned` says otherwise.
 void add_grid(std::string& out, std::string_view heading, std::vector<std::string> header, const table_rows& rows,
@@ -121,6 +158,8 @@ std::string format_summary(const run_result& run, const std::optional<verdict>& 
     std::string out = "sluice-loadtest report\n";
     add_scenario(out, run);
     add_totals(out, run);
+    add_goodput(out, run);
+    add_over_time(out, run);
     add_grid(out, "status codes", {"status", "count", "share"}, status_rows(run));
     add_grid(out, "latency (ms)", {"", "count", "p50", "p90", "p99", "p99.9", "p99.99", "max"},
              latency_rows(run, false));

@@ -72,6 +72,8 @@ void outcome_recorder::record_answer(const pending& request, std::optional<int> 
         kept.submission_ids.emplace_back(submission_id);
     if (!submission.accepted) {
         submission.accepted = true;
+        ++figures_.newly_accepted;
+        ++interval.newly_accepted;
         kept.time_to_receipt = now - submission.first_intended;
         figures_.time_to_receipt.record(*kept.time_to_receipt);
     }
@@ -122,6 +124,7 @@ void merge_interval(interval_stats& into, const interval_stats& from) {
     into.offered += from.offered;
     into.sent += from.sent;
     into.accepted += from.accepted;
+    into.newly_accepted += from.newly_accepted;
     for (const auto& [code, count] : from.statuses) into.statuses[code] += count;
     into.latency.merge(from.latency);
 }
@@ -142,6 +145,7 @@ steady_time merge_threads(run_result& result, const std::vector<thread_figures*>
         result.sent += t->sent;
         result.answered += t->answered;
         result.accepted += t->accepted;
+        result.newly_accepted += t->newly_accepted;
         result.retries += t->retries;
         for (std::size_t code = 0; code < statuses.size(); ++code) statuses[code] += t->statuses[code];
         result.latency.merge(t->latency);

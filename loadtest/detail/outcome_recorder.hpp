@@ -11,7 +11,8 @@
 //
 // Counting rules (run_result.hpp's invariants): an interval counts a first attempt at its intended
 // time and everything else at the time it happened (a request when written, an answer when
-// received); a transport error counts under status 0 with no latency.
+// received); a transport error counts under status 0 with no latency; a submission's FIRST 2xx
+// (whichever copy or retry brought it) counts once, as newly accepted, in the interval it came in.
 #pragma once
 
 #include <array>
@@ -36,7 +37,7 @@ namespace sluice::loadtest::detail {
 
 // Everything one thread observed, merged into the run_result when the run ends.
 struct thread_figures {
-    std::uint64_t offered = 0, sent = 0, answered = 0, accepted = 0, retries = 0;
+    std::uint64_t offered = 0, sent = 0, answered = 0, accepted = 0, newly_accepted = 0, retries = 0;
     std::array<std::uint64_t, 1000> statuses{};  // by code, 0 a transport error
     latency_histogram latency, accepted_latency, time_to_receipt;
     std::vector<interval_stats> intervals;

@@ -105,6 +105,53 @@ std::uint64_t clamped_total(const run_result& run) {
     return clamped;
 }
 
+std::uint64_t shed_count(const std::map<int, std::uint64_t>& statuses) {
+    const auto found = statuses.find(shed_status);
+    return found == statuses.end() ? 0 : found->second;
+}
+
+double goodput_per_s(const interval_stats& interval, nanoseconds length) {
+    return per_second(interval.newly_accepted, length);
+}
+
+double shed_per_s(const interval_stats& interval, nanoseconds length) {
+    return per_second(shed_count(interval.statuses), length);
+}
+
+surge_figures surge_figures_of(const run_result& run) {
+    surge_figures figures;
+    figures.accepted_submissions = run.newly_accepted;
+    figures.goodput_per_s = per_second(run.newly_accepted, run.elapsed);
+    figures.shed = shed_count(run.statuses);
+    figures.mean_shed_per_s = per_second(figures.shed, run.elapsed);
+    for (std::size_t index = 0; index < run.intervals.size(); ++index) {
+        const interval_stats& interval = run.intervals[index];
+        if (const double goodput = goodput_per_s(interval, run.interval_length); goodput > figures.peak_goodput_per_s) {
+            figures.peak_goodput_per_s = goodput;
+            figures.peak_goodput_interval = index;
+        }
+        if (const double shed = shed_per_s(interval, run.interval_length); shed > figures.peak_shed_per_s) {
+            figures.peak_shed_per_s = shed;
+            figures.peak_shed_interval = index;
+        }
+    }
+    return figures;
+}
+
+time_slots slots_of(const run_result& run, std::size_t max_slots) {
+    time_slots slots;
+    const std::size_t intervals = run.intervals.size();
+    if (intervals == 0 || max_slots == 0) return slots;
+    const double length_s = run.interval_length.count() > 0 ? seconds(run.interval_length) : 1.0;
+    const std::size_t per_slot = (intervals + max_slots - 1) / max_slots;
+    for (std::size_t first = 0; first < intervals; first += per_slot) {
+        slots.edges.push_back(static_cast<double>(first) * length_s);
+        slots.ranges.emplace_back(first, std::min(intervals, first + per_slot));
+    }
+    slots.edges.push_back(static_cast<double>(intervals) * length_s);
+    return slots;
+}
+
 table_rows status_rows(const run_result& run) {
     const std::uint64_t all_statuses = total_count(run.statuses);
     table_rows rows;

@@ -72,6 +72,29 @@ std::string yes_no(bool value);
 // nothing when the run did not search for a capacity.
 std::optional<std::string> capacity_text(const run_result& run);
 
+// Goodput and shedding, what a surge leaves standing: submissions newly accepted per second (each
+// one's first 2xx; replays and second copies are not goodput) and 503 answers per second.
+inline constexpr int shed_status = 503;
+
+// 503 answers among `statuses`.
+std::uint64_t shed_count(const std::map<int, std::uint64_t>& statuses);
+
+struct surge_figures {
+    std::uint64_t accepted_submissions = 0;  // run.newly_accepted
+    double goodput_per_s = 0;                // over the whole run: accepted_submissions / elapsed
+    double peak_goodput_per_s = 0;           // the interval with the most, over its length
+    std::size_t peak_goodput_interval = 0;   // (the first of equals)
+    std::uint64_t shed = 0;                  // 503 answers
+    double mean_shed_per_s = 0;              // over the whole run: shed / elapsed
+    double peak_shed_per_s = 0;              // the interval with the most, over its length
+    std::size_t peak_shed_interval = 0;
+};
+surge_figures surge_figures_of(const run_result& run);
+
+// An interval's goodput and 503s per second (0 for an interval length of 0).
+double goodput_per_s(const interval_stats& interval, std::chrono::nanoseconds length);
+double shed_per_s(const interval_stats& interval, std::chrono::nanoseconds length);
+
 // The latency histograms a report shows, in order.
 struct named_histogram {
     const char* label;  // for people
@@ -81,6 +104,25 @@ struct named_histogram {
 std::array<named_histogram, 3> histograms_of(const run_result& run);
 // Latencies outside the histograms' range, over all of them.
 std::uint64_t clamped_total(const run_result& run);
+
+// The run's time cut into at most `max_slots` slots: each interval, or runs of `per_slot`
+// intervals when there are more. Every interval counts its full length (the last one included).
+struct time_slots {
+    std::vector<double> edges;                                // seconds, slots + 1 of them
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [first, last) intervals
+    double width_s(std::size_t slot) const { return edges[slot + 1] - edges[slot]; }
+};
+time_slots slots_of(const run_result& run, std::size_t max_slots);
+
+// A slot's count per second: `count_of(interval)` summed over the slot's intervals, over its width.
+template <class Count>
+double slot_rate(const run_result& run, const time_slots& slots, std::size_t slot, Count count_of) {
+    std::uint64_t count = 0;
+    for (std::size_t index = slots.ranges[slot].first; index < slots.ranges[slot].second; ++index)
+        count += count_of(run.intervals[index]);
+    const double width = slots.width_s(slot);
+    return width > 0 ? static_cast<double>(count) / width : 0.0;
+}
 
 using table_rows = std::vector<std::vector<std::string>>;
 // status, count, share: every status by code, transport errors last; "(none)" when there is none.

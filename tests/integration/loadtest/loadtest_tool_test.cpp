@@ -506,6 +506,9 @@ TEST(LoadtestTool, SurgeThroughTheRealStackIsVerified) {
     EXPECT_EQ(number(doc, {"verdict", "calculated"}), practices) << run.output() << "\nworker log:\n" << worker.log();
     EXPECT_EQ(number(doc, {"verdict", "duplicates"}), 0);
     EXPECT_EQ(number(doc, {"verdict", "lost"}), 0);
+    // Goodput counts each submission once, whatever its copies and retries got.
+    EXPECT_EQ(number(doc, {"totals", "newly_accepted"}), practices);
+    EXPECT_GE(number(doc, {"totals", "accepted"}), practices);
     std::cout << "surge run: took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n"
               << run.out;
 

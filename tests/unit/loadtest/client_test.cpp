@@ -216,12 +216,13 @@ std::uint64_t sum_statuses(const std::map<int, std::uint64_t>& statuses) {
 
 // The invariants of run_result.hpp that hold for every run.
 void expect_consistent(const run_result& r) {
-    std::uint64_t offered = 0, sent = 0, accepted = 0, latency_count = 0;
+    std::uint64_t offered = 0, sent = 0, accepted = 0, newly_accepted = 0, latency_count = 0;
     std::map<int, std::uint64_t> statuses;
     for (const auto& interval : r.intervals) {
         offered += interval.offered;
         sent += interval.sent;
         accepted += interval.accepted;
+        newly_accepted += interval.newly_accepted;
         latency_count += interval.latency.count();
         for (const auto& [code, count] : interval.statuses) statuses[code] += count;
     }
@@ -247,6 +248,10 @@ void expect_consistent(const run_result& r) {
             return copies;
         }());
     EXPECT_EQ(r.time_to_receipt.count(), receipts);
+    // Goodput: each submission counts once, at its first 2xx.
+    EXPECT_EQ(newly_accepted, r.newly_accepted);
+    EXPECT_EQ(r.newly_accepted, receipts);
+    EXPECT_LE(r.newly_accepted, r.accepted);
     EXPECT_LE(r.max_open_connections, r.connections);
 }
 
@@ -389,6 +394,7 @@ TEST(loadtest_client, a_double_submit_sends_two_copies_with_one_key) {
     EXPECT_EQ(r.offered, 20u);
     EXPECT_EQ(r.sent, 40u);
     EXPECT_EQ(r.accepted, 40u);
+    EXPECT_EQ(r.newly_accepted, 20u) << "a second copy's 2xx is not goodput";
     expect_consistent(r);
     for (const auto& [key, times] : server.by_key()) EXPECT_EQ(times.size(), 2u) << key;
     EXPECT_EQ(server.by_key().size(), 20u);
@@ -409,6 +415,7 @@ TEST(loadtest_client, impatient_clients_retry_at_once_on_503) {
     EXPECT_EQ(r.sent, 30u);
     EXPECT_EQ(r.retries, 20u);
     EXPECT_EQ(r.statuses, (std::map<int, std::uint64_t>{{202, 10}, {503, 20}}));
+    EXPECT_EQ(r.newly_accepted, 10u);
     expect_consistent(r);
     for (const auto& record : r.submissions) {
         EXPECT_EQ(record.requests, 3u);

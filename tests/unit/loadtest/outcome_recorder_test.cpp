@@ -57,6 +57,9 @@ TEST(outcome_recorder, counts_offers_at_their_intended_time_and_answers_when_the
     EXPECT_EQ(f.intervals[2].statuses, (std::map<int, std::uint64_t>{{0, 1}}));
     EXPECT_EQ(f.intervals[2].latency.count(), 0u);
     EXPECT_EQ(f.intervals[3].accepted, 1u);
+    EXPECT_EQ(f.newly_accepted, 1u) << "goodput: the submission's first 2xx";
+    EXPECT_EQ(f.intervals[3].newly_accepted, 1u) << "in the interval it came in";
+    EXPECT_EQ(f.intervals[1].newly_accepted + f.intervals[2].newly_accepted, 0u);
     EXPECT_EQ(f.last_answer, t0 + 3010ms);
 
     const auto& record = f.records.at(0);
@@ -88,6 +91,10 @@ TEST(outcome_recorder, copies_share_a_record_and_the_last_one_decides) {
     EXPECT_EQ(record.submission_ids, std::vector<std::string>{"S-1"}) << "a replay adds no id";
     EXPECT_EQ(record.time_to_receipt, 10ms);
     EXPECT_EQ(recorder.figures().time_to_receipt.count(), 1u);
+    EXPECT_EQ(recorder.figures().accepted, 2u) << "every 2xx";
+    EXPECT_EQ(recorder.figures().newly_accepted, 1u) << "the second copy's 2xx is a replay, not goodput";
+    EXPECT_EQ(recorder.figures().intervals.at(0).newly_accepted, 1u);
+    EXPECT_EQ(recorder.figures().intervals.at(1).newly_accepted, 0u);
 
     recorder.begin_submission(3, "A81003", "k-3", client_behaviour::polite, 1, t0);
     recorder.record_answer(request_for(3, t0), 422, "", t0 + 5ms);
@@ -132,6 +139,8 @@ TEST(outcome_recorder, threads_merge_in_submission_order) {
     EXPECT_EQ(last, t0 + 6000ms);
     EXPECT_EQ(result.offered, 5u);
     EXPECT_EQ(result.accepted, 5u);
+    EXPECT_EQ(result.newly_accepted, 5u);
+    EXPECT_EQ(result.intervals[0].newly_accepted + result.intervals[6].newly_accepted, 2u);  // 0 at 0 s, 4 at 6 s
     EXPECT_EQ(result.statuses, (std::map<int, std::uint64_t>{{202, 5}}));
     ASSERT_EQ(result.intervals.size(), 7u);
     EXPECT_EQ(result.intervals[0].offered, 5u);
