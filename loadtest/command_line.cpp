@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "loadtest/detail/spec_fields.hpp"
+#include "loadtest/schedule.hpp"
 
 namespace sluice::loadtest {
 
@@ -20,7 +21,7 @@ constexpr std::array<std::string_view, 3> switches{"--verify", "--find-capacity"
 const std::vector<std::string_view> run_flags{
     "--target", "--tokens", "--schedule", "--mix", "--connections", "--threads", "--submissions-per-practice",
     "--seed", "--timeout", "--period", "--catalogue", "--es-share", "--json", "--html", "--verify", "--verify-wait",
-    "--find-capacity", "--slo-p99-ms", "--quiet", "--progress-interval", "--run-id"};
+    "--find-capacity", "--slo-p99-ms", "--quiet", "--progress-interval", "--run-id", "--preset"};
 // clang-format on
 const std::vector<std::string_view> generate_flags{"--practices", "--credentials", "--tokens", "--letter",
                                                    "--valid-days"};
@@ -70,6 +71,51 @@ std::chrono::nanoseconds duration_flag(const config::parsed_options& args, std::
     }
     if (value <= std::chrono::nanoseconds{0}) throw config::bad_value(name, *text, "expected a duration above 0");
     return value;
+}
+
+// ---- presets -----------------------------------------------------------------------------------
+
+std::vector<preset_flag> expand_preset(std::string_view spec) {
+    const auto colon = spec.find(':');
+    const std::string_view name = spec.substr(0, colon);
+    if (name != deadline_preset)
+        throw std::invalid_argument("unknown preset '" + std::string(name) + "': the presets are " +
+                                    std::string(deadline_preset));
+    const std::string context = "preset '" + std::string(name) + "'";
+    surge_schedule surge{deadline_practices, deadline_window, deadline_peak_share};
+    if (colon != std::string_view::npos) {
+        for (const auto& field : detail::split_fields(spec.substr(colon + 1), context, {"window", "practices"})) {
+            if (field.key == "window") surge.window = detail::parse_duration(field.value, context, field.key);
+            if (field.key == "practices") surge.practices = detail::parse_whole(field.value, context, field.key);
+        }
+    }
+    std::string schedule_spec;
+    try {
+        schedule_spec = schedule(surge).spec();
+    } catch (const std::invalid_argument& error) {
+        throw std::invalid_argument(context + ": " + error.what());
+    }
+    return {{"--schedule", schedule_spec},
+            {"--mix", std::string(deadline_mix)},
+            {"--connections", std::to_string(deadline_connections)}};
+}
+
+std::vector<preset_flag> apply_preset(config::parsed_options& args) {
+    const auto spec = args.value("--preset");
+    if (!spec) return {};
+    std::vector<preset_flag> flags;
+    try {
+        flags = expand_preset(*spec);
+    } catch (const std::invalid_argument& error) {
+        throw config::bad_value("--preset", *spec, error.what());
+    }
+    std::vector<preset_flag> applied;
+    for (auto& flag : flags) {
+        if (args.given(flag.flag)) continue;
+        args.set_default(flag.flag, flag.value);
+        applied.push_back(std::move(flag));
+    }
+    return applied;
 }
 
 }  // namespace sluice::loadtest

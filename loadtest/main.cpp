@@ -61,6 +61,7 @@ constexpr std::string_view program = "sluice-loadtest";
 
 std::string help_text() {
     return R"(usage: sluice-loadtest --target URL --tokens FILE --schedule SPEC [options]
+       sluice-loadtest --target URL --tokens FILE --preset deadline[:window=W,practices=N] [options]
        sluice-loadtest generate --practices N --credentials FILE --tokens FILE [--letter L] [--valid-days N]
        sluice-loadtest body --practice CODE [--n N] [--seed N] [--period P] [--catalogue DIR] [--es-share X]
        sluice-loadtest --help
@@ -72,11 +73,21 @@ kept across retries and copies) unless --submissions-per-practice says more.
 
   --target URL               http://HOST:PORT; HOST an IP address or localhost (required)
   --tokens FILE              PRACTICE,TOKEN lines, as `generate` writes them (required)
-  --schedule SPEC            (required) one of
+  --schedule SPEC            (required unless a --preset gives it) one of
                                constant:rate=500,duration=30s
                                ramp:from=10,to=1000,duration=60s
                                surge:practices=7000,window=10m,peak_share=0.6
                                steps:start=100,step=100,every=10s,max=2000
+  --preset NAME[:FIELDS]     a scenario's flags under one name; a flag given too overrides the
+                             preset's. One preset:
+                               deadline[:window=2m,practices=9000]  the deadline night that
+                               broke QMAS in 2007: 9,000 practices each signing off once, ever
+                               faster towards the end of the window, a mix of impatient and
+                               double-clicking users; it stands for
+                                 --schedule surge:practices=9000,window=2m,peak_share=0.6
+                                 --mix polite=70,impatient=20,double=10 --connections 2000
+                               (window= and practices= change the surge: the default window keeps
+                               a rehearsal short; the tokens file needs that many practices)
   --mix SPEC                 client behaviours by percentage, default polite=100; e.g.
                              polite=70,impatient=20,double=10 (impatient: retries at once;
                              double: sends every submission twice at once)
@@ -312,8 +323,9 @@ void open_report_files(const arguments& args, run_extras& extras) {
     if (const auto path = args.value("--html")) extras.html_out = open_output("--html", *path);
 }
 
-// The practices of the tokens file, which must be enough for the schedule.
-void read_practices(const arguments& args, loadtest::run_options& options) {
+// The practices of the tokens file, which must be enough for the schedule (`schedule_source`:
+// the flag that gave it, for the message).
+void read_practices(const arguments& args, loadtest::run_options& options, const std::string& schedule_source) {
     try {
         options.practices = loadtest::read_tokens(required_flag(args, "--tokens"));
     } catch (const std::invalid_argument& error) {
@@ -322,7 +334,7 @@ void read_practices(const arguments& args, loadtest::run_options& options) {
     try {
         loadtest::check_submissions_fit(options.plan, options.practices.size(), options.submissions_per_practice);
     } catch (const std::invalid_argument& error) {
-        throw usage_error(std::string("--schedule: ") + error.what());
+        throw usage_error(schedule_source + ": " + error.what());
     }
 }
 
@@ -378,11 +390,20 @@ int report(const loadtest::run_result& result, const std::optional<loadtest::ver
     return status;
 }
 
-int run(const arguments& args) {
+int run(arguments args) {
     args.allow_only(loadtest::run_flags, "a run");
+    const auto from_preset = loadtest::apply_preset(args);
+    if (!from_preset.empty() && !args.given("--quiet")) {
+        std::string flags;
+        for (const auto& flag : from_preset) flags += " " + flag.flag + " " + flag.value;
+        std::cerr << program << ": --preset " << *args.value("--preset") << ":" << flags << '\n';
+    }
     auto options = scenario_options(args);
     auto extras = extras_of(args);
-    read_practices(args, options);
+    const bool preset_schedule =
+        std::any_of(from_preset.begin(), from_preset.end(),
+                    [](const loadtest::preset_flag& flag) { return flag.flag == "--schedule"; });
+    read_practices(args, options, preset_schedule ? "--preset " + *args.value("--preset") : "--schedule");
     const auto bodies = make_bodies(args, options.seed);
     if (bodies.options().es_share > 0 && !bodies.has_enhanced_services())
         std::cerr << program << ": note: period " << bodies.options().period

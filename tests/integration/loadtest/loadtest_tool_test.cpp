@@ -243,6 +243,12 @@ TEST(LoadtestToolUsage, MistakesAreOneLineAndExit2) {
          "--json \"" + (dir.path() / "absent" / "x.json").string() +
              "\": cannot be written: No such file or directory"},
         {with({"--quiet"}), "--target http://127.0.0.1:1: cannot connect to http://127.0.0.1:1: Connection refused"},
+        {{"--preset", "rush"}, "--preset \"rush\": unknown preset 'rush': the presets are deadline"},
+        {{"generate", "--preset", "deadline"}, "generate takes no option --preset"},
+        {{"--target", "http://127.0.0.1:1", "--tokens", tokens.string(), "--catalogue", SLUICE_CATALOGUE_DIR,
+          "--preset", "deadline", "--quiet"},
+         "--preset deadline: the surge has practices=9000 but the tokens file holds 2 practices: lower practices= "
+         "or generate more (sluice-loadtest generate --practices 9000 ...)"},
     };
     for (const auto& [args, message] : cases) {
         const auto run = run_tool(dir.path(), args, 30s, false);
@@ -261,6 +267,12 @@ TEST(LoadtestToolUsage, HelpIsExit0OnStdout) {
         EXPECT_TRUE(run.out.starts_with("usage: sluice-loadtest --target URL --tokens FILE --schedule SPEC"))
             << run.out;
         EXPECT_EQ(run.err, "");
+        // The deadline preset, as it expands (loadtest_preset.deadline_expands_as_documented).
+        for (const char* documented :
+             {"--preset deadline[:window=W,practices=N]", "deadline[:window=2m,practices=9000]",
+              "--schedule surge:practices=9000,window=2m,peak_share=0.6",
+              "--mix polite=70,impatient=20,double=10 --connections 2000"})
+            EXPECT_NE(run.out.find(documented), std::string::npos) << documented;
     }
 }
 
@@ -360,6 +372,37 @@ TEST(LoadtestTool, WithoutTheStallP99StaysLow) {
     EXPECT_LT(p99, 200ms) << run.output();
     std::cout << "control run: p90 " << number(doc, {"latency", "p90_ns"}) / 1'000'000.0 << " ms, p99 "
               << p99.count() / 1'000'000.0 << " ms\n";
+}
+
+// --- the deadline preset ---------------------------------------------------------------------------
+
+// The preset's surge (made small with its own fields) and mix, with --connections given: the
+// explicit flag wins, the rest comes from the preset, and the report shows which is which.
+TEST(LoadtestTool, DeadlinePresetRunsWithExplicitFlagsOverriding) {
+    constexpr int practices = 60;
+    scratch_directory dir;
+    const auto tokens = write_tokens(dir, practices);
+    stub_gateway stub(dir.path(), {"--tokens", tokens.string()});
+    const auto report = dir.path() / "deadline.json";
+    const std::string preset = "deadline:window=2s,practices=" + std::to_string(practices);
+    const auto run = run_tool(dir.path(), {"--target", stub.target(), "--tokens", tokens.string(), "--preset", preset,
+                                           "--connections", "8", "--json", report.string()});
+    ASSERT_EQ(run.exit_code, std::optional<int>(0)) << run.output();
+    EXPECT_NE(run.err.find("sluice-loadtest: --preset " + preset +
+                           ": --schedule surge:practices=" + std::to_string(practices) +
+                           ",window=2s,peak_share=0.6 --mix polite=70,impatient=20,double=10\n"),
+              std::string::npos)
+        << run.err;
+    const auto doc = read_json(report);
+    ASSERT_TRUE(doc.is_object()) << scratch_directory::read(report);
+    const auto& scenario = doc.at("scenario");
+    EXPECT_EQ(scenario.at("schedule").as_string(),
+              "surge:practices=" + std::to_string(practices) + ",window=2s,peak_share=0.6");
+    EXPECT_EQ(scenario.at("mix").as_string(), "polite=70,impatient=20,double=10");
+    EXPECT_EQ(number(doc, {"scenario", "connections"}), 8);
+    EXPECT_EQ(number(doc, {"totals", "offered"}), practices);
+    EXPECT_EQ(number(doc, {"totals", "newly_accepted"}), practices) << "the stub accepts every submission";
+    EXPECT_NE(run.out.find("goodput and shedding"), std::string::npos) << run.out;
 }
 
 // --- --verify catches what the stub plants ------------------------------------------------------
