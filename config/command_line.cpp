@@ -73,7 +73,7 @@ parsed_options parse_options(int argc, const char* const* argv, const option_gra
     const usage_wording& words = grammar.wording;
     parsed_options parsed;
     parsed.program = program_name(argc, argv);
-    parsed.set_needs_value_wording(words.needs_value);
+    parsed.needs_value_ = words.needs_value;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i] ? argv[i] : "";
         if (arg == "--help" || arg == "-h") {
@@ -96,7 +96,7 @@ parsed_options parse_options(int argc, const char* const* argv, const option_gra
         if (!option->takes_value) {
             if (equals != std::string_view::npos) throw usage_error(worded(words.takes_no_value, name, arg));
             if (parsed.given(name) && !option->repeatable) throw usage_error(worded(words.given_twice, name, arg));
-            if (!parsed.given(name)) parsed.add_switch(name);
+            if (!parsed.given(name)) parsed.switches_.push_back(name);
             continue;
         }
         std::string value;
@@ -109,7 +109,7 @@ parsed_options parse_options(int argc, const char* const* argv, const option_gra
         }
         if (parsed.given(name)) throw usage_error(worded(words.given_twice, name, arg));
         if (value.empty() && grammar.empty_value_is_missing) throw usage_error(worded(words.needs_value, name, arg));
-        parsed.add_value(name, std::move(value));
+        parsed.values_.emplace(name, std::move(value));
     }
     return parsed;
 }

@@ -2,8 +2,8 @@
 //
 // 1. The option parser (parse_options): the one argv parser of sluice-gateway, sluice-worker,
 //    sluice-token and sluice-loadtest. A program declares its grammar (option_grammar): the
-//    options it takes, each "--name VALUE" or "--name=VALUE", or a switch "--name"; whether a
-//    command word comes first ("sluice-token issue", "sluice-loadtest generate"); and the words
+//    options it takes, each "--name VALUE" or "--name=VALUE", or a switch "--name"; whether it
+//    takes a command word, and where ("sluice-token issue", "sluice-loadtest generate"); the words
 //    of its usage errors, which are part of each tool's interface and differ between them
 //    ("unknown option --x" or "unknown argument '--x' (try --help)"). --help and -h are always
 //    understood, anywhere, and never stop the parse: a mistake after --help is still a mistake.
@@ -112,12 +112,9 @@ public:
     // options override.
     void set_default(std::string_view name, std::string value);
 
-    // For parse_options().
-    void add_value(std::string name, std::string value) { values_.emplace(std::move(name), std::move(value)); }
-    void add_switch(std::string name) { switches_.push_back(std::move(name)); }
-    void set_needs_value_wording(std::string wording) { needs_value_ = std::move(wording); }
-
 private:
+    friend parsed_options parse_options(int argc, const char* const* argv, const option_grammar& grammar);
+
     std::map<std::string, std::string, std::less<>> values_;
     std::vector<std::string> switches_;  // in the order given
     std::string needs_value_ = "{name} needs a value";
