@@ -38,7 +38,6 @@ struct connection_pool::connection {
     std::string_view bytes;  // current's request
     steady_time deadline{};
     std::uint64_t generation = 0;
-    std::uint32_t served = 0;        // answers read on the current socket
     connection* previous = nullptr;  // in idle_ or closed_
     connection* next = nullptr;
     bool listed = false;
@@ -46,6 +45,7 @@ struct connection_pool::connection {
     bool connecting = false;
     bool busy = false;
     bool answer_started = false;
+    bool reused = false;  // open before the current request
     bool resent = false;
 };
 
@@ -123,6 +123,7 @@ void connection_pool::send(const pending& request, std::string_view bytes, stead
     c.busy = true;
     c.current = request;
     c.bytes = bytes;
+    c.reused = c.open;
     c.resent = false;
     c.deadline = now + timeout_;
     if (c.open) {
@@ -141,7 +142,6 @@ void connection_pool::connect(connection& c) {
         c.connecting = false;
         if (!ec) {
             c.open = true;
-            c.served = 0;
             counter_.change(+1);
             error_code ignored;
             c.socket.set_option(tcp::no_delay(true), ignored);
@@ -221,7 +221,6 @@ void connection_pool::on_read(connection& c, std::uint64_t generation) {
         start_read(c);
         return;
     }
-    ++c.served;
     const bool keep = c.reader->keep_alive() && c.buffer.size() == 0;
     if (!keep) close(c);
     finish(c, c.reader->status, c.reader->retry_after);
@@ -246,7 +245,7 @@ void connection_pool::lost(connection& c, const error_code& ec) {
         }
     }
     close(c);
-    if (!c.answer_started && c.served > 0 && !c.resent) {
+    if (!c.answer_started && c.reused && !c.resent) {
         // A kept-alive connection the server closed as we wrote: once more on a fresh one.
         c.resent = true;
         events_.resending(c.current);

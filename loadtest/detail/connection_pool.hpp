@@ -12,9 +12,11 @@
 // bumps it, so a handler of a closed socket does nothing. A connection keeps its parser, read
 // buffer and 2xx body buffer from request to request: no allocation per request.
 //
-// Failures: a request that finds its reused connection closed before any byte of the answer came
-// is sent once more on a fresh one (the race with a server's idle timeout; safe, since the
-// Idempotency-Key makes POST retry-safe); anything else without a complete answer within the
+// Failures: a request that finds its reused connection (open before the request: kept alive, or
+// opened before the run and idle since) closed before any byte of the answer came is sent once
+// more on a fresh one (the race with a server's idle timeout, which closes the connections opened
+// before a long, slow start of a surge all at once; safe, since the Idempotency-Key makes POST
+// retry-safe); anything else without a complete answer within the
 // timeout (connect included) is a transport error, and its connection is closed. Deadlines are
 // checked by sweep(), which the owner calls a few times a second.
 #pragma once

@@ -511,6 +511,40 @@ TEST(loadtest_client, a_request_on_a_connection_closed_under_it_is_sent_once_mor
     EXPECT_EQ(requests, r.sent);
 }
 
+TEST(loadtest_client, a_connection_opened_before_the_run_and_closed_under_its_first_request_is_reused_too) {
+    // Every connection is opened before the schedule starts, then met by a close at its first
+    // request, as when a server's idle timeout closes the connections a slow start left idle. The
+    // request goes once more on a fresh connection, which answers: no transport error.
+    test_server server([](const seen_request&, int count) {
+        auto a = reply(202);
+        a.hang_up = count == 1;
+        return a;
+    });
+    auto options = scenario(server, "constant:rate=100,duration=100ms", 10);  // 10 submissions
+    options.connections = 4;
+    const auto r = run(options);
+
+    EXPECT_EQ(r.statuses, (std::map<int, std::uint64_t>{{202, 10}}));
+    EXPECT_EQ(r.sent, 20u) << "each sent twice: on its preopened connection, then on a fresh one";
+    EXPECT_EQ(r.retries, 0u) << "a resend, not a behaviour's retry";
+    EXPECT_EQ(r.newly_accepted, 10u);
+    for (const auto& record : r.submissions) EXPECT_EQ(record.requests, 2u);
+
+    // A fresh connection closed under its request is a transport error (no second resend).
+    test_server refusing([](const seen_request&, int) {
+        auto a = reply(202);
+        a.hang_up = true;
+        return a;
+    });
+    auto once = scenario(refusing, "constant:rate=100,duration=10ms", 1);  // 1 submission
+    once.connections = 1;
+    once.mix = parse_behaviour_mix("polite=100");
+    once.limits.polite_max_attempts = 1;
+    const auto lone = run(once);
+    EXPECT_EQ(lone.statuses, (std::map<int, std::uint64_t>{{transport_error_status, 1}}));
+    EXPECT_EQ(lone.sent, 2u);
+}
+
 TEST(loadtest_client, refuses_to_run_when_nothing_listens) {
     std::uint16_t port = 0;
     {
