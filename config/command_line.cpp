@@ -1,8 +1,11 @@
-// The shared command line (command_line.hpp): argument parsing, --help, --check-config, and
-// turning every usage or configuration error into one line on stderr and exit status 2.
+// The command line of every sluice executable (command_line.hpp): the option parser, and the
+// servers' --config, --check-config and --help, with every usage or configuration error turned into
+// one line on stderr and exit status 2.
 
 #include "config/command_line.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <iostream>
 #include <ostream>
 
@@ -22,33 +25,162 @@ startup exit_now(int exit_code)
     return start;
 }
 
+// `wording` with {name} and {arg} filled in.
+std::string worded(std::string_view wording, std::string_view name, std::string_view arg)
+{
+    std::string text;
+    for (std::size_t at = 0; at < wording.size();) {
+        if (wording.substr(at).starts_with("{name}")) {
+            text += name;
+            at += 6;
+        } else if (wording.substr(at).starts_with("{arg}")) {
+            text += arg;
+            at += 5;
+        } else {
+            text += wording[at++];
+        }
+    }
+    return text;
+}
+
+const option_spec* find_option(const option_grammar& grammar, std::string_view name)
+{
+    const auto it = std::find_if(grammar.options.begin(), grammar.options.end(),
+                                 [&](const option_spec& option) { return option.name == name; });
+    return it == grammar.options.end() ? nullptr : &*it;
+}
+
+// The servers' grammar: --config FILE and --check-config, in the words their tests hold.
+option_grammar server_grammar()
+{
+    option_grammar grammar;
+    grammar.options = {{"--config"}, {"--check-config", false, true}};
+    grammar.empty_value_is_missing = true;
+    grammar.wording.unknown_option = "unknown argument '{arg}' (try --help)";
+    grammar.wording.unexpected_argument = "unknown argument '{arg}' (try --help)";
+    grammar.wording.takes_no_value = "unknown argument '{arg}' (try --help)";
+    grammar.wording.needs_value = "{name} needs a FILE";
+    grammar.wording.given_twice = "{name} given twice";
+    return grammar;
+}
+
 }  // namespace
+
+// ---- 1. the option parser ----------------------------------------------------------------------
+
+parsed_options parse_options(int argc, const char* const* argv, const option_grammar& grammar)
+{
+    const usage_wording& words = grammar.wording;
+    parsed_options parsed;
+    parsed.program = program_name(argc, argv);
+    parsed.needs_value_ = words.needs_value;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i] ? argv[i] : "";
+        if (arg == "--help" || arg == "-h") {
+            parsed.help = true;
+            continue;
+        }
+        if (!arg.starts_with("--")) {
+            const bool command =
+                (grammar.command == command_word::first_bare_word && parsed.command.empty() && !arg.starts_with("-"))
+                || (grammar.command == command_word::argument_one && i == 1
+                    && std::find(grammar.commands.begin(), grammar.commands.end(), arg) != grammar.commands.end());
+            if (!command) throw usage_error(worded(words.unexpected_argument, arg, arg));
+            parsed.command = std::string(arg);
+            continue;
+        }
+        const auto equals = arg.find('=');
+        const std::string name(arg.substr(0, equals));
+        const option_spec* option = find_option(grammar, name);
+        if (!option) throw usage_error(worded(words.unknown_option, name, arg));
+        if (!option->takes_value) {
+            if (equals != std::string_view::npos) throw usage_error(worded(words.takes_no_value, name, arg));
+            if (parsed.given(name) && !option->repeatable) throw usage_error(worded(words.given_twice, name, arg));
+            if (!parsed.given(name)) parsed.switches_.push_back(name);
+            continue;
+        }
+        std::string value;
+        if (equals != std::string_view::npos) {
+            value = arg.substr(equals + 1);
+        } else if (i + 1 < argc && argv[i + 1]) {
+            value = argv[++i];
+        } else {
+            throw usage_error(worded(words.needs_value, name, arg));
+        }
+        if (parsed.given(name)) throw usage_error(worded(words.given_twice, name, arg));
+        if (value.empty() && grammar.empty_value_is_missing) throw usage_error(worded(words.needs_value, name, arg));
+        parsed.values_.emplace(name, std::move(value));
+    }
+    return parsed;
+}
+
+bool parsed_options::given(std::string_view name) const
+{
+    return values_.find(name) != values_.end()
+           || std::find(switches_.begin(), switches_.end(), name) != switches_.end();
+}
+
+std::optional<std::string> parsed_options::value(std::string_view name) const
+{
+    const auto it = values_.find(name);
+    if (it == values_.end()) return std::nullopt;
+    return it->second;
+}
+
+const std::string& parsed_options::required(std::string_view name, const std::string& missing) const
+{
+    const auto it = values_.find(name);
+    if (it == values_.end()) throw usage_error(missing);
+    if (it->second.empty()) throw usage_error(worded(needs_value_, name, name));
+    return it->second;
+}
+
+std::uint64_t parsed_options::whole(std::string_view name, std::uint64_t fallback, std::uint64_t low,
+                                    std::uint64_t high, std::string_view unit) const
+{
+    const auto text = value(name);
+    if (!text) return fallback;
+    std::uint64_t number = 0;
+    const auto [end, fault] = std::from_chars(text->data(), text->data() + text->size(), number);
+    if (text->empty() || fault != std::errc{} || end != text->data() + text->size() || number < low
+        || number > high)
+        throw bad_value(name, *text,
+                        "expected a whole number" + (unit.empty() ? std::string() : " of " + std::string(unit))
+                            + " from " + std::to_string(low) + " to " + std::to_string(high));
+    return number;
+}
+
+void parsed_options::allow_only(const std::vector<std::string_view>& allowed, std::string_view what) const
+{
+    const auto refuse = [&](std::string_view name) {
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+            throw usage_error(std::string(what) + " takes no option " + std::string(name));
+    };
+    for (const auto& [name, value] : values_) refuse(name);
+    for (const auto& name : switches_) refuse(name);
+}
+
+void parsed_options::set_default(std::string_view name, std::string value)
+{
+    if (!given(name)) values_.emplace(std::string(name), std::move(value));
+}
+
+usage_error bad_value(std::string_view flag, std::string_view value, std::string_view expected)
+{
+    return usage_error(std::string(flag) + " \"" + std::string(value) + "\": " + std::string(expected));
+}
+
+// ---- 2. the servers' command line --------------------------------------------------------------
 
 command_line parse_command_line(int argc, const char* const* argv)
 {
+    static const option_grammar grammar = server_grammar();
+    const parsed_options parsed = parse_options(argc, argv, grammar);
     command_line args;
-    args.program = program_name(argc, argv);
-
-    auto set_config_file = [&](std::string_view file) {
-        if (args.config_file) throw usage_error("--config given twice");
-        if (file.empty()) throw usage_error("--config needs a FILE");
-        args.config_file = std::filesystem::path(file);
-    };
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--config") {
-            if (i + 1 == argc) throw usage_error("--config needs a FILE");
-            set_config_file(argv[++i]);
-        } else if (arg.starts_with("--config=")) {
-            set_config_file(arg.substr(std::string_view("--config=").size()));
-        } else if (arg == "--check-config") {
-            args.check_config = true;
-        } else if (arg == "--help" || arg == "-h") {
-            args.help = true;
-        } else {
-            throw usage_error("unknown argument '" + std::string(arg) + "' (try --help)");
-        }
-    }
+    args.program = parsed.program;
+    if (const auto file = parsed.value("--config")) args.config_file = std::filesystem::path(*file);
+    args.check_config = parsed.given("--check-config");
+    args.help = parsed.help;
     return args;
 }
 

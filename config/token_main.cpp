@@ -13,6 +13,7 @@
 // Exit codes: 0 done; 2 a usage error, a refused value (practice code, a not_after in the past)
 // or a credential file that does not load; 1 an I/O failure.
 #include "config/allocator.hpp"
+#include "config/command_line.hpp"
 #include "config/config.hpp"
 #include "config/credentials.hpp"
 
@@ -21,17 +22,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <array>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -48,7 +46,7 @@ constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;  // also a refused value and a credential file that does not load
 
 // --valid-days: at least a day, at most ten years.
-constexpr long max_valid_days = 3660;
+constexpr std::uint64_t max_valid_days = 3660;
 
 constexpr std::string_view file_header =
     "# sluice credential file: one token a line, practice,token_sha256_hex,not_after (UTC).\n"
@@ -91,11 +89,8 @@ Exit status: 0 done, 2 a usage error or a refused value or a credential file tha
 )";
 }
 
-// A mistake in the arguments, or a value refused; what() is the one line to show.
-class usage_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using config::bad_value;
+using config::usage_error;  // a mistake in the arguments; what() is the one line to show
 
 // A value or a file refused (exit 2 too), where the usage is not the problem.
 class refused_error : public std::runtime_error {
@@ -109,67 +104,30 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-struct arguments {
-    std::string command;
-    std::map<std::string, std::string, std::less<>> options;  // "--file" -> value
-    bool help = false;
-};
-
-constexpr std::array<std::string_view, 8> known_options = {"--practice", "--file",  "--not-after", "--valid-days",
-                                                            "--before",   "--count", "--tokens",    "--letter"};
-
-arguments parse_arguments(int argc, char** argv)
+// The command line (config/command_line.hpp): the command word first, options in the default words.
+const config::option_grammar& grammar()
 {
-    arguments args;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            args.help = true;
-        } else if (arg.starts_with("--")) {
-            const auto equals = arg.find('=');
-            std::string name(arg.substr(0, equals));
-            if (std::find(known_options.begin(), known_options.end(), name) == known_options.end())
-                throw usage_error("unknown option " + name);
-            std::string value;
-            if (equals != std::string_view::npos) {
-                value = arg.substr(equals + 1);
-            } else if (i + 1 < argc) {
-                value = argv[++i];
-            } else {
-                throw usage_error(name + " needs a value");
-            }
-            if (!args.options.emplace(name, std::move(value)).second) throw usage_error(name + " is given twice");
-        } else if (args.command.empty() && !arg.starts_with("-")) {
-            args.command = arg;
-        } else {
-            throw usage_error("unexpected argument \"" + std::string(arg) + "\"");
-        }
-    }
-    return args;
+    static const config::option_grammar words = [] {
+        config::option_grammar g;
+        g.options = {{"--practice"}, {"--file"}, {"--not-after"}, {"--valid-days"},
+                     {"--before"},   {"--count"}, {"--tokens"},  {"--letter"}};
+        g.command = config::command_word::first_bare_word;
+        return g;
+    }();
+    return words;
 }
+
+using arguments = config::parsed_options;
 
 // Rejects options the command does not take.
 void check_options(const arguments& args, const std::vector<std::string_view>& allowed)
 {
-    for (const auto& [name, value] : args.options) {
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-            throw usage_error("the " + args.command + " command takes no option " + name);
-    }
+    args.allow_only(allowed, "the " + args.command + " command");
 }
 
 const std::string& required(const arguments& args, const std::string& name)
 {
-    const auto it = args.options.find(name);
-    if (it == args.options.end()) throw usage_error(args.command + " needs " + name);
-    if (it->second.empty()) throw usage_error(name + " needs a value");
-    return it->second;
-}
-
-std::optional<std::string> optional_option(const arguments& args, const std::string& name)
-{
-    const auto it = args.options.find(name);
-    if (it == args.options.end()) return std::nullopt;
-    return it->second;
+    return args.required(name, args.command + " needs " + name);
 }
 
 std::chrono::sys_seconds now_seconds()
@@ -332,10 +290,10 @@ int issue(const arguments& args)
     check_options(args, {"--practice", "--file", "--not-after", "--valid-days"});
     const std::string& practice = required(args, "--practice");
     const std::filesystem::path file = required(args, "--file");
-    const auto not_after_text = optional_option(args, "--not-after");
-    const auto valid_days_text = optional_option(args, "--valid-days");
-    if (not_after_text && valid_days_text) throw usage_error("give --not-after or --valid-days, not both");
-    if (!not_after_text && !valid_days_text) throw usage_error("issue needs --not-after TIME or --valid-days N");
+    const auto not_after_text = args.value("--not-after");
+    const bool valid_days_given = args.given("--valid-days");
+    if (not_after_text && valid_days_given) throw usage_error("give --not-after or --valid-days, not both");
+    if (!not_after_text && !valid_days_given) throw usage_error("issue needs --not-after TIME or --valid-days N");
 
     if (!config::well_formed_practice(practice))
         throw refused_error("--practice \"" + practice + "\" is not an ODS practice code: "
@@ -350,13 +308,8 @@ int issue(const arguments& args)
                               + "\" is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
         not_after = *parsed;
     } else {
-        long days = 0;
-        const auto& text = *valid_days_text;
-        const auto [end, fault] = std::from_chars(text.data(), text.data() + text.size(), days);
-        if (fault != std::errc{} || end != text.data() + text.size() || days < 1 || days > max_valid_days)
-            throw usage_error("--valid-days \"" + text + "\": expected a whole number of days from 1 to "
-                              + std::to_string(max_valid_days));
-        not_after = now + std::chrono::days{days};
+        const auto days = args.whole("--valid-days", 0, 1, max_valid_days, "days");
+        not_after = now + std::chrono::days{static_cast<long>(days)};
     }
     if (not_after <= now)
         throw refused_error("--not-after " + config::format_rfc3339(not_after) + " is not in the future (now is "
@@ -420,24 +373,12 @@ int expiring(const arguments& args)
 int generate(const arguments& args)
 {
     check_options(args, {"--count", "--file", "--tokens", "--letter", "--valid-days"});
-    const auto& count_text = required(args, "--count");
-    long count = 0;
-    const auto [count_end, count_fault] =
-        std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
-    if (count_fault != std::errc{} || count_end != count_text.data() + count_text.size() || count < 1
-        || static_cast<unsigned long>(count) > config::max_generated_practices)
-        throw usage_error("--count \"" + count_text + "\": expected a whole number from 1 to "
-                          + std::to_string(config::max_generated_practices));
-    const std::string letter = optional_option(args, "--letter").value_or("Z");
+    required(args, "--count");
+    const auto count = args.whole("--count", 0, 1, config::max_generated_practices);
+    const std::string letter = args.value("--letter").value_or("Z");
     if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
-        throw usage_error("--letter \"" + letter + "\": expected one upper-case letter");
-    long days = 365;
-    if (const auto text = optional_option(args, "--valid-days")) {
-        const auto [end, fault] = std::from_chars(text->data(), text->data() + text->size(), days);
-        if (fault != std::errc{} || end != text->data() + text->size() || days < 1 || days > max_valid_days)
-            throw usage_error("--valid-days \"" + *text + "\": expected a whole number of days from 1 to "
-                              + std::to_string(max_valid_days));
-    }
+        throw bad_value("--letter", letter, "expected one upper-case letter");
+    const auto days = static_cast<long>(args.whole("--valid-days", 365, 1, max_valid_days, "days"));
     // The files themselves: config::generate_credentials (shared with sluice-loadtest generate).
     config::generated_credentials generated;
     try {
@@ -463,7 +404,7 @@ int main(int argc, char** argv)
 {
     try {
         config::check_allocator(jemalloc_linked);
-        const auto args = parse_arguments(argc, argv);
+        const auto args = config::parse_options(argc, argv, grammar());
         if (args.help) {
             std::cout << help_text() << std::flush;
             return 0;

@@ -26,9 +26,10 @@
 // Connections. All C are opened before the schedule starts (at most connect_concurrency
 // connects in flight per thread); a request takes the connection free the longest (round robin,
 // so all of them carry traffic); a connection the server closes is reopened lazily, when a
-// request needs it. A request that finds its reused connection closed before any byte of the
-// answer came is sent once more on a fresh one (the race with a server's idle timeout; safe,
-// since the Idempotency-Key makes POST retry-safe). A request without a complete answer within
+// request needs it. A request that finds its reused connection (open before the request: kept
+// alive, or opened before the run and idle since) closed before any byte of the answer came is
+// sent once more on a fresh one (the race with a server's idle timeout; safe, since the
+// Idempotency-Key makes POST retry-safe). A request without a complete answer within
 // `timeout` (connect included) is a transport error (status 0), and its connection is closed;
 // deadlines are swept every timeout / 10 (10 to 250 ms), so one fires up to that much late.
 //
@@ -56,21 +57,10 @@
 #include "loadtest/progress.hpp"
 #include "loadtest/run_result.hpp"
 #include "loadtest/schedule.hpp"
+#include "loadtest/target.hpp"
 #include "loadtest/tokens.hpp"
 
 namespace sluice::loadtest {
-
-// Where the requests go: http only, the host an IP address or localhost.
-struct http_target {
-    std::string url;      // canonical: "http://127.0.0.1:8080"
-    std::string address;  // "127.0.0.1", "::1"
-    std::uint16_t port = 80;
-    std::string host_header;  // "127.0.0.1:8080", "[::1]:8080"
-};
-
-// "http://127.0.0.1:8080", "http://localhost:8080/", "http://[::1]:8080". Throws
-// std::invalid_argument saying what is wrong (https, a host name, a path, a bad port).
-http_target parse_target(std::string_view url);
 
 // Which practice arrival i belongs to, and which of its submissions it is.
 struct arrival_slot {

@@ -12,12 +12,14 @@
 // 2 a usage or configuration error (one line on stderr naming the flag and the value), or a
 // target that cannot be reached at all; 130 stopped early by SIGINT or SIGTERM (after reporting).
 #include "config/catalogue.hpp"
+#include "config/command_line.hpp"
 #include "config/config.hpp"
 #include "config/credentials.hpp"
 #include "config/process.hpp"
 #include "loadtest/behaviour.hpp"
 #include "loadtest/bodies.hpp"
 #include "loadtest/client.hpp"
+#include "loadtest/command_line.hpp"
 #include "loadtest/detail/spec_fields.hpp"
 #include "loadtest/progress.hpp"
 #include "loadtest/report.hpp"
@@ -26,10 +28,8 @@
 #include "loadtest/verify.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cctype>
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -61,6 +61,7 @@ constexpr std::string_view program = "sluice-loadtest";
 
 std::string help_text() {
     return R"(usage: sluice-loadtest --target URL --tokens FILE --schedule SPEC [options]
+       sluice-loadtest --target URL --tokens FILE --preset deadline[:window=W,practices=N] [options]
        sluice-loadtest generate --practices N --credentials FILE --tokens FILE [--letter L] [--valid-days N]
        sluice-loadtest body --practice CODE [--n N] [--seed N] [--period P] [--catalogue DIR] [--es-share X]
        sluice-loadtest --help
@@ -72,11 +73,21 @@ kept across retries and copies) unless --submissions-per-practice says more.
 
   --target URL               http://HOST:PORT; HOST an IP address or localhost (required)
   --tokens FILE              PRACTICE,TOKEN lines, as `generate` writes them (required)
-  --schedule SPEC            (required) one of
+  --schedule SPEC            (required unless a --preset gives it) one of
                                constant:rate=500,duration=30s
                                ramp:from=10,to=1000,duration=60s
                                surge:practices=7000,window=10m,peak_share=0.6
                                steps:start=100,step=100,every=10s,max=2000
+  --preset NAME[:FIELDS]     a scenario's flags under one name; a flag given too overrides the
+                             preset's. One preset:
+                               deadline[:window=2m,practices=9000]  the deadline night that
+                               broke QMAS in 2007: 9,000 practices each signing off once, ever
+                               faster towards the end of the window, a mix of impatient and
+                               double-clicking users; it stands for
+                                 --schedule surge:practices=9000,window=2m,peak_share=0.6
+                                 --mix polite=70,impatient=20,double=10 --connections 2000
+                               (window= and practices= change the surge: the default window keeps
+                               a rehearsal short; the tokens file needs that many practices)
   --mix SPEC                 client behaviours by percentage, default polite=100; e.g.
                              polite=70,impatient=20,double=10 (impatient: retries at once;
                              double: sends every submission twice at once)
@@ -119,163 +130,25 @@ Exit status: 0 done; 1 --verify found a violation or --find-capacity found no st
 )";
 }
 
-// One line for stderr: the flag, the value and what was expected.
-class usage_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-usage_error bad_value(std::string_view flag, std::string_view value, std::string_view expected) {
-    return usage_error(std::string(flag) + " \"" + std::string(value) + "\": " + std::string(expected));
-}
-
-struct arguments {
-    std::string command;  // "" (a run) or "generate"
-    std::map<std::string, std::string, std::less<>> values;
-    std::vector<std::string> switches;
-    bool help = false;
-};
-
-constexpr std::array<std::string_view, 24> valued_options = {"--target",
-                                                             "--tokens",
-                                                             "--schedule",
-                                                             "--mix",
-                                                             "--connections",
-                                                             "--threads",
-                                                             "--submissions-per-practice",
-                                                             "--seed",
-                                                             "--timeout",
-                                                             "--period",
-                                                             "--catalogue",
-                                                             "--es-share",
-                                                             "--json",
-                                                             "--html",
-                                                             "--verify-wait",
-                                                             "--slo-p99-ms",
-                                                             "--progress-interval",
-                                                             "--practices",
-                                                             "--credentials",
-                                                             "--letter",
-                                                             "--valid-days",
-                                                             "--run-id",
-                                                             "--practice",
-                                                             "--n"};
-constexpr std::array<std::string_view, 3> switch_options = {"--verify", "--find-capacity", "--quiet"};
-
-arguments parse_arguments(int argc, char** argv) {
-    arguments args;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            args.help = true;
-            continue;
-        }
-        if (!arg.starts_with("--")) {
-            if (i == 1 && (arg == "generate" || arg == "body")) {
-                args.command = std::string(arg);
-                continue;
-            }
-            throw usage_error("unexpected argument \"" + std::string(arg) + "\"");
-        }
-        const auto equals = arg.find('=');
-        const std::string name(arg.substr(0, equals));
-        if (std::find(switch_options.begin(), switch_options.end(), name) != switch_options.end()) {
-            if (equals != std::string_view::npos) throw usage_error(name + " takes no value");
-            if (std::find(args.switches.begin(), args.switches.end(), name) != args.switches.end())
-                throw usage_error(name + " is given twice");
-            args.switches.push_back(name);
-            continue;
-        }
-        if (std::find(valued_options.begin(), valued_options.end(), name) == valued_options.end())
-            throw usage_error("unknown option " + name + " (see sluice-loadtest --help)");
-        std::string value;
-        if (equals != std::string_view::npos) {
-            value = arg.substr(equals + 1);
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            throw usage_error(name + " needs a value");
-        }
-        if (!args.values.emplace(name, std::move(value)).second) throw usage_error(name + " is given twice");
-    }
-    return args;
-}
-
-void allow_only(const arguments& args, std::initializer_list<std::string_view> allowed, std::string_view what) {
-    for (const auto& [name, value] : args.values)
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-            throw usage_error(std::string(what) + " takes no option " + name);
-    for (const auto& name : args.switches)
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
-            throw usage_error(std::string(what) + " takes no option " + name);
-}
-
-std::optional<std::string> option(const arguments& args, std::string_view name) {
-    const auto it = args.values.find(name);
-    if (it == args.values.end()) return std::nullopt;
-    return it->second;
-}
-
-const std::string& required(const arguments& args, std::string_view name) {
-    const auto it = args.values.find(name);
-    if (it == args.values.end()) throw usage_error(std::string(name) + " is required (see sluice-loadtest --help)");
-    if (it->second.empty()) throw usage_error(std::string(name) + " needs a value");
-    return it->second;
-}
-
-bool has_switch(const arguments& args, std::string_view name) {
-    return std::find(args.switches.begin(), args.switches.end(), name) != args.switches.end();
-}
-
-std::uint64_t whole(const arguments& args, std::string_view name, std::uint64_t fallback, std::uint64_t low,
-                    std::uint64_t high) {
-    const auto text = option(args, name);
-    if (!text) return fallback;
-    std::uint64_t value = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || value < low || value > high)
-        throw bad_value(name, *text,
-                        "expected a whole number from " + std::to_string(low) + " to " + std::to_string(high));
-    return value;
-}
-
-double decimal(const arguments& args, std::string_view name, double fallback, double low, double high) {
-    const auto text = option(args, name);
-    if (!text) return fallback;
-    double value = 0;
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-    if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || !(value >= low && value <= high))
-        throw bad_value(name, *text,
-                        "expected a number from " + loadtest::detail::format_number(low) + " to " +
-                            loadtest::detail::format_number(high));
-    return value;
-}
-
-std::chrono::nanoseconds duration(const arguments& args, std::string_view name, std::chrono::nanoseconds fallback) {
-    const auto text = option(args, name);
-    if (!text) return fallback;
-    std::chrono::nanoseconds value{};
-    try {
-        value = loadtest::detail::parse_duration(*text, name, "value");
-    } catch (const std::invalid_argument&) {
-        throw bad_value(name, *text, "expected a duration such as 10s, 1500ms or 2m");
-    }
-    if (value <= std::chrono::nanoseconds{0}) throw bad_value(name, *text, "expected a duration above 0");
-    return value;
-}
+using config::bad_value;    // `--flag "value": what was expected`
+using config::usage_error;  // one line for stderr: the flag, the value and what was expected
+using arguments = config::parsed_options;
+using loadtest::decimal_flag;
+using loadtest::duration_flag;
+using loadtest::required_flag;
 
 // ---- generate ----------------------------------------------------------------------------------
 
 int generate(const arguments& args) {
-    allow_only(args, {"--practices", "--credentials", "--tokens", "--letter", "--valid-days"}, "generate");
-    const auto count = whole(args, "--practices", 0, 1, config::max_generated_practices);
-    if (!option(args, "--practices")) throw usage_error("generate needs --practices N");
-    const std::filesystem::path credentials = required(args, "--credentials");
-    const std::filesystem::path tokens = required(args, "--tokens");
-    const std::string letter = option(args, "--letter").value_or("Z");
+    args.allow_only(loadtest::generate_flags, "generate");
+    const auto count = args.whole("--practices", 0, 1, config::max_generated_practices);
+    if (!args.given("--practices")) throw usage_error("generate needs --practices N");
+    const std::filesystem::path credentials = required_flag(args, "--credentials");
+    const std::filesystem::path tokens = required_flag(args, "--tokens");
+    const std::string letter = args.value("--letter").value_or("Z");
     if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
         throw bad_value("--letter", letter, "expected one upper-case letter");
-    const auto days = whole(args, "--valid-days", 365, 1, 3660);
+    const auto days = args.whole("--valid-days", 365, 1, 3660);
     try {
         loadtest::generate_practices(count, letter[0], std::chrono::days{days}, credentials, tokens);
     } catch (const config::credential_write_error& error) {
@@ -291,7 +164,7 @@ int generate(const arguments& args) {
 
 // --catalogue, --period, --es-share and --seed: the body generator of a run (and of `body`).
 loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) {
-    const std::string catalogue_dir = option(args, "--catalogue").value_or("data/catalogue");
+    const std::string catalogue_dir = args.value("--catalogue").value_or("data/catalogue");
     config::catalogue catalogue;
     try {
         catalogue = config::load_catalogue(catalogue_dir);
@@ -299,8 +172,8 @@ loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) 
         throw usage_error(std::string("--catalogue \"") + catalogue_dir + "\": " + error.what());
     }
     loadtest::body_options body_options;
-    body_options.period = option(args, "--period").value_or(std::string(loadtest::default_period));
-    body_options.es_share = decimal(args, "--es-share", 0.1, 0, 1);
+    body_options.period = args.value("--period").value_or(std::string(loadtest::default_period));
+    body_options.es_share = decimal_flag(args, "--es-share", 0.1, 0, 1);
     body_options.seed = seed;
     try {
         return loadtest::body_generator(catalogue, body_options);
@@ -314,13 +187,13 @@ loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) 
 
 // `body`: one submission's body on stdout, exactly as a run would send it.
 int body(const arguments& args) {
-    allow_only(args, {"--practice", "--n", "--seed", "--period", "--catalogue", "--es-share"}, "body");
-    const auto& practice = required(args, "--practice");
+    args.allow_only(loadtest::body_flags, "body");
+    const auto& practice = required_flag(args, "--practice");
     if (!config::well_formed_practice(practice))
         throw bad_value("--practice", practice,
                         "expected an ODS practice code (one upper-case letter and five digits)");
-    const auto bodies = make_bodies(args, whole(args, "--seed", 1, 0, std::numeric_limits<std::uint64_t>::max()));
-    std::cout << bodies.body(practice, whole(args, "--n", 0, 0, std::numeric_limits<std::uint64_t>::max())) << '\n'
+    const auto bodies = make_bodies(args, args.whole("--seed", 1, 0, std::numeric_limits<std::uint64_t>::max()));
+    std::cout << bodies.body(practice, args.whole("--n", 0, 0, std::numeric_limits<std::uint64_t>::max())) << '\n'
               << std::flush;
     return std::cout ? exit_ok : exit_failed;
 }
@@ -346,6 +219,7 @@ struct verification {
     bool waited_out = false;
 };
 
+// --verify: the status of every receipt, polled until all are calculated when --verify-wait says so.
 verification verify(const loadtest::run_result& result, const loadtest::run_options& options,
                     std::optional<std::chrono::nanoseconds> wait, bool quiet) {
     std::map<std::string, std::string> tokens;
@@ -374,115 +248,100 @@ verification verify(const loadtest::run_result& result, const loadtest::run_opti
     }
 }
 
-int run(const arguments& args) {
-    allow_only(args,
-               {"--target",
-                "--tokens",
-                "--schedule",
-                "--mix",
-                "--connections",
-                "--threads",
-                "--submissions-per-practice",
-                "--seed",
-                "--timeout",
-                "--period",
-                "--catalogue",
-                "--es-share",
-                "--json",
-                "--html",
-                "--verify",
-                "--verify-wait",
-                "--find-capacity",
-                "--slo-p99-ms",
-                "--quiet",
-                "--progress-interval",
-                "--run-id"},
-               "a run");
+// The scenario's flags, checked in this order (the first mistake is the one reported).
+loadtest::run_options scenario_options(const arguments& args) {
     loadtest::run_options options;
     try {
-        options.target = loadtest::parse_target(required(args, "--target"));
+        options.target = loadtest::parse_target(required_flag(args, "--target"));
     } catch (const std::invalid_argument& error) {
         throw usage_error(std::string("--target ") + error.what());
     }
     try {
-        options.plan = loadtest::schedule::parse(required(args, "--schedule"));
+        options.plan = loadtest::schedule::parse(required_flag(args, "--schedule"));
     } catch (const std::invalid_argument& error) {
-        throw bad_value("--schedule", required(args, "--schedule"), error.what());
+        throw bad_value("--schedule", required_flag(args, "--schedule"), error.what());
     }
-    if (const auto mix = option(args, "--mix")) {
+    if (const auto mix = args.value("--mix")) {
         try {
             options.mix = loadtest::parse_behaviour_mix(*mix);
         } catch (const std::invalid_argument& error) {
             throw bad_value("--mix", *mix, error.what());
         }
     }
-    options.connections = static_cast<std::uint32_t>(whole(args, "--connections", 1000, 1, 1'000'000));
-    options.threads = static_cast<std::uint32_t>(whole(args, "--threads", 1, 1, 1024));
+    options.connections = static_cast<std::uint32_t>(args.whole("--connections", 1000, 1, 1'000'000));
+    options.threads = static_cast<std::uint32_t>(args.whole("--threads", 1, 1, 1024));
     if (options.threads > options.connections)
         throw bad_value("--threads", std::to_string(options.threads),
                         "more threads than --connections " + std::to_string(options.connections) +
                             ": each thread needs a connection");
-    options.submissions_per_practice = whole(args, "--submissions-per-practice", 1, 1, 1'000'000'000);
-    options.seed = whole(args, "--seed", 1, 0, std::numeric_limits<std::uint64_t>::max());
-    options.timeout = duration(args, "--timeout", 10s);
-    if (const auto run_id = option(args, "--run-id")) {  // for tests: a key prefix of one's own
+    options.submissions_per_practice = args.whole("--submissions-per-practice", 1, 1, 1'000'000'000);
+    options.seed = args.whole("--seed", 1, 0, std::numeric_limits<std::uint64_t>::max());
+    options.timeout = duration_flag(args, "--timeout", 10s);
+    if (const auto run_id = args.value("--run-id")) {  // for tests: a key prefix of one's own
         if (run_id->empty() || run_id->size() > 64 || !std::all_of(run_id->begin(), run_id->end(), [](char c) {
                 return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
             }))
             throw bad_value("--run-id", *run_id, "expected 1 to 64 letters, digits or '-'");
         options.run_id = *run_id;
     }
-
-    const bool find_capacity = has_switch(args, "--find-capacity");
-    const auto slo = option(args, "--slo-p99-ms");
+    const bool find_capacity = args.given("--find-capacity");
+    const auto slo = args.value("--slo-p99-ms");
     if (find_capacity != slo.has_value())
         throw usage_error(find_capacity ? "--find-capacity needs --slo-p99-ms N"
                                         : "--slo-p99-ms goes with --find-capacity");
     if (find_capacity) {
         if (!std::holds_alternative<loadtest::steps_schedule>(options.plan.kind()))
             throw bad_value(
-                "--schedule", required(args, "--schedule"),
+                "--schedule", required_flag(args, "--schedule"),
                 "--find-capacity needs a steps schedule, such as steps:start=100,step=100,every=10s,max=2000");
         options.find_capacity = true;
-        options.slo_p99_ms = decimal(args, "--slo-p99-ms", 0, 0.001, 3'600'000);
+        options.slo_p99_ms = decimal_flag(args, "--slo-p99-ms", 0, 0.001, 3'600'000);
     }
-    const bool want_verify = has_switch(args, "--verify") || option(args, "--verify-wait").has_value();
-    std::optional<std::chrono::nanoseconds> verify_wait;
-    if (option(args, "--verify-wait")) verify_wait = duration(args, "--verify-wait", 0s);
-    const bool quiet = has_switch(args, "--quiet");
-    const auto progress_interval = duration(args, "--progress-interval", 5s);
+    return options;
+}
 
-    // The practices, the catalogue, the bodies.
-    const std::string tokens_file = required(args, "--tokens");
+// What a run does besides sending: verification, progress, report files.
+struct run_extras {
+    bool verify = false;
+    std::optional<std::chrono::nanoseconds> verify_wait;
+    bool quiet = false;
+    std::chrono::nanoseconds progress_interval{};
+    std::optional<std::ofstream> json_out, html_out;  // opened before the run: a bad path costs nothing
+};
+
+run_extras extras_of(const arguments& args) {
+    run_extras extras;
+    extras.verify = args.given("--verify") || args.given("--verify-wait");
+    if (args.given("--verify-wait")) extras.verify_wait = duration_flag(args, "--verify-wait", 0s);
+    extras.quiet = args.given("--quiet");
+    extras.progress_interval = duration_flag(args, "--progress-interval", 5s);
+    return extras;
+}
+
+void open_report_files(const arguments& args, run_extras& extras) {
+    if (const auto path = args.value("--json")) extras.json_out = open_output("--json", *path);
+    if (const auto path = args.value("--html")) extras.html_out = open_output("--html", *path);
+}
+
+// The practices of the tokens file, which must be enough for the schedule (`schedule_source`:
+// the flag that gave it, for the message).
+void read_practices(const arguments& args, loadtest::run_options& options, const std::string& schedule_source) {
     try {
-        options.practices = loadtest::read_tokens(tokens_file);
+        options.practices = loadtest::read_tokens(required_flag(args, "--tokens"));
     } catch (const std::invalid_argument& error) {
         throw usage_error(std::string("--tokens: ") + error.what());
     }
     try {
         loadtest::check_submissions_fit(options.plan, options.practices.size(), options.submissions_per_practice);
     } catch (const std::invalid_argument& error) {
-        throw usage_error(std::string("--schedule: ") + error.what());
+        throw usage_error(schedule_source + ": " + error.what());
     }
-    const auto bodies = make_bodies(args, options.seed);
-    if (bodies.options().es_share > 0 && !bodies.has_enhanced_services())
-        std::cerr << program << ": note: period " << bodies.options().period
-                  << " has no enhanced service in the catalogue: every body is QOF\n";
-    options.body = [&bodies](std::string& out, std::string_view practice, std::uint64_t n) {
-        bodies.append_body(out, practice, n);
-    };
-    try {
-        loadtest::ensure_descriptors(options.connections, options.threads);
-    } catch (const std::invalid_argument& error) {
-        throw usage_error(error.what());
-    }
+}
 
-    std::optional<std::ofstream> json_out, html_out;
-    if (const auto path = option(args, "--json")) json_out = open_output("--json", *path);
-    if (const auto path = option(args, "--html")) html_out = open_output("--html", *path);
-
-    // Progress, and Ctrl-C: stop sending, wait for what is in flight, report.
-    loadtest::progress_printer progress(stdout, loadtest::choose_progress_mode(stdout, quiet), progress_interval);
+// The engine, with progress on stdout and Ctrl-C (stop sending, wait for what is in flight).
+loadtest::run_result send(loadtest::run_options& options, const run_extras& extras) {
+    loadtest::progress_printer progress(stdout, loadtest::choose_progress_mode(stdout, extras.quiet),
+                                        extras.progress_interval);
     options.progress_period = progress.update_period();
     options.on_progress = [&progress](const loadtest::progress_snapshot& snapshot) { progress.update(snapshot); };
     options.on_note = [](const std::string& note) { std::cerr << program << ": " << note << '\n'; };
@@ -490,12 +349,11 @@ int run(const arguments& args) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
 
-    if (!quiet)
+    if (!extras.quiet)
         std::cerr << program << ": " << options.target.url << ", schedule " << options.plan.spec() << " ("
                   << options.plan.count() << " submissions), " << options.practices.size() << " practices, "
                   << options.connections << " connections, " << options.threads << " thread"
                   << (options.threads == 1 ? "" : "s") << '\n';
-
     loadtest::run_result result;
     try {
         result = loadtest::run(options);
@@ -505,23 +363,19 @@ int run(const arguments& args) {
     }
     progress.finish();
     if (stop_requested.load()) std::cerr << program << ": stopped early (signal); reporting what was done\n";
+    return result;
+}
 
-    std::optional<loadtest::verdict> checked;
-    if (want_verify) {
-        const auto outcome = verify(result, options, verify_wait, quiet);
-        checked = outcome.result;
-        if (outcome.waited_out)
-            std::cerr << program << ": --verify-wait: not every submission was calculated in time\n";
-    }
-
+// The summary on stdout, the report files, and the exit status.
+int report(const loadtest::run_result& result, const std::optional<loadtest::verdict>& checked,
+           const loadtest::run_options& options, run_extras& extras) {
     std::cout << loadtest::format_summary(result, checked) << std::flush;
-    if (json_out) *json_out << loadtest::format_json(result, checked);
-    if (html_out) *html_out << loadtest::format_html(result, checked);
-    if ((json_out && !json_out->flush()) || (html_out && !html_out->flush())) {
+    if (extras.json_out) *extras.json_out << loadtest::format_json(result, checked);
+    if (extras.html_out) *extras.html_out << loadtest::format_html(result, checked);
+    if ((extras.json_out && !extras.json_out->flush()) || (extras.html_out && !extras.html_out->flush())) {
         std::cerr << program << ": could not write the report files\n";
         return exit_failed;
     }
-
     int status = exit_ok;
     if (checked && !checked->ok()) {
         std::cerr << loadtest::format_verdict(*checked);
@@ -536,12 +390,51 @@ int run(const arguments& args) {
     return status;
 }
 
+int run(arguments args) {
+    args.allow_only(loadtest::run_flags, "a run");
+    const auto from_preset = loadtest::apply_preset(args);
+    if (!from_preset.empty() && !args.given("--quiet")) {
+        std::string flags;
+        for (const auto& flag : from_preset) flags += " " + flag.flag + " " + flag.value;
+        std::cerr << program << ": --preset " << *args.value("--preset") << ":" << flags << '\n';
+    }
+    auto options = scenario_options(args);
+    auto extras = extras_of(args);
+    const bool preset_schedule =
+        std::any_of(from_preset.begin(), from_preset.end(),
+                    [](const loadtest::preset_flag& flag) { return flag.flag == "--schedule"; });
+    read_practices(args, options, preset_schedule ? "--preset " + *args.value("--preset") : "--schedule");
+    const auto bodies = make_bodies(args, options.seed);
+    if (bodies.options().es_share > 0 && !bodies.has_enhanced_services())
+        std::cerr << program << ": note: period " << bodies.options().period
+                  << " has no enhanced service in the catalogue: every body is QOF\n";
+    options.body = [&bodies](std::string& out, std::string_view practice, std::uint64_t n) {
+        bodies.append_body(out, practice, n);
+    };
+    try {
+        loadtest::ensure_descriptors(options.connections, options.threads);
+    } catch (const std::invalid_argument& error) {
+        throw usage_error(error.what());
+    }
+    open_report_files(args, extras);
+
+    const auto result = send(options, extras);
+    std::optional<loadtest::verdict> checked;
+    if (extras.verify) {
+        const auto outcome = verify(result, options, extras.verify_wait, extras.quiet);
+        checked = outcome.result;
+        if (outcome.waited_out)
+            std::cerr << program << ": --verify-wait: not every submission was calculated in time\n";
+    }
+    return report(result, checked, options, extras);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     try {
         config::start_process(program);
-        const auto args = parse_arguments(argc, argv);
+        const auto args = config::parse_options(argc, argv, loadtest::command_grammar());
         if (args.help) {
             std::cout << help_text() << std::flush;
             return exit_ok;

@@ -5,8 +5,12 @@
 //   - every latency is measured from the request's INTENDED send time (schedule.hpp for a first
 //     attempt, decision time + retry delay for a retry), never from when it was written, so a
 //     stalled server shows up in the percentiles (no coordinated omission);
-//   - totals equal the sums over intervals (statuses, sent, offered, accepted) and the histograms'
-//     counts equal the number of answered requests they cover;
+//   - totals equal the sums over intervals (statuses, sent, offered, accepted, newly_accepted) and
+//     the histograms' counts equal the number of answered requests they cover;
+//   - a submission is newly accepted once, at its FIRST 2xx (whichever copy or retry brought it):
+//     newly_accepted is the number of submission records with a time to receipt, and the count of
+//     the time_to_receipt histogram. Its rate is the goodput: submissions that got through, per
+//     second, where accepted counts every 2xx (replays and second copies too);
 //   - transport errors (refused, reset, timed out, unparseable answer) are counted under status 0.
 #pragma once
 
@@ -27,9 +31,10 @@ inline constexpr int transport_error_status = 0;
 
 // One slice of the run (interval_length long, the i-th starting at i * interval_length).
 struct interval_stats {
-    std::uint64_t offered = 0;   // first attempts whose intended send time falls in the interval
-    std::uint64_t sent = 0;      // requests written in it, retries and second copies included
-    std::uint64_t accepted = 0;  // 2xx answers received in it (new or replayed)
+    std::uint64_t offered = 0;              // first attempts whose intended send time falls in the interval
+    std::uint64_t sent = 0;                 // requests written in it, retries and second copies included
+    std::uint64_t accepted = 0;             // 2xx answers received in it (new or replayed)
+    std::uint64_t newly_accepted = 0;       // submissions whose first 2xx was received in it
     std::map<int, std::uint64_t> statuses;  // answers received in it, by status (0: transport error)
     latency_histogram latency;              // every answer received in it (by receive time)
 };
@@ -77,11 +82,12 @@ struct run_result {
     std::chrono::nanoseconds interval_length = std::chrono::seconds{1};
 
     // Totals.
-    std::uint64_t offered = 0;   // the schedule's count (first attempts)
-    std::uint64_t sent = 0;      // every request written
-    std::uint64_t answered = 0;  // HTTP answers received
-    std::uint64_t accepted = 0;  // 2xx answers
-    std::uint64_t retries = 0;   // requests sent because a behaviour retried
+    std::uint64_t offered = 0;               // the schedule's count (first attempts)
+    std::uint64_t sent = 0;                  // every request written
+    std::uint64_t answered = 0;              // HTTP answers received
+    std::uint64_t accepted = 0;              // 2xx answers
+    std::uint64_t newly_accepted = 0;        // submissions accepted (each one's first 2xx)
+    std::uint64_t retries = 0;               // requests sent because a behaviour retried
     std::uint32_t max_open_connections = 0;  // the most connections open at once
     std::map<int, std::uint64_t> statuses;   // by status (0: transport error)
 

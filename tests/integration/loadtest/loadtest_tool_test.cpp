@@ -50,17 +50,18 @@ struct tool_run {
     std::string output() const { return out + err; }
 };
 
-// Runs sluice-loadtest with `args` (and the repository's catalogue for the bodies) in `dir`, its
-// stdout and stderr into files there; SIGKILL after `limit`.
+// Runs sluice-loadtest with `args` (and, unless `with_catalogue` is false or the command is
+// `generate`, the repository's catalogue for the bodies) in `dir`, its stdout and stderr into files
+// there; SIGKILL after `limit`.
 tool_run run_tool(const std::filesystem::path& dir, const std::vector<std::string>& args,
-                  std::chrono::seconds limit = 120s) {
+                  std::chrono::seconds limit = 120s, bool with_catalogue = true) {
     static int run_number = 0;
     const auto base = dir / ("tool-" + std::to_string(++run_number));
     const auto out_file = base.string() + ".out";
     const auto err_file = base.string() + ".err";
     std::vector<std::string> argv_storage{SLUICE_LOADTEST_BINARY};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    if (args.empty() || args.front() != "generate")
+    if (with_catalogue && (args.empty() || args.front() != "generate"))
         argv_storage.insert(argv_storage.end(), {"--catalogue", SLUICE_CATALOGUE_DIR});
     std::vector<char*> argv;
     for (auto& a : argv_storage) argv.push_back(a.data());
@@ -177,6 +178,104 @@ std::string practice_code(int i) {
     return practice;
 }
 
+// --- usage errors -----------------------------------------------------------------------------
+
+// Every mistake on the command line is one line on stderr naming the flag (and the value), exit 2,
+// nothing on stdout; --help is exit 0 on stdout. These messages are the tool's interface: they
+// stay the same whatever parses the arguments.
+TEST(LoadtestToolUsage, MistakesAreOneLineAndExit2) {
+    scratch_directory dir;
+    const auto tokens = write_tokens(dir, 2);
+    const std::vector<std::string> valid = {
+        "--target", "http://127.0.0.1:1", "--schedule",  "constant:rate=1,duration=1s",
+        "--tokens", tokens.string(),      "--catalogue", SLUICE_CATALOGUE_DIR};
+    const auto with = [&](std::vector<std::string> extra) {
+        auto args = valid;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    };
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--bogus"}, "unknown option --bogus (see sluice-loadtest --help)"},
+        {{"--help", "--bogus"}, "unknown option --bogus (see sluice-loadtest --help)"},
+        {{"generate", "--count", "5"}, "unknown option --count (see sluice-loadtest --help)"},
+        {{"--verify=yes"}, "--verify takes no value"},
+        {{"--quiet", "--quiet"}, "--quiet is given twice"},
+        {{"--target"}, "--target needs a value"},
+        {{"--target", "a", "--target=b"}, "--target is given twice"},
+        {{"stray"}, "unexpected argument \"stray\""},
+        {{"--quiet", "generate"}, "unexpected argument \"generate\""},
+        {{"-x"}, "unexpected argument \"-x\""},
+        {{}, "--target is required (see sluice-loadtest --help)"},
+        {{"--target", "http://127.0.0.1:1"}, "--schedule is required (see sluice-loadtest --help)"},
+        {{"--target", "https://x"},
+         "--target \"https://x\": https is not supported: sluice-loadtest speaks plain http (http://HOST:PORT)"},
+        {{"--target", "http://127.0.0.1:1", "--schedule", "bogus"},
+         "--schedule \"bogus\": schedule 'bogus': expected kind:key=value,... with kind one of constant, ramp, "
+         "surge, steps (e.g. constant:rate=500,duration=30s)"},
+        {{"body", "--verify"}, "body takes no option --verify"},
+        {{"body"}, "--practice is required (see sluice-loadtest --help)"},
+        {{"body", "--practice", "a81001"},
+         "--practice \"a81001\": expected an ODS practice code (one upper-case letter and five digits)"},
+        {{"generate"}, "generate needs --practices N"},
+        {{"generate", "--practices", "0"}, "--practices \"0\": expected a whole number from 1 to 100000"},
+        {{"generate", "--practices", "5", "--credentials="}, "--credentials needs a value"},
+        {{"generate", "--practices", "5", "--credentials", "c", "--tokens", "t", "--letter", "q"},
+         "--letter \"q\": expected one upper-case letter"},
+        {with({"--connections", "0"}), "--connections \"0\": expected a whole number from 1 to 1000000"},
+        {with({"--connections="}), "--connections \"\": expected a whole number from 1 to 1000000"},
+        {with({"--schedule", "constant:rate=10,duration=1s"}), "--schedule is given twice"},
+        {with({"--find-capacity"}), "--find-capacity needs --slo-p99-ms N"},
+        {with({"--slo-p99-ms", "5"}), "--slo-p99-ms goes with --find-capacity"},
+        {with({"--find-capacity", "--slo-p99-ms", "5"}),
+         "--schedule \"constant:rate=1,duration=1s\": --find-capacity needs a steps schedule, such as "
+         "steps:start=100,step=100,every=10s,max=2000"},
+        {with({"--timeout", "0s"}), "--timeout \"0s\": expected a duration above 0"},
+        {with({"--timeout", "5"}), "--timeout \"5\": expected a duration such as 10s, 1500ms or 2m"},
+        {with({"--verify-wait", "0s"}), "--verify-wait \"0s\": expected a duration above 0"},
+        {with({"--threads", "3", "--connections", "2"}),
+         "--threads \"3\": more threads than --connections 2: each thread needs a connection"},
+        {with({"--run-id", "a b"}), "--run-id \"a b\": expected 1 to 64 letters, digits or '-'"},
+        {with({"--mix", "polite=50"}),
+         "--mix \"polite=50\": behaviour mix: 'polite=50' adds up to 50 %, not 100 (e.g. "
+         "polite=70,impatient=20,double=10)"},
+        {with({"--es-share", "2"}), "--es-share \"2\": expected a number from 0 to 1"},
+        {with({"--json", (dir.path() / "absent" / "x.json").string()}),
+         "--json \"" + (dir.path() / "absent" / "x.json").string() +
+             "\": cannot be written: No such file or directory"},
+        {with({"--quiet"}), "--target http://127.0.0.1:1: cannot connect to http://127.0.0.1:1: Connection refused"},
+        {{"--preset", "rush"}, "--preset \"rush\": unknown preset 'rush': the presets are deadline"},
+        {{"generate", "--preset", "deadline"}, "generate takes no option --preset"},
+        {{"--target", "http://127.0.0.1:1", "--tokens", tokens.string(), "--catalogue", SLUICE_CATALOGUE_DIR,
+          "--preset", "deadline", "--quiet"},
+         "--preset deadline: the surge has practices=9000 but the tokens file holds 2 practices: lower practices= "
+         "or generate more (sluice-loadtest generate --practices 9000 ...)"},
+    };
+    for (const auto& [args, message] : cases) {
+        const auto run = run_tool(dir.path(), args, 30s, false);
+        EXPECT_EQ(run.exit_code, std::optional<int>(2)) << message;
+        EXPECT_EQ(run.out, "") << message;
+        EXPECT_EQ(run.err, "sluice-loadtest: " + message + "\n");
+    }
+}
+
+TEST(LoadtestToolUsage, HelpIsExit0OnStdout) {
+    scratch_directory dir;
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--help"}, {"-h"}, {"generate", "--help"}, {"body", "-h"}}) {
+        const auto run = run_tool(dir.path(), args, 30s, false);
+        EXPECT_EQ(run.exit_code, std::optional<int>(0));
+        EXPECT_TRUE(run.out.starts_with("usage: sluice-loadtest --target URL --tokens FILE --schedule SPEC"))
+            << run.out;
+        EXPECT_EQ(run.err, "");
+        // The deadline preset, as it expands (loadtest_preset.deadline_expands_as_documented).
+        for (const char* documented :
+             {"--preset deadline[:window=W,practices=N]", "deadline[:window=2m,practices=9000]",
+              "--schedule surge:practices=9000,window=2m,peak_share=0.6",
+              "--mix polite=70,impatient=20,double=10 --connections 2000"})
+            EXPECT_NE(run.out.find(documented), std::string::npos) << documented;
+    }
+}
+
 // --- a stalled server shows in the percentiles ---------------------------------------------------
 
 // The stall scenario: 2,000 requests/s for 2 s over 100 connections; the stub stalls from 0.5 s
@@ -195,7 +294,7 @@ constexpr bool sanitized_build = true;
 #else
 constexpr bool sanitized_build = false;
 #endif
-#define SKIP_TIMING_UNDER_SANITIZERS()                                                                       \
+#define SKIP_TIMING_UNDER_SANITIZERS() \
     if (sanitized_build) GTEST_SKIP() << "needs " << stall_rate << " requests/s: a release-build test"
 
 TEST(LoadtestTool, StalledServerShowsInP90AndP99) {
@@ -273,6 +372,37 @@ TEST(LoadtestTool, WithoutTheStallP99StaysLow) {
     EXPECT_LT(p99, 200ms) << run.output();
     std::cout << "control run: p90 " << number(doc, {"latency", "p90_ns"}) / 1'000'000.0 << " ms, p99 "
               << p99.count() / 1'000'000.0 << " ms\n";
+}
+
+// --- the deadline preset ---------------------------------------------------------------------------
+
+// The preset's surge (made small with its own fields) and mix, with --connections given: the
+// explicit flag wins, the rest comes from the preset, and the report shows which is which.
+TEST(LoadtestTool, DeadlinePresetRunsWithExplicitFlagsOverriding) {
+    constexpr int practices = 60;
+    scratch_directory dir;
+    const auto tokens = write_tokens(dir, practices);
+    stub_gateway stub(dir.path(), {"--tokens", tokens.string()});
+    const auto report = dir.path() / "deadline.json";
+    const std::string preset = "deadline:window=2s,practices=" + std::to_string(practices);
+    const auto run = run_tool(dir.path(), {"--target", stub.target(), "--tokens", tokens.string(), "--preset", preset,
+                                           "--connections", "8", "--json", report.string()});
+    ASSERT_EQ(run.exit_code, std::optional<int>(0)) << run.output();
+    EXPECT_NE(run.err.find("sluice-loadtest: --preset " + preset +
+                           ": --schedule surge:practices=" + std::to_string(practices) +
+                           ",window=2s,peak_share=0.6 --mix polite=70,impatient=20,double=10\n"),
+              std::string::npos)
+        << run.err;
+    const auto doc = read_json(report);
+    ASSERT_TRUE(doc.is_object()) << scratch_directory::read(report);
+    const auto& scenario = doc.at("scenario");
+    EXPECT_EQ(scenario.at("schedule").as_string(),
+              "surge:practices=" + std::to_string(practices) + ",window=2s,peak_share=0.6");
+    EXPECT_EQ(scenario.at("mix").as_string(), "polite=70,impatient=20,double=10");
+    EXPECT_EQ(number(doc, {"scenario", "connections"}), 8);
+    EXPECT_EQ(number(doc, {"totals", "offered"}), practices);
+    EXPECT_EQ(number(doc, {"totals", "newly_accepted"}), practices) << "the stub accepts every submission";
+    EXPECT_NE(run.out.find("goodput and shedding"), std::string::npos) << run.out;
 }
 
 // --- --verify catches what the stub plants ------------------------------------------------------
@@ -419,6 +549,9 @@ TEST(LoadtestTool, SurgeThroughTheRealStackIsVerified) {
     EXPECT_EQ(number(doc, {"verdict", "calculated"}), practices) << run.output() << "\nworker log:\n" << worker.log();
     EXPECT_EQ(number(doc, {"verdict", "duplicates"}), 0);
     EXPECT_EQ(number(doc, {"verdict", "lost"}), 0);
+    // Goodput counts each submission once, whatever its copies and retries got.
+    EXPECT_EQ(number(doc, {"totals", "newly_accepted"}), practices);
+    EXPECT_GE(number(doc, {"totals", "accepted"}), practices);
     std::cout << "surge run: took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n"
               << run.out;
 

@@ -41,6 +41,164 @@ std::string usage_error_of(std::vector<const char*> args)
     return {};
 }
 
+// ---- parse_options: the one option parser ----------------------------------------------------
+
+// A grammar like sluice-loadtest's: valued options, switches, a command only as argv[1].
+option_grammar tool_grammar()
+{
+    option_grammar grammar;
+    grammar.options = {{"--target"}, {"--tokens"}, {"--count"}, {"--verify", false}, {"--quiet", false},
+                       {"--debug", false, true}};
+    grammar.command = command_word::argument_one;
+    grammar.commands = {"generate", "body"};
+    grammar.wording.unknown_option = "unknown option {name} (see tool --help)";
+    return grammar;
+}
+
+parsed_options parse_with(const option_grammar& grammar, std::vector<const char*> args)
+{
+    args.insert(args.begin(), "/opt/bin/tool");
+    return parse_options(static_cast<int>(args.size()), args.data(), grammar);
+}
+
+std::string parse_error_of(const option_grammar& grammar, std::vector<const char*> args)
+{
+    try {
+        (void)parse_with(grammar, std::move(args));
+    } catch (const usage_error& error) {
+        return error.what();
+    }
+    ADD_FAILURE() << "no usage_error was thrown";
+    return {};
+}
+
+TEST(option_parser, values_switches_and_help_anywhere)
+{
+    const auto parsed = parse_with(tool_grammar(), {"--target", "http://x", "--verify", "--tokens=a=b.csv", "-h"});
+    EXPECT_EQ(parsed.program, "tool");
+    EXPECT_EQ(parsed.command, "");
+    EXPECT_TRUE(parsed.help);
+    EXPECT_EQ(parsed.value("--target"), "http://x");
+    EXPECT_EQ(parsed.value("--tokens"), "a=b.csv");  // the first '=' ends the name
+    EXPECT_TRUE(parsed.given("--verify"));
+    EXPECT_FALSE(parsed.value("--verify"));  // a switch has no value
+    EXPECT_FALSE(parsed.given("--quiet"));
+    EXPECT_FALSE(parsed.value("--count"));
+    // A value is the next argument whatever it looks like.
+    EXPECT_EQ(parse_with(tool_grammar(), {"--target", "--quiet"}).value("--target"), "--quiet");
+    EXPECT_EQ(parse_with(tool_grammar(), {"--target="}).value("--target"), "");
+}
+
+TEST(option_parser, mistakes_in_the_default_words)
+{
+    const auto grammar = tool_grammar();
+    EXPECT_EQ(parse_error_of(grammar, {"--bogus=1"}), "unknown option --bogus (see tool --help)");
+    EXPECT_EQ(parse_error_of(grammar, {"--help=1"}), "unknown option --help (see tool --help)");
+    EXPECT_EQ(parse_error_of(grammar, {"--"}), "unknown option -- (see tool --help)");
+    EXPECT_EQ(parse_error_of(grammar, {"--target"}), "--target needs a value");
+    EXPECT_EQ(parse_error_of(grammar, {"--target", "a", "--target"}), "--target needs a value");
+    EXPECT_EQ(parse_error_of(grammar, {"--target", "a", "--target=b"}), "--target is given twice");
+    EXPECT_EQ(parse_error_of(grammar, {"--verify=yes"}), "--verify takes no value");
+    EXPECT_EQ(parse_error_of(grammar, {"--quiet", "--quiet"}), "--quiet is given twice");
+    EXPECT_EQ(parse_error_of(grammar, {"-x"}), "unexpected argument \"-x\"");
+    EXPECT_EQ(parse_error_of(grammar, {"stray"}), "unexpected argument \"stray\"");
+    // --help does not stop the parse.
+    EXPECT_EQ(parse_error_of(grammar, {"--help", "--bogus"}), "unknown option --bogus (see tool --help)");
+    // A repeatable switch may come again.
+    EXPECT_TRUE(parse_with(grammar, {"--debug", "--debug"}).given("--debug"));
+}
+
+TEST(option_parser, a_command_as_argument_one)
+{
+    const auto grammar = tool_grammar();
+    EXPECT_EQ(parse_with(grammar, {"generate", "--count", "3"}).command, "generate");
+    EXPECT_EQ(parse_error_of(grammar, {"--quiet", "generate"}), "unexpected argument \"generate\"");
+    EXPECT_EQ(parse_error_of(grammar, {"issue"}), "unexpected argument \"issue\"");
+    EXPECT_EQ(parse_error_of(grammar, {"body", "body"}), "unexpected argument \"body\"");
+}
+
+TEST(option_parser, a_command_as_the_first_bare_word)
+{
+    option_grammar grammar;
+    grammar.options = {{"--file"}};
+    grammar.command = command_word::first_bare_word;
+    EXPECT_EQ(parse_with(grammar, {"--file", "f", "issue"}).command, "issue");
+    EXPECT_EQ(parse_with(grammar, {"revoke"}).command, "revoke");  // any word: the program judges it
+    EXPECT_EQ(parse_error_of(grammar, {"issue", "extra"}), "unexpected argument \"extra\"");
+    EXPECT_EQ(parse_error_of(grammar, {"-x"}), "unexpected argument \"-x\"");
+    EXPECT_EQ(parse_error_of(grammar, {"--colour", "red"}), "unknown option --colour");
+}
+
+TEST(option_parser, no_command_and_other_words)
+{
+    option_grammar grammar;
+    grammar.options = {{"--config"}, {"--check", false}};
+    grammar.empty_value_is_missing = true;
+    grammar.wording.unknown_option = "unknown argument '{arg}' (try --help)";
+    grammar.wording.unexpected_argument = "bare '{arg}'";
+    grammar.wording.takes_no_value = "{name}: no value in '{arg}'";
+    grammar.wording.needs_value = "{name} needs a FILE";
+    grammar.wording.given_twice = "{name} given twice";
+    EXPECT_EQ(parse_error_of(grammar, {"--bogus=1"}), "unknown argument '--bogus=1' (try --help)");
+    EXPECT_EQ(parse_error_of(grammar, {"file.toml"}), "bare 'file.toml'");
+    EXPECT_EQ(parse_error_of(grammar, {"--check=1"}), "--check: no value in '--check=1'");
+    EXPECT_EQ(parse_error_of(grammar, {"--config="}), "--config needs a FILE");
+    EXPECT_EQ(parse_error_of(grammar, {"--config", ""}), "--config needs a FILE");
+    EXPECT_EQ(parse_error_of(grammar, {"--config", "a", "--config="}), "--config given twice");
+}
+
+TEST(option_parser, reading_values)
+{
+    auto parsed = parse_with(tool_grammar(), {"--count", "12", "--tokens=", "--verify"});
+    EXPECT_EQ(parsed.whole("--count", 5, 1, 100), 12u);
+    EXPECT_EQ(parsed.whole("--target", 5, 1, 100), 5u);  // not given: the fallback
+    try {
+        (void)parsed.whole("--count", 5, 1, 10, "days");
+        ADD_FAILURE() << "12 is above 10";
+    } catch (const usage_error& error) {
+        EXPECT_STREQ(error.what(), "--count \"12\": expected a whole number of days from 1 to 10");
+    }
+    for (const char* text : {"", "x", "-1", "+1", "1 ", "99999999999999999999"}) {
+        const std::string option = std::string("--count=") + text;
+        const auto bad = parse_with(tool_grammar(), {option.c_str()});
+        try {
+            (void)bad.whole("--count", 5, 0, 100);
+            ADD_FAILURE() << text;
+        } catch (const usage_error& error) {
+            EXPECT_EQ(error.what(), "--count \"" + std::string(text) + "\": expected a whole number from 0 to 100");
+        }
+    }
+
+    EXPECT_EQ(parsed.required("--count", "unused"), "12");
+    try {
+        (void)parsed.required("--target", "--target is required");
+        ADD_FAILURE();
+    } catch (const usage_error& error) {
+        EXPECT_STREQ(error.what(), "--target is required");
+    }
+    try {
+        (void)parsed.required("--tokens", "unused");
+        ADD_FAILURE();
+    } catch (const usage_error& error) {
+        EXPECT_STREQ(error.what(), "--tokens needs a value");
+    }
+
+    parsed.allow_only({"--count", "--tokens", "--verify"}, "a run");
+    try {
+        parsed.allow_only({"--count", "--tokens"}, "body");
+        ADD_FAILURE();
+    } catch (const usage_error& error) {
+        EXPECT_STREQ(error.what(), "body takes no option --verify");
+    }
+
+    parsed.set_default("--count", "99");    // given: kept
+    parsed.set_default("--target", "http://y");  // not given: set
+    EXPECT_EQ(parsed.value("--count"), "12");
+    EXPECT_EQ(parsed.value("--target"), "http://y");
+
+    EXPECT_STREQ(bad_value("--mix", "a=1", "expected more").what(), "--mix \"a=1\": expected more");
+}
+
 // ---- parse_command_line ----------------------------------------------------------------------
 
 TEST(command_line_parse, nothing_given)
@@ -75,6 +233,11 @@ TEST(command_line_parse, usage_errors)
     EXPECT_EQ(usage_error_of({"--config"}), "--config needs a FILE");
     EXPECT_EQ(usage_error_of({"--config="}), "--config needs a FILE");
     EXPECT_EQ(usage_error_of({"--config", "a", "--config=b"}), "--config given twice");
+    EXPECT_EQ(usage_error_of({"--config", ""}), "--config needs a FILE");
+    EXPECT_EQ(usage_error_of({"--check-config=yes"}), "unknown argument '--check-config=yes' (try --help)");
+    EXPECT_EQ(usage_error_of({"--help=1"}), "unknown argument '--help=1' (try --help)");
+    EXPECT_EQ(usage_error_of({"-x"}), "unknown argument '-x' (try --help)");
+    EXPECT_TRUE(parse_args({"--check-config", "--check-config"}).check_config);
 }
 
 TEST(command_line_usage, names_the_program_options_and_variables)

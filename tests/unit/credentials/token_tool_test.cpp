@@ -231,6 +231,9 @@ TEST(token_tool_issue, refuses_a_malformed_practice)
             << result.err;
     }
     EXPECT_FALSE(std::filesystem::exists(file));
+    // A usage error is its line, then where to look.
+    EXPECT_EQ(run_tool(dir, {"expiring", "--file", file, "--bogus", "1"}).err,
+              "sluice-token: unknown option --bogus\nsluice-token: see sluice-token --help\n");
 }
 
 TEST(token_tool_issue, refuses_a_not_after_in_the_past)
@@ -366,6 +369,11 @@ TEST(token_tool_usage, bad_arguments_exit_2)
         {{"issue", "extra", "--practice", "A81001", "--file", file, "--valid-days", "1"},
          "unexpected argument \"extra\""},
         {{"-x"}, "unexpected argument \"-x\""},
+        {{"issue", "--practice", "A81001", "--file=", "--valid-days", "1"}, "--file needs a value"},
+        {{"issue", "--practice", "A81001", "--file", file, "--valid-days="},
+         "--valid-days \"\": expected a whole number of days from 1 to 3660"},
+        {{"generate", "--count", "x", "--file", file, "--tokens", file + ".tokens"},
+         "--count \"x\": expected a whole number from 1 to 100000"},
     };
     for (const auto& [args, message] : cases) {
         const auto result = run_tool(dir, args);
@@ -374,6 +382,9 @@ TEST(token_tool_usage, bad_arguments_exit_2)
         EXPECT_NE(result.err.find(message), std::string::npos) << "expected \"" << message << "\" in: " << result.err;
     }
     EXPECT_FALSE(std::filesystem::exists(file));
+    // A usage error is its line, then where to look.
+    EXPECT_EQ(run_tool(dir, {"expiring", "--file", file, "--bogus", "1"}).err,
+              "sluice-token: unknown option --bogus\nsluice-token: see sluice-token --help\n");
 }
 
 }  // namespace

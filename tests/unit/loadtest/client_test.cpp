@@ -216,12 +216,13 @@ std::uint64_t sum_statuses(const std::map<int, std::uint64_t>& statuses) {
 
 // The invariants of run_result.hpp that hold for every run.
 void expect_consistent(const run_result& r) {
-    std::uint64_t offered = 0, sent = 0, accepted = 0, latency_count = 0;
+    std::uint64_t offered = 0, sent = 0, accepted = 0, newly_accepted = 0, latency_count = 0;
     std::map<int, std::uint64_t> statuses;
     for (const auto& interval : r.intervals) {
         offered += interval.offered;
         sent += interval.sent;
         accepted += interval.accepted;
+        newly_accepted += interval.newly_accepted;
         latency_count += interval.latency.count();
         for (const auto& [code, count] : interval.statuses) statuses[code] += count;
     }
@@ -247,6 +248,10 @@ void expect_consistent(const run_result& r) {
             return copies;
         }());
     EXPECT_EQ(r.time_to_receipt.count(), receipts);
+    // Goodput: each submission counts once, at its first 2xx.
+    EXPECT_EQ(newly_accepted, r.newly_accepted);
+    EXPECT_EQ(r.newly_accepted, receipts);
+    EXPECT_LE(r.newly_accepted, r.accepted);
     EXPECT_LE(r.max_open_connections, r.connections);
 }
 
@@ -389,6 +394,7 @@ TEST(loadtest_client, a_double_submit_sends_two_copies_with_one_key) {
     EXPECT_EQ(r.offered, 20u);
     EXPECT_EQ(r.sent, 40u);
     EXPECT_EQ(r.accepted, 40u);
+    EXPECT_EQ(r.newly_accepted, 20u) << "a second copy's 2xx is not goodput";
     expect_consistent(r);
     for (const auto& [key, times] : server.by_key()) EXPECT_EQ(times.size(), 2u) << key;
     EXPECT_EQ(server.by_key().size(), 20u);
@@ -409,6 +415,7 @@ TEST(loadtest_client, impatient_clients_retry_at_once_on_503) {
     EXPECT_EQ(r.sent, 30u);
     EXPECT_EQ(r.retries, 20u);
     EXPECT_EQ(r.statuses, (std::map<int, std::uint64_t>{{202, 10}, {503, 20}}));
+    EXPECT_EQ(r.newly_accepted, 10u);
     expect_consistent(r);
     for (const auto& record : r.submissions) {
         EXPECT_EQ(record.requests, 3u);
@@ -502,6 +509,40 @@ TEST(loadtest_client, a_request_on_a_connection_closed_under_it_is_sent_once_mor
         EXPECT_EQ(record.submission_ids.size(), 1u);
     }
     EXPECT_EQ(requests, r.sent);
+}
+
+TEST(loadtest_client, a_connection_opened_before_the_run_and_closed_under_its_first_request_is_reused_too) {
+    // Every connection is opened before the schedule starts, then met by a close at its first
+    // request, as when a server's idle timeout closes the connections a slow start left idle. The
+    // request goes once more on a fresh connection, which answers: no transport error.
+    test_server server([](const seen_request&, int count) {
+        auto a = reply(202);
+        a.hang_up = count == 1;
+        return a;
+    });
+    auto options = scenario(server, "constant:rate=100,duration=100ms", 10);  // 10 submissions
+    options.connections = 4;
+    const auto r = run(options);
+
+    EXPECT_EQ(r.statuses, (std::map<int, std::uint64_t>{{202, 10}}));
+    EXPECT_EQ(r.sent, 20u) << "each sent twice: on its preopened connection, then on a fresh one";
+    EXPECT_EQ(r.retries, 0u) << "a resend, not a behaviour's retry";
+    EXPECT_EQ(r.newly_accepted, 10u);
+    for (const auto& record : r.submissions) EXPECT_EQ(record.requests, 2u);
+
+    // A fresh connection closed under its request is a transport error (no second resend).
+    test_server refusing([](const seen_request&, int) {
+        auto a = reply(202);
+        a.hang_up = true;
+        return a;
+    });
+    auto once = scenario(refusing, "constant:rate=100,duration=10ms", 1);  // 1 submission
+    once.connections = 1;
+    once.mix = parse_behaviour_mix("polite=100");
+    once.limits.polite_max_attempts = 1;
+    const auto lone = run(once);
+    EXPECT_EQ(lone.statuses, (std::map<int, std::uint64_t>{{transport_error_status, 1}}));
+    EXPECT_EQ(lone.sent, 2u);
 }
 
 TEST(loadtest_client, refuses_to_run_when_nothing_listens) {

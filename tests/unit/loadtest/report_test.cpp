@@ -3,9 +3,12 @@
 // aligned columns), the JSON (parses, and every figure equals the run's: totals, statuses,
 // histograms whose buckets add up to their count, intervals, steps, outcomes, verdict; integers
 // stay integers), the HTML (self-contained: no script, no fetched resource, one <svg> per chart,
-// balanced tags, every run string escaped), and the edges: an empty run (no NaN or inf anywhere),
-// one interval, and an hour of one-second intervals (bounded size).
+// balanced tags, every run string escaped), goodput and shedding (overall, peaks and means, per
+// interval, in each form), and the edges: an empty run (no NaN or inf anywhere), one interval,
+// and an hour of one-second intervals (bounded size).
 #include "loadtest/report.hpp"
+
+#include "loadtest/detail/report_figures.hpp"
 
 #include <gtest/gtest.h>
 
@@ -480,8 +483,8 @@ void expect_balanced(const std::string& html) {
 
 void expect_self_contained(const std::string& html, std::string_view target) {
     EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
-    EXPECT_EQ(occurrences(html, "<svg"), 3u);
-    EXPECT_EQ(occurrences(html, "</svg>"), 3u);
+    EXPECT_EQ(occurrences(html, "<svg"), 4u);  // rate, goodput, status and latency charts
+    EXPECT_EQ(occurrences(html, "</svg>"), 4u);
     std::string lower = html;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -512,10 +515,11 @@ TEST(ReportHtml, SelfContainedAndWellFormed) {
     expect_self_contained(html, run.target);
     expect_balanced(html);
     expect_no_nan_or_infinity(html);
-    EXPECT_EQ(occurrences(html, "<figure class=\"chart\">"), 3u);
+    EXPECT_EQ(occurrences(html, "<figure class=\"chart\">"), 4u);
     EXPECT_NE(html.find("<style>"), std::string::npos);
-    // Rate lines (offered, sent, accepted), one area per status code, four latency lines.
-    EXPECT_EQ(occurrences(html, "<polyline"), 3u + 4u);
+    // Rate lines (offered, sent, accepted), goodput and 503 lines, one area per status code, four
+    // latency lines.
+    EXPECT_EQ(occurrences(html, "<polyline"), 3u + 2u + 4u);
     EXPECT_EQ(occurrences(html, "<polygon"), 3u);
     // Legends name the codes and the percentiles; the SLO is drawn on the latency chart.
     for (const char* key : {">202</span>", ">429</span>", ">transport error</span>", ">p50</span>", ">p99</span>",
@@ -571,6 +575,135 @@ TEST(ReportHtml, PassingVerdictIsShownAsOk) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Goodput and shedding.
+
+// Four one-second intervals of a surge: goodput 10, 30, 20, 0 submissions; 503s 0, 6, 40, 0.
+run_result surge_run() {
+    run_result run;
+    run.elapsed = std::chrono::seconds{4};
+    const std::uint64_t goodput[] = {10, 30, 20, 0}, shed[] = {0, 6, 40, 0};
+    for (std::size_t second = 0; second < 4; ++second) {
+        interval_stats interval;
+        interval.offered = 20;
+        interval.newly_accepted = goodput[second];
+        interval.accepted = goodput[second] + 5;  // replays and second copies: not goodput
+        interval.statuses[202] = interval.accepted;
+        if (shed[second] > 0) interval.statuses[detail::shed_status] = shed[second];
+        run.intervals.push_back(std::move(interval));
+    }
+    run.offered = 80;
+    run.newly_accepted = 60;
+    run.accepted = 80;
+    run.statuses = {{202, 80}, {503, 46}};
+    return run;
+}
+
+TEST(ReportGoodput, OverallPeakAndMean) {
+    const detail::surge_figures figures = detail::surge_figures_of(surge_run());
+    EXPECT_EQ(figures.accepted_submissions, 60u);
+    EXPECT_DOUBLE_EQ(figures.goodput_per_s, 15.0);  // 60 submissions over 4 s
+    EXPECT_DOUBLE_EQ(figures.peak_goodput_per_s, 30.0);
+    EXPECT_EQ(figures.peak_goodput_interval, 1u);
+    EXPECT_EQ(figures.shed, 46u);
+    EXPECT_DOUBLE_EQ(figures.mean_shed_per_s, 11.5);
+    EXPECT_DOUBLE_EQ(figures.peak_shed_per_s, 40.0);
+    EXPECT_EQ(figures.peak_shed_interval, 2u);
+
+    // Per interval, over the interval's length: 500 ms intervals double the rates.
+    run_result halves = surge_run();
+    halves.interval_length = std::chrono::milliseconds{500};
+    EXPECT_DOUBLE_EQ(detail::goodput_per_s(halves.intervals[1], halves.interval_length), 60.0);
+    EXPECT_DOUBLE_EQ(detail::shed_per_s(halves.intervals[2], halves.interval_length), 80.0);
+    EXPECT_DOUBLE_EQ(detail::surge_figures_of(halves).peak_shed_per_s, 80.0);
+    EXPECT_DOUBLE_EQ(detail::surge_figures_of(halves).goodput_per_s, 15.0) << "overall: over the elapsed time";
+}
+
+TEST(ReportGoodput, NothingAcceptedNothingShedAndNoTime) {
+    const detail::surge_figures none = detail::surge_figures_of(run_result{});
+    EXPECT_EQ(none.accepted_submissions, 0u);
+    EXPECT_EQ(none.goodput_per_s, 0.0);
+    EXPECT_EQ(none.peak_goodput_per_s, 0.0);
+    EXPECT_EQ(none.mean_shed_per_s, 0.0);
+    EXPECT_EQ(none.peak_shed_per_s, 0.0);
+    run_result instant = surge_run();
+    instant.elapsed = nanoseconds{0};
+    instant.interval_length = nanoseconds{0};
+    const detail::surge_figures zero = detail::surge_figures_of(instant);
+    EXPECT_EQ(zero.goodput_per_s, 0.0);
+    EXPECT_EQ(zero.peak_shed_per_s, 0.0);
+    EXPECT_EQ(zero.shed, 46u);
+}
+
+TEST(ReportGoodput, InTheSummary) {
+    const std::string summary = format_summary(surge_run(), std::nullopt);
+    const auto lines = section(summary, "goodput and shedding");
+    ASSERT_EQ(lines.size(), 2u) << summary;
+    EXPECT_EQ(words(lines[0]), (std::vector<std::string>{"goodput:", "submissions", "accepted", "60", "15.0/s",
+                                                         "overall,", "peak", "30.0/s", "at", "1", "s"}));
+    EXPECT_EQ(words(lines[1]), (std::vector<std::string>{"shedding:", "503", "answers", "46", "11.5/s", "mean,", "peak",
+                                                         "40.0/s", "at", "2", "s"}));
+    const auto over_time = section(summary, "over time (per second)");
+    ASSERT_EQ(over_time.size(), 5u) << summary;
+    EXPECT_EQ(words(over_time[0]),
+              (std::vector<std::string>{"from", "s", "to", "s", "offered/s", "goodput/s", "503/s"}));
+    EXPECT_EQ(words(over_time[2]), (std::vector<std::string>{"1", "2", "20.0", "30.0", "6.0"}));
+    EXPECT_EQ(words(over_time[3]), (std::vector<std::string>{"2", "3", "20.0", "20.0", "40.0"}));
+
+    // Nothing shed: no peak to place.
+    const auto quiet = section(format_summary(sample_run(), std::nullopt), "goodput and shedding");
+    ASSERT_EQ(quiet.size(), 2u);
+    EXPECT_EQ(words(quiet[1]),
+              (std::vector<std::string>{"shedding:", "503", "answers", "0", "0.0/s", "mean,", "peak", "0.0/s"}));
+}
+
+TEST(ReportGoodput, OverTimeStaysShort) {
+    run_result run = surge_run();
+    const interval_stats second = run.intervals[1];
+    run.intervals.assign(3600, second);  // an hour: 30 submissions and 6 503s a second
+    run.elapsed = std::chrono::hours{1};
+    const auto over_time = section(format_summary(run, std::nullopt), "over time (per second)");
+    ASSERT_EQ(over_time.size(), 1u + 12u);
+    EXPECT_EQ(words(over_time[1]), (std::vector<std::string>{"0", "300", "20.0", "30.0", "6.0"}));
+    EXPECT_EQ(words(over_time[12]).at(1), "3600");
+    EXPECT_TRUE(section(format_summary(run_result{}, std::nullopt), "over time (per second)").empty());
+}
+
+TEST(ReportGoodput, InTheJsonPerIntervalAndInTotal) {
+    const run_result run = surge_run();
+    const json::value document = json::parse(format_json(run, std::nullopt));
+    const json::object& totals = document.at("totals").as_object();
+    EXPECT_EQ(totals.at("newly_accepted").to_number<std::uint64_t>(), 60u);
+    EXPECT_EQ(totals.at("goodput_per_s").as_int64(), 15);
+    EXPECT_EQ(totals.at("peak_goodput_per_s").as_int64(), 30);
+    EXPECT_EQ(totals.at("http_503").to_number<std::uint64_t>(), 46u);
+    EXPECT_DOUBLE_EQ(totals.at("mean_http_503_per_s").as_double(), 11.5);
+    EXPECT_EQ(totals.at("peak_http_503_per_s").as_int64(), 40);
+    const json::array& intervals = document.at("intervals").as_array();
+    ASSERT_EQ(intervals.size(), 4u);
+    std::uint64_t newly_accepted = 0;
+    for (std::size_t index = 0; index < intervals.size(); ++index) {
+        const json::object& interval = intervals[index].as_object();
+        newly_accepted += interval.at("newly_accepted").to_number<std::uint64_t>();
+        EXPECT_EQ(interval.at("goodput_per_s").to_number<double>(),
+                  static_cast<double>(run.intervals[index].newly_accepted));
+        EXPECT_EQ(interval.at("accepted").to_number<std::uint64_t>(), run.intervals[index].newly_accepted + 5);
+    }
+    EXPECT_EQ(newly_accepted, 60u) << "the total is the sum over intervals";
+    EXPECT_EQ(intervals[2].at("http_503_per_s").as_int64(), 40);
+    EXPECT_EQ(intervals[0].at("http_503_per_s").as_int64(), 0);
+}
+
+TEST(ReportGoodput, AChartInTheHtml) {
+    const std::string html = format_html(surge_run(), std::nullopt);
+    EXPECT_NE(html.find(">Goodput and shedding</figcaption>"), std::string::npos) << html.substr(0, 200);
+    EXPECT_NE(html.find(">goodput (submissions newly accepted)</span>"), std::string::npos);
+    EXPECT_NE(html.find(">503 (shed)</span>"), std::string::npos);
+    EXPECT_NE(html.find("60: 15.0/s overall, peak 30.0/s"), std::string::npos);
+    EXPECT_NE(html.find("46: 11.5/s mean, peak 40.0/s"), std::string::npos);
+    expect_no_nan_or_infinity(html);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Edges.
 
 TEST(ReportEdges, EmptyRunRendersWithoutNanOrInfinity) {
@@ -594,7 +727,7 @@ TEST(ReportEdges, EmptyRunRendersWithoutNanOrInfinity) {
 
     expect_self_contained(html, run.target);
     expect_balanced(html);
-    EXPECT_EQ(occurrences(html, ">no data</text>"), 3u);
+    EXPECT_EQ(occurrences(html, ">no data</text>"), 4u);
     EXPECT_EQ(occurrences(html, "<polyline"), 0u);
 }
 
@@ -630,7 +763,7 @@ TEST(ReportEdges, OneIntervalIsDrawn) {
     expect_no_nan_or_infinity(html);
     EXPECT_EQ(occurrences(html, ">no data</text>"), 0u);
     EXPECT_EQ(occurrences(html, "<polygon"), 1u);
-    EXPECT_EQ(occurrences(html, "<polyline"), 3u + 4u);
+    EXPECT_EQ(occurrences(html, "<polyline"), 3u + 2u + 4u);
     EXPECT_EQ(json::parse(format_json(run, std::nullopt)).at("intervals").as_array().size(), 1u);
 }
 
@@ -662,7 +795,7 @@ TEST(ReportEdges, AnHourOfIntervalsStaysSmall) {
         const std::string_view values(html.data() + points, html.find('"', points) - points);
         EXPECT_LE(occurrences(values, ","), 2 * 1000u);
     }
-    EXPECT_EQ(lines, 3u + 4u);
+    EXPECT_EQ(lines, 3u + 2u + 4u);
     // The time axis reads as clock time.
     EXPECT_NE(html.find(">1:00:00</text>"), std::string::npos);
     EXPECT_NE(html.find("time since start (h:mm:ss)"), std::string::npos);

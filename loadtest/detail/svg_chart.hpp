@@ -1,8 +1,8 @@
-// HTML building blocks of the loadtest report (report.cpp): escaping, and charts over time drawn
+// HTML building blocks of the loadtest report (report_html.cpp): escaping, and charts over time drawn
 // as inline SVG with an HTML caption and legend, so that the page needs no script, font or image.
 //
 // A chart's x axis is time in seconds, cut into slots (an interval of the run, or several merged
-// when the run is long: report.cpp keeps at most max_chart_slots). Every series has one value per
+// when the run is long: report_html.cpp keeps at most max_chart_slots). Every series has one value per
 // slot, or none (a gap); values are drawn as steps, flat across their slot, which is what a count
 // per interval is, and which shows a run of one interval as well as one of thousands. The SVG
 // grows with the number of slots and series, never with the number of requests.

@@ -1,7 +1,9 @@
-// See report_html.hpp. Geometry: a fixed 960 x 300 viewBox (the page scales it to its width),
+// See svg_chart.hpp. Geometry: a fixed 960 x 300 viewBox (the page scales it to its width),
 // plot area inset by the margins below; coordinates are written with one decimal, and a step
 // that repeats the previous one's height extends it instead of adding points.
-#include "loadtest/detail/report_html.hpp"
+#include "loadtest/detail/svg_chart.hpp"
+
+#include "loadtest/detail/report_figures.hpp"  // print()
 
 #include <algorithm>
 #include <array>
@@ -23,15 +25,6 @@ constexpr double plot_left = margin_left;
 constexpr double plot_right = view_width - margin_right;
 constexpr double plot_top = margin_top;
 constexpr double plot_bottom = view_height - margin_bottom;
-
-// printf into a std::string, for numbers only.
-template <class... Args>
-std::string print(const char* format, Args... args) {
-    std::array<char, 64> buffer{};
-    const int length = std::snprintf(buffer.data(), buffer.size(), format, args...);
-    if (length <= 0) return {};
-    return std::string(buffer.data(), std::min(static_cast<std::size_t>(length), buffer.size() - 1));
-}
 
 // A coordinate, rounded to 0.1 px.
 double snap(double coordinate) { return std::round(coordinate * 10) / 10; }
