@@ -1,0 +1,87 @@
+// The raw-byte checks of a request head (see request_head.hpp for the rules and why).
+#include "gateway/detail/request_head.hpp"
+
+namespace sluice::gateway::detail {
+
+namespace {
+
+// tchar (RFC 9110 section 5.6.2): the characters of a token.
+constexpr bool is_tchar(unsigned char c) noexcept {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+constexpr bool is_visible(unsigned char c) noexcept { return c >= 0x21 && c <= 0x7e; }
+
+// field-vchar, SP and HTAB (RFC 9110 section 5.5); obs-text (0x80-0xFF) is kept as opaque bytes.
+constexpr bool is_field_value_char(unsigned char c) noexcept {
+    return c == ' ' || c == '\t' || is_visible(c) || c >= 0x80;
+}
+
+constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
+
+// A line without its CRLF; empty string_view when well-formed, else the reason.
+std::string_view check_request_line(std::string_view line) noexcept {
+    std::size_t i = 0;
+    while (i < line.size() && is_tchar(static_cast<unsigned char>(line[i]))) ++i;
+    if (i == 0 || i == line.size() || line[i] != ' ')
+        return "the request line does not start with a method and one space";
+    const std::size_t target_start = ++i;
+    while (i < line.size() && is_visible(static_cast<unsigned char>(line[i]))) ++i;
+    if (i == target_start) return "the request line has no request target";
+    if (i == line.size()) return "the request line has no HTTP version";
+    if (line[i] != ' ') return "the request target holds a character that is not visible ASCII";
+    const std::string_view version = line.substr(i + 1);
+    if (version.empty()) return "the request line has no HTTP version";
+    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !is_digit(static_cast<unsigned char>(version[5])) ||
+        version[6] != '.' || !is_digit(static_cast<unsigned char>(version[7])))
+        return "the request line does not end in an HTTP version (HTTP/1.1)";
+    return {};
+}
+
+std::string_view check_field_line(std::string_view line) noexcept {
+    if (line.front() == ' ' || line.front() == '\t')
+        return "a header line starts with whitespace (obs-fold line folding is not accepted)";
+    std::size_t i = 0;
+    while (i < line.size() && is_tchar(static_cast<unsigned char>(line[i]))) ++i;
+    if (i == line.size() || line[i] != ':')
+        return i == 0 ? "a header line has no field name"
+                      : "a header field name holds a character that is not a token character, or has no colon";
+    if (i == 0) return "a header line has no field name";
+    for (++i; i < line.size(); ++i)
+        if (!is_field_value_char(static_cast<unsigned char>(line[i])))
+            return "a header field value holds a control character";
+    return {};
+}
+
+}  // namespace
+
+head_scan scan_request_head(std::string_view bytes, std::size_t from) noexcept {
+    std::size_t start = from;
+    for (;;) {
+        const std::size_t lf = bytes.find('\n', start);
+        if (lf == std::string_view::npos) {
+            // Within the partial line a CR must be the last byte so far (its LF may follow).
+            const std::size_t cr = bytes.find('\r', start);
+            if (cr != std::string_view::npos && cr + 1 < bytes.size())
+                return {head_verdict::malformed, start, "a line holds a CR that is not followed by LF"};
+            return {head_verdict::incomplete, start, {}};
+        }
+        if (lf == start || bytes[lf - 1] != '\r')
+            return {head_verdict::malformed, start, "a line ends in a bare LF; HTTP/1.1 lines end in CRLF"};
+        const std::string_view line = bytes.substr(start, lf - 1 - start);
+        if (line.find('\r') != std::string_view::npos)
+            return {head_verdict::malformed, start, "a line holds a CR that is not followed by LF"};
+        if (start == 0) {
+            if (const auto reason = check_request_line(line); !reason.empty())
+                return {head_verdict::malformed, start, reason};
+        } else if (line.empty()) {
+            return {head_verdict::complete, lf + 1, {}};
+        } else if (const auto reason = check_field_line(line); !reason.empty()) {
+            return {head_verdict::malformed, start, reason};
+        }
+        start = lf + 1;
+    }
+}
+
+}  // namespace sluice::gateway::detail
