@@ -54,6 +54,36 @@ std::string_view check_field_line(std::string_view line) noexcept {
     return {};
 }
 
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;  // enough for letters and '-' against a name
+    return true;
+}
+
+// Once the head is whole: at most one Content-Length line, and its value one number (RFC 9110
+// section 8.6 lets a recipient merge equal copies or a list "2, 2"; a front end refuses them, as
+// two hops that resolve them differently disagree on where the body ends).
+std::string_view check_framing_fields(std::string_view head) noexcept {
+    bool seen_content_length = false;
+    for (std::size_t start = head.find("\r\n") + 2; start < head.size();) {
+        const std::size_t end = head.find("\r\n", start);
+        const std::string_view line = head.substr(start, end - start);
+        start = end + 2;
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos || !iequals(line.substr(0, colon), "content-length")) continue;
+        if (seen_content_length) return "more than one Content-Length header";
+        seen_content_length = true;
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+        if (value.empty()) return "Content-Length is not a number";
+        for (char c : value)
+            if (!is_digit(static_cast<unsigned char>(c))) return "Content-Length is not a number";
+    }
+    return {};
+}
+
 }  // namespace
 
 head_scan scan_request_head(std::string_view bytes, std::size_t from) noexcept {
@@ -76,6 +106,8 @@ head_scan scan_request_head(std::string_view bytes, std::size_t from) noexcept {
             if (const auto reason = check_request_line(line); !reason.empty())
                 return {head_verdict::malformed, start, reason};
         } else if (line.empty()) {
+            if (const auto reason = check_framing_fields(bytes.substr(0, lf + 1)); !reason.empty())
+                return {head_verdict::malformed, 0, reason};
             return {head_verdict::complete, lf + 1, {}};
         } else if (const auto reason = check_field_line(line); !reason.empty()) {
             return {head_verdict::malformed, start, reason};

@@ -17,8 +17,9 @@
 // ASCII, SP, HTAB and obs-text (0x80-0xFF), every line ending in CRLF (a bare LF or a CR not
 // followed by LF is refused), and no line starting with SP or HTAB (obs-fold, or whitespace after
 // the request line). A well-formed version other than 1.0 and 1.1 passes here: Beast answers it
-// 505. Everything else about the head (Host, Content-Length, Transfer-Encoding) is checked by the
-// session on what Beast parsed.
+// 505. Once the head is whole, Content-Length must appear at most once and hold one number (Beast
+// merges equal copies and lists). Everything else about the head (Host, Transfer-Encoding, the
+// size of Content-Length) is checked by Beast and the session on what Beast parsed.
 //
 // Invariants: the scan is resumable: scanning a prefix, then the longer bytes from the returned
 // `checked`, gives the verdict of one scan of the longer bytes, so a head arriving a byte at a

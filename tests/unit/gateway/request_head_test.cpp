@@ -117,6 +117,17 @@ TEST(RequestHead, FieldLineShape) {
     EXPECT_EQ(verdict("GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n"), malformed);
 }
 
+TEST(RequestHead, ContentLengthOnceAndOneNumber) {
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nHost: x\r\ncontent-length:  12 \r\n\r\n"), complete);
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nContent-Length: 2\r\nHost: x\r\nContent-Length: 2\r\n\r\n"), malformed);
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nHost: x\r\nCONTENT-LENGTH: 2\r\ncontent-length: 3\r\n\r\n"), malformed);
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\n"), malformed);
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\n"), malformed);
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"), malformed);
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n"), malformed);
+    EXPECT_EQ(verdict("POST / HTTP/1.1\r\nHost: x\r\nContent-Length-X: 1, 2\r\nX-Content-Length: a\r\n\r\n"), complete);
+}
+
 TEST(RequestHead, EveryPrefixOfAGoodHeadIsIncomplete) {
     const std::string_view head = "POST /v1/submissions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
     for (std::size_t n = 0; n < head.size(); ++n)
