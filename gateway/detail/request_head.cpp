@@ -97,11 +97,14 @@ head_scan scan_request_head(std::string_view bytes, std::size_t from) noexcept {
                 return {head_verdict::malformed, start, "a line holds a CR that is not followed by LF"};
             return {head_verdict::incomplete, start, {}};
         }
+        // A CR before the line's last byte first, as the partial-line check above sees it: the
+        // verdict must not depend on where the bytes were split.
+        if (const std::size_t cr = bytes.substr(start, lf - start).find('\r');
+            cr != std::string_view::npos && start + cr + 1 < lf)
+            return {head_verdict::malformed, start, "a line holds a CR that is not followed by LF"};
         if (lf == start || bytes[lf - 1] != '\r')
             return {head_verdict::malformed, start, "a line ends in a bare LF; HTTP/1.1 lines end in CRLF"};
         const std::string_view line = bytes.substr(start, lf - 1 - start);
-        if (line.find('\r') != std::string_view::npos)
-            return {head_verdict::malformed, start, "a line holds a CR that is not followed by LF"};
         if (start == 0) {
             if (const auto reason = check_request_line(line); !reason.empty())
                 return {head_verdict::malformed, start, reason};

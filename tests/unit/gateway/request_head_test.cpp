@@ -89,6 +89,10 @@ TEST(RequestHead, BareCrIsMalformedBeforeTheLineEnds) {
     EXPECT_EQ(verdict("GET / HTTP/1.1\r\nHost: x\rX-A: 1\r\n\r\n"), malformed);
     EXPECT_EQ(scan_request_head("GET / HTTP/1.1\rX").verdict, malformed);  // no need to wait for an LF
     EXPECT_EQ(verdict("GET / HTTP/1.1\r\r\n"), malformed);
+    // A bare CR before a bare LF: the CR is the fault, whether the line arrived whole or not
+    // (request_head_fuzz found the two verdicts' reasons differing).
+    EXPECT_EQ(verdict("G?T /Connection: close \rnnGETT  \n/xTH\n"), malformed);
+    EXPECT_EQ(scan_request_head("GET / x\ry\n").reason, "a line holds a CR that is not followed by LF");
 }
 
 TEST(RequestHead, RequestLineShape) {
