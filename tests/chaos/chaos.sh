@@ -24,93 +24,20 @@ case "$victim" in gateway | worker | redis) ;; *) echo "usage: chaos.sh REPO BUI
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-chaos-$victim.XXXXXX")
 practices=1200
-redis_pid="" gateway_pid="" worker_pid="" load_pid=""
+fail() { echo "FAIL (chaos $victim): $*" >&2; exit 1; }
+source "$repo/tests/support/stack.sh"
 cleanup() {
   local status=$?
-  for pid in $load_pid $gateway_pid $worker_pid $redis_pid; do { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true; done
-  if ((status != 0)); then
-    for log in "$work"/*.log; do echo "---- $log (last 30 lines)"; tail -n 30 "$log"; done
-  fi
+  stack_stop
+  ((status == 0)) || stack_print_logs
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL (chaos $victim): $*" >&2; exit 1; }
-now_ms() { date +%s%3N; }
-http_status() { curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$gateway_port$1" || true; }
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# ---- the stack -------------------------------------------------------------------------------
-redis_port=$((20000 + RANDOM % 12000))  # below the ephemeral range
-start_redis() {
-  mkdir -p "$work/redis"
-  redis-server "$repo/ops/redis.conf" --port "$redis_port" --dir "$work/redis" >>"$work/redis.log" 2>&1 &
-  redis_pid=$!
-  for _ in $(seq 1 100); do
-    [[ $(redis-cli -p "$redis_port" ping 2>/dev/null) == PONG ]] && return 0
-    kill -0 "$redis_pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-for _ in 1 2 3 4 5; do
-  while port_in_use "$redis_port"; do redis_port=$((redis_port + 1)); done
-  start_redis && break
-  redis_port=$((redis_port + 1))
-done
-[[ $(redis-cli -p "$redis_port" info server | tr -d '\r' | sed -n 's/^process_id://p') == "$redis_pid" ]] \
-  || fail "redis-server did not start"
-
-"$build/loadtest/sluice-loadtest" generate --practices "$practices" --credentials "$work/credentials.csv" \
-  --tokens "$work/tokens.csv" >/dev/null
-gateway_port=0
-write_config() {
-  cat >"$work/sluice.toml" <<TOML
-[listen]
-address = "127.0.0.1"
-port = $gateway_port
-threads = 1
-
-[redis]
-url = "redis://127.0.0.1:$redis_port"
-
-[credentials]
-file = "$work/credentials.csv"
-
-[catalogue]
-dir = "$repo/data/catalogue"
-
-[worker]
-metrics_port = 0
-claim_idle_ms = 2000
-TOML
-}
-wait_for_line() {  # FILE PATTERN PID: the first match, or fail when PID exits or 10 s pass
-  for _ in $(seq 1 100); do
-    grep -o "$2" "$1" 2>/dev/null | head -n1 && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-start_gateway() {
-  "$build/gateway/sluice-gateway" --config "$work/sluice.toml" >"$work/gateway.out" 2>>"$work/gateway.log" &
-  gateway_pid=$!
-  local listening
-  listening=$(wait_for_line "$work/gateway.out" 'listening on 127.0.0.1:[0-9]*' "$gateway_pid") \
-    || fail "the gateway did not start"
-  gateway_port=${listening##*:}
-  for _ in $(seq 1 100); do [[ $(http_status /readyz) == 200 ]] && return 0; sleep 0.1; done
-  fail "the gateway did not become ready"
-}
-start_worker() {
-  "$build/worker/sluice-worker" --config "$work/sluice.toml" >"$work/worker.out" 2>>"$work/worker.log" &
-  worker_pid=$!
-  wait_for_line "$work/worker.out" 'metrics on' "$worker_pid" >/dev/null || fail "the worker did not start"
-}
-write_config
-start_gateway
-write_config  # the port it got, for the restart
-start_worker
+stack_start_redis
+stack_credentials
+stack_start_gateway
+stack_start_worker
 
 # ---- the surge, and the kill ---------------------------------------------------------------
 timeout 150 "$build/loadtest/sluice-loadtest" --target "http://127.0.0.1:$gateway_port" --tokens "$work/tokens.csv" \
@@ -126,11 +53,11 @@ case "$victim" in
     kill -9 "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
     sleep 2
     readyz_during=$(http_status /readyz)  # nobody listens: 000
-    start_gateway ;;
+    stack_start_gateway ;;
   worker)
     kill -9 "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
     sleep 2
-    start_worker ;;
+    stack_start_worker ;;
   redis)
     kill -9 "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
     for _ in $(seq 1 20); do  # the gateway notices within its Redis timeout
@@ -139,7 +66,7 @@ case "$victim" in
       sleep 0.1
     done
     sleep 1
-    start_redis || fail "redis-server did not restart on its AOF"
+    stack_start_redis
     ready_again=""
     for _ in $(seq 1 100); do [[ $(http_status /readyz) == 200 ]] && { ready_again=yes; break; }; sleep 0.1; done
     [[ -n $ready_again ]] || fail "/readyz did not answer 200 within 10 s of Redis coming back" ;;
