@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libtomlplusplus-dev
   redis-server redis-tools
   wrk nginx-light curl
+  clang-14 libclang-rt-14-dev llvm-14     # the fuzz preset: libFuzzer, sanitizers, llvm-symbolizer
+  varnish slowhttptest                    # tests/wire (varnishtest) and tests/slow
 )
 
 missing=()
@@ -35,4 +37,10 @@ export DEBIAN_FRONTEND=noninteractive
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   "${sudo_cmd[@]}" systemctl stop nginx || true
 fi
+# varnish's package may start a system varnishd (port 6081); the tests need only varnishtest.
+for service in varnish varnishncsa; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+    "${sudo_cmd[@]}" systemctl stop "$service" || true
+  fi
+done
 # redis-server's package may start a system Redis on 6379; sluice starts its own in a state directory.
