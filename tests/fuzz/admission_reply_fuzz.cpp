@@ -32,15 +32,27 @@ void require(bool property, const char* what) {
 reply copy_of(const redisReply& r) {
     reply out;
     switch (r.type) {
-        case REDIS_REPLY_STRING: out.type = reply::kind::string; out.str.assign(r.str, r.len); break;
-        case REDIS_REPLY_STATUS: out.type = reply::kind::status; out.str.assign(r.str, r.len); break;
-        case REDIS_REPLY_ERROR: out.type = reply::kind::error; out.str.assign(r.str, r.len); break;
-        case REDIS_REPLY_INTEGER: out.type = reply::kind::integer; out.integer = r.integer; break;
-        case REDIS_REPLY_ARRAY:
-            out.type = reply::kind::array;
-            for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(copy_of(*r.element[i]));
-            break;
-        default: out.type = reply::kind::nil; break;
+    case REDIS_REPLY_STRING:
+        out.type = reply::kind::string;
+        out.str.assign(r.str, r.len);
+        break;
+    case REDIS_REPLY_STATUS:
+        out.type = reply::kind::status;
+        out.str.assign(r.str, r.len);
+        break;
+    case REDIS_REPLY_ERROR:
+        out.type = reply::kind::error;
+        out.str.assign(r.str, r.len);
+        break;
+    case REDIS_REPLY_INTEGER:
+        out.type = reply::kind::integer;
+        out.integer = r.integer;
+        break;
+    case REDIS_REPLY_ARRAY:
+        out.type = reply::kind::array;
+        for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(copy_of(*r.element[i]));
+        break;
+    default: out.type = reply::kind::nil; break;
     }
     return out;
 }
@@ -59,16 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require((result.outcome == admission_outcome::invalid_reply) == !result.error.empty(),
                 "an error exactly for invalid_reply");
         switch (result.outcome) {
-            case admission_outcome::limited:
-                require(result.retry_after_us > 0 && result.remaining == 0, "limited says when to retry");
-                break;
-            case admission_outcome::accepted:
-                require(!result.stream_entry_id.empty(), "accepted has an entry id");
-                break;
-            case admission_outcome::replayed:
-                require(result.replay_status >= 100 && result.replay_status <= 599, "replayed status");
-                break;
-            default: break;
+        case admission_outcome::limited:
+            require(result.retry_after_us > 0 && result.remaining == 0, "limited says when to retry");
+            break;
+        case admission_outcome::accepted: require(!result.stream_entry_id.empty(), "accepted has an entry id"); break;
+        case admission_outcome::replayed:
+            require(result.replay_status >= 100 && result.replay_status <= 599, "replayed status");
+            break;
+        default: break;
         }
     }
     redisReaderFree(reader);

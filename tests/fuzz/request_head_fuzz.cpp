@@ -38,7 +38,7 @@ void require(bool property, const char* what) {
 // The session's loop: the bytes arrive in pieces of `step` bytes.
 head_scan scan_in_pieces(std::string_view bytes, std::size_t step) {
     head_scan scan;
-    for (std::size_t n = step; ; n += step) {
+    for (std::size_t n = step;; n += step) {
         const std::size_t have = n < bytes.size() ? n : bytes.size();
         scan = scan_request_head(bytes.substr(0, have), scan.checked);
         if (scan.verdict != head_verdict::incomplete || have == bytes.size()) return scan;
@@ -58,32 +58,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             "a scan in pieces agrees with one scan of the whole");
 
     switch (whole.verdict) {
-        case head_verdict::malformed:
-            require(!whole.reason.empty() && whole.checked <= bytes.size(), "malformed has a reason");
-            break;
-        case head_verdict::incomplete:
-            require(whole.checked <= bytes.size() && (whole.checked == 0 || bytes[whole.checked - 1] == '\n'),
-                    "incomplete stops after a whole line");
-            break;
-        case head_verdict::complete: {
-            require(whole.checked >= 4 && whole.checked <= bytes.size() &&
-                        bytes.substr(whole.checked - 4, 4) == "\r\n\r\n",
-                    "a complete head ends in CRLF CRLF");
-            const std::string_view head = bytes.substr(0, whole.checked);
-            http::request_parser<http::empty_body> parser;
-            parser.header_limit(static_cast<std::uint32_t>(head.size()) + 1);
-            parser.eager(false);
-            boost::beast::error_code ec;
-            parser.put(boost::asio::buffer(head.data(), head.size()), ec);
-            require(ec != http::error::need_more, "Beast never waits for more of a complete head");
-            if (!ec) {
-                require(parser.is_header_done(), "Beast read the whole head");
-                const auto& req = parser.get();
-                require(req.count(http::field::content_length) <= 1, "at most one Content-Length");
-                require(req.version() == 10 || req.version() == 11, "only HTTP/1.0 and 1.1 are accepted");
-            }
-            break;
+    case head_verdict::malformed:
+        require(!whole.reason.empty() && whole.checked <= bytes.size(), "malformed has a reason");
+        break;
+    case head_verdict::incomplete:
+        require(whole.checked <= bytes.size() && (whole.checked == 0 || bytes[whole.checked - 1] == '\n'),
+                "incomplete stops after a whole line");
+        break;
+    case head_verdict::complete: {
+        require(whole.checked >= 4 && whole.checked <= bytes.size() && bytes.substr(whole.checked - 4, 4) == "\r\n\r\n",
+                "a complete head ends in CRLF CRLF");
+        const std::string_view head = bytes.substr(0, whole.checked);
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(head.size()) + 1);
+        parser.eager(false);
+        boost::beast::error_code ec;
+        parser.put(boost::asio::buffer(head.data(), head.size()), ec);
+        require(ec != http::error::need_more, "Beast never waits for more of a complete head");
+        if (!ec) {
+            require(parser.is_header_done(), "Beast read the whole head");
+            const auto& req = parser.get();
+            require(req.count(http::field::content_length) <= 1, "at most one Content-Length");
+            require(req.version() == 10 || req.version() == 11, "only HTTP/1.0 and 1.1 are accepted");
         }
+        break;
+    }
     }
     return 0;
 }
