@@ -55,9 +55,28 @@ case "$victim" in
     readyz_during=$(http_status /readyz)  # nobody listens: 000
     stack_start_gateway ;;
   worker)
+    # Frozen (SIGSTOP) at a moment when it holds entries it has read and not yet acknowledged
+    # (pending in its name), up to 400 tries a few milliseconds apart, then killed: its successor
+    # must reclaim them (claim_idle_ms) and calculate each once.
+    count_pending="local n = 0
+      for shard = 0, 15 do
+        local ok, summary = pcall(redis.call, 'XPENDING', 'sluice:{' .. shard .. '}:q', 'workers')
+        if ok then n = n + summary[1] end
+      end
+      return n"
+    pending=0
+    for _ in $(seq 1 400); do
+      kill -STOP "$worker_pid"
+      pending=$(redis-cli -p "$redis_port" eval "$count_pending" 0 2>/dev/null || echo 0)
+      ((pending > 0)) && break
+      kill -CONT "$worker_pid"
+      sleep 0.005
+    done
     kill -9 "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
+    ((pending > 0)) || fail "the worker was never caught holding an entry: nothing for its successor to reclaim"
     sleep 2
-    stack_start_worker ;;
+    stack_start_worker
+    readyz_during="$(http_status /readyz) (the gateway needs no worker); pending entries at the kill: $pending" ;;
   redis)
     kill -9 "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
     for _ in $(seq 1 20); do  # the gateway notices within its Redis timeout
