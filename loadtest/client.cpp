@@ -1134,7 +1134,10 @@ run_result run(const run_options& options) {
     result.threads = options.threads;
     result.interval_length = options.interval_length;
     result.started_at = config::rfc3339_millis(std::chrono::system_clock::now());
-    shared.run_start = steady::now() + start_lead;
+    {
+        std::lock_guard lock(shared.mutex);  // the workers' progress ticks (publish) already read it
+        shared.run_start = steady::now() + start_lead;
+    }
 
     const auto run_phase = [&](std::uint64_t first, std::uint64_t end, time_point origin, std::size_t step) {
         {
