@@ -9,6 +9,7 @@
 // closed. Deadlines are enforced by the core's sweep (detail/core.hpp), not by per-read timers.
 #include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
+#include "gateway/detail/request_head.hpp"
 #include "gateway/problem.hpp"
 #include "gateway/response.hpp"
 #include "gateway/router.hpp"
@@ -145,6 +146,20 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
     response_.reset();
     request_id_.clear();
 
+    // Wire rules Beast lacks (detail/request_head.hpp), on the raw bytes: Beast never waits on an ended head.
+    for (head_scan scan; scan.verdict != head_verdict::complete && buffer_.size() <= limits.max_header_bytes;) {
+        scan = scan_request_head({static_cast<const char*>(buffer_.data().data()), buffer_.size()}, scan.checked);
+        if (scan.verdict == head_verdict::malformed) {
+            started_ = clock::now();
+            co_await reply_and_close(problem::bad_request, scan.reason, route::unmatched);
+            co_return next::close;
+        }
+        if (scan.verdict == head_verdict::incomplete) {
+            auto [rec, rn] = co_await socket.async_read_some(buffer_.prepare(4096), use_tuple);
+            if (rec) co_return next::close;  // the client went away, or the sweep cut it off
+            buffer_.commit(rn);
+        }
+    }
     auto [ec, n] = co_await http::async_read_header(socket, buffer_, *parser_, use_tuple);
     (void)n;
     started_ = clock::now();

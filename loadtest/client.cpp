@@ -338,7 +338,10 @@ run_result run(const run_options& options) {
                         " connections (" + first_error + "); the rest are retried when a request needs them");
 
     run_result result = scenario_of(options);
-    shared.run_start = steady::now() + start_lead;
+    {
+        std::lock_guard lock(shared.mutex);  // the workers' progress ticks (publish) already read it
+        shared.run_start = steady::now() + start_lead;
+    }
     std::vector<bool> step_held;
     if (options.find_capacity) {
         step_held = find_capacity(threads, shared, result);

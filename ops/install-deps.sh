@@ -12,6 +12,8 @@ packages=(
   redis-server redis-tools
   postgresql-15 libpq-dev
   wrk nginx-light curl
+  clang-14 libclang-rt-14-dev llvm-14     # the fuzz preset: libFuzzer, sanitizers, llvm-symbolizer
+  varnish slowhttptest                    # tests/wire (varnishtest) and tests/slow
 )
 
 missing=()
@@ -36,6 +38,12 @@ export DEBIAN_FRONTEND=noninteractive
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   "${sudo_cmd[@]}" systemctl stop nginx || true
 fi
+# varnish's package may start a system varnishd (port 6081); the tests need only varnishtest.
+for service in varnish varnishncsa; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+    "${sudo_cmd[@]}" systemctl stop "$service" || true
+  fi
+done
 # redis-server's package may start a system Redis on 6379; sluice starts its own in a state directory.
 # postgresql-15's package may start a system cluster on 5432; sluice (ops/run-stack, the tests) runs
 # its own from /usr/lib/postgresql/15/bin in a state or scratch directory and never uses it.
