@@ -41,7 +41,7 @@ source "$repo/tests/support/stack.sh"
 attack_pid=""
 cleanup() {
   local status=$?
-  [[ -n $attack_pid ]] && { kill -9 "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
+  [[ -n $attack_pid ]] && { kill -TERM "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
   stack_stop
   ((status == 0)) || stack_print_logs
   rm -rf "$work"
@@ -85,7 +85,16 @@ start_attack() {
   fi
   # At the lowest priority: what is measured is what its connections cost the gateway, not
   # what its own busy loop costs this 2-core machine (a real attacker's CPU is elsewhere).
-  nice -n 19 slowhttptest "${args[@]}" >"$work/slowhttptest.log" 2>&1 &
+  # slowhttptest ends when the gateway has closed all its connections, which is what a gateway
+  # that refuses unauthenticated bodies after the head does; a real attacker comes back, so the
+  # attack is started again until it is stopped.
+  (
+    trap 'kill -9 $(jobs -p) 2>/dev/null; exit 0' TERM
+    while :; do
+      nice -n 19 slowhttptest "${args[@]}" >>"$work/slowhttptest.log" 2>&1 &
+      wait $!
+    done
+  ) &
   attack_pid=$!
   local base
   base=$(open_connections)
@@ -104,7 +113,8 @@ start_attack() {
   fi
 }
 stop_attack() {
-  { kill -9 "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
+  { kill -TERM "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
+  pkill -9 -P "$attack_pid" 2>/dev/null || true
   attack_pid=""
   sleep 2  # let the gateway close what the attack left
 }
