@@ -29,8 +29,8 @@
 # <= 100 ms; 3x reported as offered. Figures, not a test: exits 0 unless it could not measure.
 #
 # Environment: DURATION (seconds per run, default 10), FACTORS (default "0.5 1 2 3"),
-# CONNECTIONS (default 10000), RATE_503 (default 2000), SKIP_30K=1, SLUICE_GATEWAY,
-# SLUICE_LOADTEST.
+# CONNECTIONS (default 10000), RATE_503 (default 2000), SKIP_30K=1, PROFILE=1 (perf profiles of the
+# gateway during the 503-cost runs, printed), SLUICE_GATEWAY, SLUICE_LOADTEST.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -152,13 +152,22 @@ fi
 
 # ---- what a 503 costs --------------------------------------------------------------------------
 cost_run() {  # NAME: sluice-loadtest at rate_503 for duration s; prints gateway CPU us per answer
-    local name=$1 before after answered
+    local name=$1 before after answered perf_pid=
     before=$(cpu_ticks "$gateway_pid")
+    if [[ -n ${PROFILE:-} ]]; then
+        perf record -F 499 -g -o "$work/perf-$name.data" -p "$gateway_pid" -- sleep "$duration" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     timeout 300 "$loadtest" --target "http://$host:$gateway_port" --tokens "$work/surge-tokens.csv" \
         --schedule "constant:rate=$rate_503,duration=${duration}s" --submissions-per-practice 4 --connections 256 \
         --mix polite=100 --timeout 10s --catalogue "$repo_root/data/catalogue" --run-id "cost-$name-$$" \
         --json "$work/cost-$name.json" --quiet >"$work/cost-$name.log" 2>&1 || true
     after=$(cpu_ticks "$gateway_pid")
+    if [[ -n $perf_pid ]]; then
+        wait "$perf_pid" 2>/dev/null || true
+        perf report -i "$work/perf-$name.data" --no-children --sort symbol --stdio 2>/dev/null |
+            grep -E "^ +[0-9.]+%" | sed -E "s/ +-? +-? *$//" | cut -c1-160 | head -n 25 >"$work/profile-$name.txt" || true
+    fi
     answered=$(json_field "$work/cost-$name.json" totals answered)
     awk -v t=$((after - before)) -v hz="$(clock_ticks_per_second)" -v n="$answered" \
         'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "nan" }'
@@ -182,5 +191,11 @@ echo "503 cost (gateway CPU per answer at $rate_503 answers/s, 256 connections):
 echo "  admission (202)          $admission_us us   ($admission_202)"
 echo "  refusal at the headers   $refusal_us us   ($refusal_503)"
 echo "  ratio                    $(ratio "$refusal_us" "$admission_us") (target <= 0.20: $(at_most "$(ratio "$refusal_us" "$admission_us")" 0.20))"
+if [[ -n ${PROFILE:-} ]]; then
+    for name in admissions refusals; do
+        echo "gateway profile, $name (perf, self time, top 25):"
+        cat "$work/profile-$name.txt"
+    done
+fi
 echo
 echo "$(load_line)"
