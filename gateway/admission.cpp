@@ -8,7 +8,9 @@
 // charged), RateLimit. A 503 never reaches Redis (or Redis did not answer), so it has no RateLimit.
 #include "gateway/admission.hpp"
 
-#include "gateway/log.hpp"
+#include "config/digest.hpp"
+#include "config/log.hpp"
+#include "config/rfc3339.hpp"
 #include "gateway/problem.hpp"
 #include "queue/submission.hpp"
 #include "queue/admission.hpp"
@@ -98,12 +100,12 @@ void count(core& c, admission_outcome o) { c.metrics.admissions[static_cast<std:
 
 // Authenticates the request; on failure fills the answer (401, or 429 for an address that keeps
 // failing) and returns null.
-const config::credential* authenticate(const exchange& x, system_clock::time_point now) {
+const credentials::credential* authenticate(const exchange& x, system_clock::time_point now) {
     const auto token = bearer_token(x.req);
     if (token) {
         const auto result = x.rt.credentials.authenticate(*token, now);
-        if (result.status == config::auth_status::ok) return result.who;
-        if (result.status == config::auth_status::expired) {
+        if (result.status == credentials::auth_status::ok) return result.who;
+        if (result.status == credentials::auth_status::expired) {
             const auto expired_at = config::format_rfc3339(result.who->not_after);
             make_problem(x.res, problem::credential_expired,
                          "the token of practice " + result.who->practice + " expired at " + expired_at +
@@ -128,7 +130,7 @@ const config::credential* authenticate(const exchange& x, system_clock::time_poi
 }
 
 // Credential-Expires within credentials.warn_days of the token's end, and RateLimit-Policy.
-void authenticated_headers(const exchange& x, const config::credential& who, system_clock::time_point now) {
+void authenticated_headers(const exchange& x, const credentials::credential& who, system_clock::time_point now) {
     const auto warn = std::chrono::days(x.rt.settings.credentials.warn_days);
     if (who.not_after - now <= warn) x.res.add_header("Credential-Expires", config::format_rfc3339(who.not_after));
     const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};
@@ -217,7 +219,7 @@ net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& pra
         co_await x.c.replication.wait(durability.replicas, std::chrono::milliseconds(durability.wait_timeout_ms));
     if (waited.ec || waited.acknowledged < static_cast<long long>(durability.replicas)) {
         x.c.metrics.replication_shortfalls.add();
-        log(log_level::warning, "submission " + submission_id + " answered 202 with " +
+        config::log(config::log_level::warning, "submission " + submission_id + " answered 202 with " +
                                     (waited.ec ? "WAIT failed (" + waited.ec.message() + ")"
                                                : std::to_string(waited.acknowledged) + " of " +
                                                      std::to_string(durability.replicas) + " replicas acknowledging"));
@@ -225,7 +227,7 @@ net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& pra
     const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
     auto [ec, reply] = co_await x.c.redis.async_eval(complete_script(), call.key_views(), call.argv_views(), use_tuple);
     if (ec || !reply.is_integer())
-        log(log_level::warning, "submission " + submission_id +
+        config::log(config::log_level::warning, "submission " + submission_id +
                                     ": could not mark its idempotency record done; it replays after the pending timeout");
 }
 
@@ -269,7 +271,7 @@ void remember_limited(core& c, const std::string& practice, std::int64_t retry_a
 net::awaitable<submit_gate> check_submission_headers(exchange x) {
     submit_gate gate;
     const auto now = system_clock::now();
-    const config::credential* who = authenticate(x, now);
+    const credentials::credential* who = authenticate(x, now);
     if (who == nullptr) {
         count(x.c, admission_outcome::unauthorized);
         gate.wait_for_body = false;  // never wait for a stranger's body (slow-body attacks)
@@ -329,7 +331,7 @@ net::awaitable<submit_gate> check_submission_headers(exchange x) {
 }
 
 net::awaitable<void> submit(exchange x, submit_gate& gate) {
-    const config::credential* who = gate.who;
+    const credentials::credential* who = gate.who;
     const std::string_view key = x.req["Idempotency-Key"];
     const auto now = system_clock::now();
     const auto parsed = queue::parse_submission(x.req.body(), x.rt.catalogue);
@@ -446,13 +448,13 @@ net::awaitable<void> submit(exchange x, submit_gate& gate) {
             co_return;
         case queue::admission_outcome::invalid_reply: break;
     }
-    log(log_level::error, "admission script answered unexpectedly: " + result.error);
+    config::log(config::log_level::error, "admission script answered unexpectedly: " + result.error);
     shed(x, problem::unavailable, "the submission store answered unexpectedly; nothing was queued, retry later");
 }
 
 net::awaitable<void> submission_status(exchange x, std::string_view submission_id) {
     const auto now = system_clock::now();
-    const config::credential* who = authenticate(x, now);
+    const credentials::credential* who = authenticate(x, now);
     if (who == nullptr) co_return;
     authenticated_headers(x, *who, now);
 

@@ -58,7 +58,7 @@ private:
 };
 
 struct submit_gate {
-    const config::credential* who = nullptr;  // set: go on with the body; null: answered in x.res
+    const credentials::credential* who = nullptr;  // set: go on with the body; null: answered in x.res
     admission_ticket ticket;
     admission_slot slot;
     // For an answer given at the headers: the connection may stay open with its body read and

@@ -4,7 +4,7 @@
 
 #include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
-#include "gateway/log.hpp"
+#include "config/log.hpp"
 #include "queue/keys.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -130,7 +130,7 @@ void core::start() {
             shared.redis_connected.fetch_add(1);
         else
             shared.redis_connected.fetch_sub(1);
-        log(up ? log_level::info : log_level::warning,
+        config::log(up ? config::log_level::info : config::log_level::warning,
             "thread " + std::to_string(index) + ": Redis " +
                 (up ? "connected" : "connection lost: " + redis.last_error()));
     });
@@ -159,7 +159,7 @@ void core::begin_drain() {
     drain_timer.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         if (!sessions.empty())
-            log(log_level::warning, "drain deadline reached on thread " + std::to_string(index) + ": closing " +
+            config::log(config::log_level::warning, "drain deadline reached on thread " + std::to_string(index) + ": closing " +
                                         std::to_string(std::distance(sessions.begin(), sessions.end())) +
                                         " connection(s) with requests unfinished");
         cut_off_all();
@@ -183,9 +183,9 @@ std::string describe_endpoint(const detail::tcp::endpoint& ep) {
 void warn_about_restart_only_changes(const config::settings& old_s, const config::settings& new_s) {
     if (old_s.listen.address != new_s.listen.address || old_s.listen.port != new_s.listen.port ||
         old_s.listen.threads != new_s.listen.threads)
-        log(log_level::warning, "reload: listen.* changed; it takes effect only after a restart");
+        config::log(config::log_level::warning, "reload: listen.* changed; it takes effect only after a restart");
     if (old_s.redis != new_s.redis)
-        log(log_level::warning, "reload: redis.* changed; it takes effect only after a restart");
+        config::log(config::log_level::warning, "reload: redis.* changed; it takes effect only after a restart");
 }
 
 }  // namespace
@@ -232,12 +232,12 @@ void server::impl::bind_all() {
 
 void server::impl::drain(bool force) {
     if (force) {
-        log(log_level::warning, "second stop signal: closing every connection now");
+        config::log(config::log_level::warning, "second stop signal: closing every connection now");
         for (auto& c : cores)
             boost::asio::post(c->ioc, [core = c.get()] { core->cut_off_all(); });
         return;
     }
-    log(log_level::info, "draining: no new connections; finishing requests in flight (at most " +
+    config::log(config::log_level::info, "draining: no new connections; finishing requests in flight (at most " +
                              std::to_string(state->settings.shutdown.drain_seconds) + " s)");
     shared.draining.store(true);
     for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get()] { core->begin_drain(); });
@@ -253,10 +253,10 @@ void server::impl::reload() {
         state = load_runtime(std::move(fresh));  // credentials and catalogue re-read too
         shared.max_connections.store(state->settings.limits.max_connections);
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
-        log(log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
+        config::log(config::log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
                                  " credential(s), catalogue periods " + state->catalogue.period_names());
     } catch (const std::exception& e) {
-        log(log_level::error, std::string("reload refused, keeping the running configuration: ") + e.what());
+        config::log(config::log_level::error, std::string("reload refused, keeping the running configuration: ") + e.what());
     }
 }
 
@@ -303,7 +303,7 @@ int server::run() {
     }
     s.control.run();
     for (auto& t : threads) t.join();
-    log(log_level::info, "drained; exiting");
+    config::log(config::log_level::info, "drained; exiting");
     return 0;
 }
 

@@ -3,6 +3,8 @@
 // end it all.
 #include "worker/worker.hpp"
 
+#include "config/log.hpp"
+#include "config/rfc3339.hpp"
 #include "ledger/client.hpp"
 #include "ledger/error.hpp"
 #include "ledger/results.hpp"
@@ -12,7 +14,6 @@
 #include "queue/submission.hpp"
 #include "redis/client.hpp"
 #include "worker/calculation.hpp"
-#include "worker/log.hpp"
 #include "worker/metrics_server.hpp"
 #include "worker/rounding.hpp"
 
@@ -112,7 +113,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
 
     net::io_context& ioc;
     config::settings settings;
-    config::catalogue catalogue;
+    catalogue::catalogue catalogue;
     std::string allocator;
     redis::client commands;
     redis::client blocking;
@@ -181,7 +182,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             return;
         }
         if (unlogged_errors > 0) line += "; " + std::to_string(unlogged_errors) + " more error(s) not logged";
-        log(log_level::warning, line);
+        config::log(config::log_level::warning, line);
         last_error_log = now;
         unlogged_errors = 0;
     }
@@ -199,10 +200,10 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 try {
                     std::rethrow_exception(failure);
                 } catch (const std::exception& e) {
-                    log(log_level::error, std::string("handling an entry failed: ") + e.what() +
+                    config::log(config::log_level::error, std::string("handling an entry failed: ") + e.what() +
                                               "; it stays pending and is reclaimed after worker.claim_idle_ms");
                 } catch (...) {
-                    log(log_level::error, "handling an entry failed with an unknown exception");
+                    config::log(config::log_level::error, "handling an entry failed with an unknown exception");
                 }
             }
             self->handled_one();
@@ -340,7 +341,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         const auto began = clock::now();
         auto calculated = calculate_entry(entry);
         metrics.calculation.observe(clock::now() - began);
-        const auto calculated_at = utc_timestamp();
+        const auto calculated_at = config::utc_timestamp();
         if (!calculated.failure.empty()) {
             // The last attempt: its failure goes to the system of record before the dead letter.
             if (recorder && started.value.deliveries >= settings.worker.max_attempts) {
@@ -377,7 +378,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
 
     net::awaitable<void> fail(const queue::queued_entry& entry, std::string reason) {
         reason = clipped(std::move(reason));
-        const auto failed = co_await consumer.fail(entry, reason, utc_timestamp());
+        const auto failed = co_await consumer.fail(entry, reason, config::utc_timestamp());
         if (!failed) {
             redis_failed("failing entry " + entry.entry_id, failed);
             co_return;
@@ -387,14 +388,14 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         switch (failed.value.outcome) {
         case queue::fail_outcome::will_retry:
             ++metrics.failed;
-            log(log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
+            config::log(config::log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
                                         std::to_string(settings.worker.max_attempts) + " failed for " + who + ": " +
                                         reason + "; retried after worker.claim_idle_ms");
             break;
         case queue::fail_outcome::dead_lettered:
             ++metrics.failed;
             ++metrics.dead_lettered;
-            log(log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
+            config::log(config::log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
                                       std::to_string(failed.value.deliveries) + " deliveries: " + reason);
             break;
         case queue::fail_outcome::not_pending: break;
@@ -410,7 +411,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 const auto created = co_await consumer.create_groups();
                 if (created) {
                     if (created.value > 0)
-                        log(log_level::info, "created consumer group " + consumer.options().group + " on " +
+                        config::log(config::log_level::info, "created consumer group " + consumer.options().group + " on " +
                                                  std::to_string(created.value) + " shard(s)");
                     co_return true;
                 }
@@ -439,7 +440,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             auto delivered = co_await consumer.read(per_shard);
             if (!delivered) {
                 if (delivered.ec == queue::consumer_error::no_group) {
-                    log(log_level::warning, "consumer group missing (" + delivered.detail + "); creating it again");
+                    config::log(config::log_level::warning, "consumer group missing (" + delivered.detail + "); creating it again");
                     groups = co_await ensure_groups();
                 } else {
                     redis_failed("reading the queue", delivered);
@@ -531,7 +532,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 const auto purged = ledger::purged(results);
                 metrics.ledger_purged += purged.total();
                 if (purged.total() == 0) break;
-                log(log_level::info, "ledger retention: removed " + std::to_string(purged.submissions) +
+                config::log(config::log_level::info, "ledger retention: removed " + std::to_string(purged.submissions) +
                                          " submission(s), " + std::to_string(purged.declarations) +
                                          " declaration(s), " + std::to_string(purged.idempotency_records) +
                                          " idempotency record(s)");
@@ -548,7 +549,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             const std::string role = c == &commands ? "commands" : "blocking reads";
             c->on_connection_change([this, c, role](bool up) {
                 if (!up && stopping) return;  // our own stop() at the end of the drain
-                log(up ? log_level::info : log_level::warning,
+                config::log(up ? config::log_level::info : config::log_level::warning,
                     "Redis (" + role + ") " + (up ? std::string("connected") : "connection lost: " + c->last_error()));
             });
             c->start();
@@ -556,7 +557,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         if (ledger_client) {
             ledger_client->on_connection_change([this](std::size_t ready) {
                 if (ready == 0 && stopping) return;
-                log(ready > 0 ? log_level::info : log_level::warning,
+                config::log(ready > 0 ? config::log_level::info : config::log_level::warning,
                     "PostgreSQL: " + std::to_string(ready) + " of " + std::to_string(settings.ledger.pool_size) +
                         " connection(s) ready" +
                         (ready == 0 ? " (" + ledger_client->last_error() + "); holding results, not acknowledging"
@@ -572,7 +573,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         net::co_spawn(ioc, trim_loop(), [self](std::exception_ptr) {});
         net::co_spawn(ioc, sample_loop(), [self](std::exception_ptr) {});
         if (ledger_client) net::co_spawn(ioc, purge_loop(), [self](std::exception_ptr) {});
-        log(log_level::info, "consumer " + consumer.options().name + " in group " + consumer.options().group + " on " +
+        config::log(config::log_level::info, "consumer " + consumer.options().name + " in group " + consumer.options().group + " on " +
                                  std::to_string(settings.redis.shards) + " shard(s); concurrency " +
                                  std::to_string(concurrency()) + ", claim_idle_ms " +
                                  std::to_string(settings.worker.claim_idle_ms) + ", max_attempts " +
@@ -583,7 +584,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     void stop() {
         if (stopping) return;
         stopping = true;
-        log(log_level::info, "draining: no new reads; finishing the " + std::to_string(in_flight + waiting.size()) +
+        config::log(config::log_level::info, "draining: no new reads; finishing the " + std::to_string(in_flight + waiting.size()) +
                                  " submission(s) held");
         for (auto* t : {&read_timer, &reclaim_timer, &trim_timer, &sample_timer, &purge_timer}) t->cancel();
         notify();
@@ -599,7 +600,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 if (left && !left.value) ++still_holding;
             }
         }
-        log(log_level::info,
+        config::log(config::log_level::info,
             "drained: " + std::to_string(metrics.calculated) + " calculated, " + std::to_string(metrics.failed) +
                 " failed attempt(s), " + std::to_string(metrics.dead_lettered) + " dead-lettered" +
                 (still_holding > 0

@@ -6,7 +6,8 @@
 #include "tests/support/redis_environment.hpp"
 #include "tests/support/redis_server.hpp"
 
-#include "config/credentials.hpp"
+#include "config/digest.hpp"
+#include "credentials/credentials.hpp"
 #include "queue/keys.hpp"
 
 #include <gtest/gtest.h>
@@ -215,7 +216,7 @@ TEST_F(Admission, CredentialsTable) {
 TEST_F(Admission, FailedAttemptsAreThrottledPerAddressWithoutLockingThePractice) {
     gateway_process gw({"", 1, "", a.line});
     test_credential forged = a;
-    forged.token = config::new_token();
+    forged.token = credentials::new_token();
     int unauthorized = 0, throttled = 0;
     std::string retry_after;
     for (int i = 0; i < 15; ++i) {

@@ -1,7 +1,9 @@
 // Test support for gateway integration tests (see gateway_process.hpp).
 #include "tests/integration/gateway_process.hpp"
 
-#include "config/credentials.hpp"
+#include "config/digest.hpp"
+#include "config/rfc3339.hpp"
+#include "credentials/credentials.hpp"
 #include "tests/support/redis_environment.hpp"
 
 #include <arpa/inet.h>
@@ -226,7 +228,7 @@ std::string post_request(std::string_view path, std::string_view body, std::stri
 test_credential make_credential(std::string practice, long long valid_for_seconds) {
     test_credential c;
     c.practice = std::move(practice);
-    c.token = config::new_token();
+    c.token = credentials::new_token();
     const auto not_after = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
                            std::chrono::seconds(valid_for_seconds);
     c.line = c.practice + "," + config::to_hex(config::sha256(c.token)) + "," + config::format_rfc3339(not_after) + "\n";

@@ -9,7 +9,7 @@
 #include "queue/submission.hpp"
 #include "tests/unit/submission/fault_document.hpp"
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "tests/support/scratch_directory.hpp"
 
 #include <boost/json/parse.hpp>
@@ -32,15 +32,15 @@ namespace {
 namespace json = boost::json;
 using errors = std::vector<field_error>;
 
-const config::catalogue& shipped() {
-    static const config::catalogue loaded = config::load_catalogue(SLUICE_CATALOGUE_DIR);
+const catalogue::catalogue& shipped() {
+    static const catalogue::catalogue loaded = catalogue::load_catalogue(SLUICE_CATALOGUE_DIR);
     return loaded;
 }
 
 submission_result parse(std::string_view body) { return parse_submission(body, shipped()); }
 
 // The errors of a body that must be answered 422 (never empty: a test may take front()).
-errors errors_of(std::string_view body, const config::catalogue& catalogue = shipped()) {
+errors errors_of(std::string_view body, const catalogue::catalogue& catalogue = shipped()) {
     const auto result = parse_submission(body, catalogue);
     if (result.ok()) {
         ADD_FAILURE() << "accepted: " << body;
@@ -635,7 +635,7 @@ TEST(HostileInput, NulAndControlCharactersInStrings) {
 
 class synthetic_period : public ::testing::Test {
 protected:
-    static config::catalogue make() {
+    static catalogue::catalogue make() {
         test::scratch_directory scratch;
         std::string toml = "period = \"2030-31\"\n[constants]\npounds_per_point = 1\nnational_average_list_size = 1\n"
                            "max_points = 250\n[qof.groups]\nG = { name = \"G\", domain = \"CL\", prevalence_adjusted = false }\n"
@@ -644,7 +644,7 @@ protected:
         toml += "[services.MANY]\nname = \"many\"\n[services.MANY.items]\n";
         for (int i = 0; i < 250; ++i) toml += "I" + std::to_string(1000 + i) + " = { name = \"i\", fee_gbp = 1 }\n";
         scratch.write("2030-31.toml", toml);
-        return config::load_catalogue(scratch.path());
+        return catalogue::load_catalogue(scratch.path());
     }
 
     static std::string body(std::string_view scheme, int items) {
@@ -661,7 +661,7 @@ protected:
         return json::serialize(b);
     }
 
-    const config::catalogue catalogue_ = make();
+    const catalogue::catalogue catalogue_ = make();
 };
 
 TEST_F(synthetic_period, TwoHundredItemsAreAcceptedAndOneMoreIsNot) {

@@ -15,7 +15,9 @@
 #include "config/allocator.hpp"
 #include "config/command_line.hpp"
 #include "config/config.hpp"
-#include "config/credentials.hpp"
+#include "config/digest.hpp"
+#include "config/rfc3339.hpp"
+#include "credentials/credentials.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -40,6 +42,7 @@
 namespace {
 
 namespace config = sluice::config;
+namespace credentials = sluice::credentials;
 using namespace std::string_literals;
 
 constexpr int exit_failure = 1;
@@ -195,10 +198,10 @@ void sync_directory_of(const std::filesystem::path& file)
 }
 
 // Throws refused_error when `text` (the file as it would be) does not load.
-config::credential_table check_loads(std::string_view text, const std::filesystem::path& file, std::string_view when)
+credentials::credential_table check_loads(std::string_view text, const std::filesystem::path& file, std::string_view when)
 {
     try {
-        return config::credential_table::parse(text, file.string());
+        return credentials::credential_table::parse(text, file.string());
     } catch (const config::config_error& error) {
         throw refused_error(std::string(when) + ": " + error.what());
     }
@@ -295,7 +298,7 @@ int issue(const arguments& args)
     if (not_after_text && valid_days_given) throw usage_error("give --not-after or --valid-days, not both");
     if (!not_after_text && !valid_days_given) throw usage_error("issue needs --not-after TIME or --valid-days N");
 
-    if (!config::well_formed_practice(practice))
+    if (!credentials::well_formed_practice(practice))
         throw refused_error("--practice \"" + practice + "\" is not an ODS practice code: "
                             + "expected one upper-case letter and five digits, such as A81001");
 
@@ -315,7 +318,7 @@ int issue(const arguments& args)
         throw refused_error("--not-after " + config::format_rfc3339(not_after) + " is not in the future (now is "
                           + config::format_rfc3339(now) + "): the token would never work");
 
-    const std::string token = config::new_token();
+    const std::string token = credentials::new_token();
     const std::string line =
         practice + "," + config::to_hex(config::sha256(token)) + "," + config::format_rfc3339(not_after) + "\n";
     const auto report = append_credential(file, line, practice);
@@ -353,9 +356,9 @@ int expiring(const arguments& args)
     check_options(args, {"--file", "--before"});
     const std::filesystem::path file = required(args, "--file");
     const auto before = parse_before(required(args, "--before"));
-    config::credential_table table;
+    credentials::credential_table table;
     try {
-        table = config::credential_table::load(file);
+        table = credentials::credential_table::load(file);
     } catch (const config::config_error& error) {
         std::cerr << error.what() << '\n';
         return exit_usage;
@@ -374,22 +377,22 @@ int generate(const arguments& args)
 {
     check_options(args, {"--count", "--file", "--tokens", "--letter", "--valid-days"});
     required(args, "--count");
-    const auto count = args.whole("--count", 0, 1, config::max_generated_practices);
+    const auto count = args.whole("--count", 0, 1, credentials::max_generated_practices);
     const std::string letter = args.value("--letter").value_or("Z");
     if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
         throw bad_value("--letter", letter, "expected one upper-case letter");
     const auto days = static_cast<long>(args.whole("--valid-days", 365, 1, max_valid_days, "days"));
-    // The files themselves: config::generate_credentials (shared with sluice-loadtest generate).
-    config::generated_credentials generated;
+    // The files themselves: credentials::generate_credentials (shared with sluice-loadtest generate).
+    credentials::generated_credentials generated;
     try {
-        generated = config::generate_credentials(static_cast<std::size_t>(count), letter[0],
+        generated = credentials::generate_credentials(static_cast<std::size_t>(count), letter[0],
                                                  now_seconds() + std::chrono::days{days});
     } catch (const config::config_error& error) {
         throw refused_error(std::string("generated: ") + error.what());
     }
     try {
-        config::write_generated_credentials(generated, required(args, "--file"), required(args, "--tokens"));
-    } catch (const config::credential_write_error& error) {
+        credentials::write_generated_credentials(generated, required(args, "--file"), required(args, "--tokens"));
+    } catch (const credentials::credential_write_error& error) {
         if (error.refused()) throw refused_error(error.what());
         throw io_error(error.what());
     }

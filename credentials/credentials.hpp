@@ -14,8 +14,10 @@
 // Invariants: a credential_table is immutable once built and every credential in it passed
 // validation; the gateway shares one through a shared_ptr<const credential_table> and swaps it
 // whole on SIGHUP. authenticate() is safe to call from any number of threads at once and does not
-// allocate, apart from the one allocation OpenSSL 3.0's EVP makes per digest (see sha256()).
+// allocate, apart from the one allocation OpenSSL 3.0's EVP makes per digest (config/digest.hpp).
 #pragma once
+
+#include "config/digest.hpp"
 
 #include <array>
 #include <chrono>
@@ -29,13 +31,13 @@
 #include <unordered_map>
 #include <vector>
 
-namespace sluice::config {
+namespace sluice::credentials {
 
 // Protocol facts of API.md: a token is 32 random bytes, base64url without padding.
 inline constexpr std::size_t token_bytes = 32;
 inline constexpr std::size_t token_length = 43;  // ceil(32 * 8 / 6)
 
-using sha256_digest = std::array<unsigned char, 32>;
+using config::sha256_digest;
 
 struct credential {
     std::string practice;  // ODS practice code: one upper-case letter and five digits
@@ -54,11 +56,11 @@ class credential_table {
 public:
     credential_table() = default;
 
-    // Reads and parses the file. Throws config_error (key "credentials.file") for a file that
+    // Reads and parses the file. Throws config::config_error (key "credentials.file") for a file that
     // cannot be read and for the first faulty line, naming FILE:LINE and what is wrong.
     static credential_table load(const std::filesystem::path& file);
 
-    // Parses the file's text; `source_name` stands for the file in messages. Throws config_error.
+    // Parses the file's text; `source_name` stands for the file in messages. Throws config::config_error.
     static credential_table parse(std::string_view text, std::string_view source_name);
 
     // `bearer_token` is the token as sent (after "Bearer "). ok: the token is known and
@@ -87,20 +89,6 @@ private:
     std::unordered_multimap<std::uint64_t, std::size_t, prefix_hash> by_digest_prefix_;  // -> index in credentials_
 };
 
-// SHA-256 with OpenSSL's EVP interface (a digest fetched once, a context reused per thread).
-sha256_digest sha256(std::string_view data);
-
-// Lower-case hex, 64 characters.
-std::string to_hex(const sha256_digest& digest);
-
-// `2027-03-31T23:59:59Z`.
-std::string format_rfc3339(std::chrono::sys_seconds when);
-
-// RFC 3339 date-time in UTC: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00|-00:00)`; `t` and `z` may
-// be lower case. A fraction is dropped (rounded down to the second). Other offsets, leap seconds
-// (:60), impossible dates and trailing text are rejected (nullopt).
-std::optional<std::chrono::sys_seconds> parse_rfc3339(std::string_view text);
-
 // True for a token as new_token() writes it: 43 characters of the base64url alphabet, no padding,
 // and the last character carrying only 4 bits (its 2 unused low bits zero).
 bool well_formed_token(std::string_view token);
@@ -125,7 +113,7 @@ struct generated_credentials {
 
 // Practices L00000, L00001, ... (count of them), each with a fresh token (new_token()), all valid
 // until `not_after`. The credential text is checked with credential_table::parse before it is
-// returned (config_error if it would not load). Throws std::invalid_argument for a count outside
+// returned (config::config_error if it would not load). Throws std::invalid_argument for a count outside
 // [1, max_generated_practices] or a letter outside 'A'..'Z'.
 generated_credentials generate_credentials(std::size_t count, char letter, std::chrono::sys_seconds not_after);
 
@@ -148,4 +136,4 @@ void create_private_file(const std::filesystem::path& file, std::string_view tex
 void write_generated_credentials(const generated_credentials& generated, const std::filesystem::path& credential_file,
                                  const std::filesystem::path& tokens_file);
 
-}  // namespace sluice::config
+}  // namespace sluice::credentials

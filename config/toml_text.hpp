@@ -1,6 +1,7 @@
-// Internal to config/: TOML values and places as messages show them, shared by the settings file
-// (config.cpp, also for to_toml) and the catalogue files (catalogue.cpp), so that both name a
-// value, its type and its file:line the same way.
+// TOML values and places as messages show them, shared by every TOML file sluice reads: the
+// settings file (config.cpp, also for to_toml) and the catalogue's period files
+// (catalogue/catalogue.cpp), so that both name a value, its type and its file:line the same way.
+// It includes toml++: a module that reads a TOML file of its own links toml++ itself.
 #pragma once
 
 #include <toml++/toml.h>
@@ -8,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::config::detail {
+namespace sluice::config {
 
 // A string as TOML writes it in double quotes, escapes included: "LD".
 std::string toml_string(std::string_view text);
@@ -26,4 +27,4 @@ std::string_view type_name(const toml::node& node);
 // "at FILE:LINE" (`unnamed` when the text had no file name; no line when unknown).
 std::string location(const toml::source_region& where, std::string_view unnamed);
 
-}  // namespace sluice::config::detail
+}  // namespace sluice::config

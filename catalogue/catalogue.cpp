@@ -9,10 +9,10 @@
 //
 // The catalogue's look-ups are binary searches over vectors sorted by code once, at load.
 
-#include "config/catalogue.hpp"
-#include "config/detail/toml_text.hpp"
+#include "catalogue/catalogue.hpp"
 
 #include "config/config.hpp"
+#include "config/toml_text.hpp"
 
 #include <toml++/toml.h>
 
@@ -26,15 +26,16 @@
 #include <system_error>
 #include <utility>
 
-namespace sluice::config {
+namespace sluice::catalogue {
 namespace {
 
-using detail::real_text;
-using detail::shown;
-using detail::toml_string;
-using detail::type_name;
+using config::config_error;
+using config::real_text;
+using config::shown;
+using config::toml_string;
+using config::type_name;
 
-std::string location(const toml::source_region& where) { return detail::location(where, "catalogue"); }
+std::string location(const toml::source_region& where) { return config::location(where, "catalogue"); }
 
 // Sorted by code: the look-ups below depend on it.
 template <typename Entry>
@@ -225,7 +226,7 @@ public:
 
         const auto name = *root.text("period", true);
         if (name != period_name) {
-            root.fail("period", *root.find("period"), "expected " + detail::toml_string(period_name) + ", the name of the file");
+            root.fail("period", *root.find("period"), "expected " + toml_string(period_name) + ", the name of the file");
         }
         period.name_ = name;
 
@@ -392,7 +393,7 @@ private:
             const auto items = entry.table_at("items", true);
             for_each_coded(items, "an item", [&](const std::string& item_code, const section& item_entry) {
                 item_entry.only({"name", "fee_gbp", "cap_register"});
-                config::service_item item;
+                sluice::catalogue::service_item item;
                 item.code = item_code;
                 item.name = *item_entry.text("name", true);
                 item.fee_pence = item_entry.pence("fee_gbp", 100000);
@@ -435,7 +436,7 @@ bool is_period_name(std::string_view text) noexcept
     return second == (first + 1) % 100;
 }
 
-const config::service_item* enhanced_service::item(std::string_view code) const noexcept
+const sluice::catalogue::service_item* enhanced_service::item(std::string_view code) const noexcept
 {
     return find_by_code(items, code);
 }
@@ -445,22 +446,22 @@ bool period_catalogue::has_scheme(std::string_view scheme) const noexcept
     return scheme == qof_scheme || service(scheme) != nullptr;
 }
 
-const config::indicator* period_catalogue::qof_indicator(std::string_view code) const noexcept
+const indicator* period_catalogue::qof_indicator(std::string_view code) const noexcept
 {
     return find_by_code(indicators_, code);
 }
 
-const config::qof_group* period_catalogue::group(std::string_view code) const noexcept
+const qof_group* period_catalogue::group(std::string_view code) const noexcept
 {
     return find_by_code(groups_, code);
 }
 
-const config::enhanced_service* period_catalogue::service(std::string_view scheme) const noexcept
+const enhanced_service* period_catalogue::service(std::string_view scheme) const noexcept
 {
     return find_by_code(services_, scheme);
 }
 
-const config::service_item* period_catalogue::service_item(std::string_view scheme, std::string_view code) const noexcept
+const sluice::catalogue::service_item* period_catalogue::service_item(std::string_view scheme, std::string_view code) const noexcept
 {
     const auto* found = service(scheme);
     return found ? found->item(code) : nullptr;
@@ -490,14 +491,14 @@ catalogue load_catalogue(const std::filesystem::path& dir)
     constexpr std::string_view expected_files = "expected a directory of period files (2024-25.toml, ...)";
     std::error_code error;
     if (!std::filesystem::is_directory(dir, error)) {
-        throw config_error("catalogue.dir", detail::toml_string(dir.string()), std::string(expected_files) + ": no such directory");
+        throw config_error("catalogue.dir", toml_string(dir.string()), std::string(expected_files) + ": no such directory");
     }
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
         if (entry.path().extension() == ".toml" && entry.is_regular_file()) files.push_back(entry.path());
     }
-    if (error) throw config_error("catalogue.dir", detail::toml_string(dir.string()), std::string(expected_files) + ": " + error.message());
-    if (files.empty()) throw config_error("catalogue.dir", detail::toml_string(dir.string()), std::string(expected_files) + ": none found");
+    if (error) throw config_error("catalogue.dir", toml_string(dir.string()), std::string(expected_files) + ": " + error.message());
+    if (files.empty()) throw config_error("catalogue.dir", toml_string(dir.string()), std::string(expected_files) + ": none found");
     std::sort(files.begin(), files.end());
 
     std::vector<period_catalogue> periods;
@@ -505,7 +506,7 @@ catalogue load_catalogue(const std::filesystem::path& dir)
         const std::string file_name = file.string();
         const std::string period_name = file.stem().string();
         if (!is_period_name(period_name)) {
-            throw config_error("catalogue.dir", detail::toml_string(file_name),
+            throw config_error("catalogue.dir", toml_string(file_name),
                                "expected files named after a period YYYY-YY, like 2024-25.toml", "at " + file_name);
         }
         std::ifstream in(file, std::ios::binary);
@@ -524,4 +525,4 @@ catalogue load_catalogue(const std::filesystem::path& dir)
     return catalogue_builder::make(std::move(periods));
 }
 
-}  // namespace sluice::config
+}  // namespace sluice::catalogue

@@ -1,12 +1,12 @@
 // TOML values and places for messages (see toml_text.hpp).
-#include "config/detail/toml_text.hpp"
+#include "config/toml_text.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
-namespace sluice::config::detail {
+namespace sluice::config {
 
 std::string toml_string(std::string_view text)
 {
@@ -84,4 +84,4 @@ std::string location(const toml::source_region& where, std::string_view unnamed)
     return where.begin.line == 0 ? "at " + file : "at " + file + ":" + std::to_string(where.begin.line);
 }
 
-}  // namespace sluice::config::detail
+}  // namespace sluice::config

@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sluice::config {
+namespace sluice::catalogue {
 
 // The scheme code of the Quality and Outcomes Framework; every other scheme is an enhanced service.
 inline constexpr std::string_view qof_scheme = "QOF";
@@ -77,9 +77,9 @@ struct enhanced_service {
     std::string code;  // scheme code: "LDHC"
     std::string name;
     std::string source;
-    std::vector<config::service_item> items;  // sorted by code
+    std::vector<sluice::catalogue::service_item> items;  // sorted by code
 
-    const config::service_item* item(std::string_view code) const noexcept;
+    const sluice::catalogue::service_item* item(std::string_view code) const noexcept;
 };
 
 class period_catalogue {
@@ -98,15 +98,15 @@ public:
     bool has_scheme(std::string_view scheme) const noexcept;
 
     // Null when this period has no such code.
-    const config::indicator* qof_indicator(std::string_view code) const noexcept;
-    const config::qof_group* group(std::string_view code) const noexcept;
-    const config::enhanced_service* service(std::string_view scheme) const noexcept;
-    const config::service_item* service_item(std::string_view scheme, std::string_view code) const noexcept;
+    const indicator* qof_indicator(std::string_view code) const noexcept;
+    const qof_group* group(std::string_view code) const noexcept;
+    const enhanced_service* service(std::string_view scheme) const noexcept;
+    const sluice::catalogue::service_item* service_item(std::string_view scheme, std::string_view code) const noexcept;
 
     // Everything, each sorted by code.
-    std::span<const config::indicator> qof_indicators() const noexcept { return indicators_; }
-    std::span<const config::qof_group> groups() const noexcept { return groups_; }
-    std::span<const config::enhanced_service> services() const noexcept { return services_; }
+    std::span<const indicator> qof_indicators() const noexcept { return indicators_; }
+    std::span<const qof_group> groups() const noexcept { return groups_; }
+    std::span<const enhanced_service> services() const noexcept { return services_; }
 
 private:
     friend class catalogue_builder;
@@ -117,9 +117,9 @@ private:
     int max_points_ = 0;
     int points_decimal_places_ = 2;
     int pounds_decimal_places_ = 2;
-    std::vector<config::indicator> indicators_;
-    std::vector<config::qof_group> groups_;
-    std::vector<config::enhanced_service> services_;
+    std::vector<indicator> indicators_;
+    std::vector<qof_group> groups_;
+    std::vector<enhanced_service> services_;
 };
 
 class catalogue {
@@ -139,7 +139,7 @@ private:
     std::vector<period_catalogue> periods_;
 };
 
-// Reads every *.toml file in `dir` (other files are ignored). Throws config_error naming the
+// Reads every *.toml file in `dir` (other files are ignored). Throws config::config_error naming the
 // file and line, the key (e.g. "qof.indicators.AF006.upper_threshold"), the value and what is
 // allowed, for the first fault found: TOML syntax, an unknown or missing key, a wrong type or
 // range, a file name that is not a period, a group or register that does not exist, points that
@@ -147,4 +147,4 @@ private:
 // naming catalogue.dir.
 catalogue load_catalogue(const std::filesystem::path& dir);
 
-}  // namespace sluice::config
+}  // namespace sluice::catalogue

@@ -6,19 +6,17 @@
 // shared flock() while they read the file; sluice-token appends under an exclusive one, so a
 // reload never sees half of an appended line.
 //
-// authenticate() is the hot path: a table lookup to reject malformed tokens, one SHA-256 (a
-// per-thread EVP context, the digest fetched once), a hash-map probe on the digest's first 8
-// bytes and a constant-time comparison (CRYPTO_memcmp) of all 32. OpenSSL 3.0 allocates the
-// provider's digest context on every EVP_DigestInit (measured: 1 allocation per digest, against
-// 3 for the one-shot SHA256()/EVP_Digest with an implicit fetch, which also takes a lock).
+// authenticate() is the hot path: a table lookup to reject malformed tokens, one SHA-256
+// (config/digest.hpp: a per-thread EVP context, the digest fetched once), a hash-map probe on the
+// digest's first 8 bytes and a constant-time comparison (CRYPTO_memcmp) of all 32.
 
-#include "config/credentials.hpp"
+#include "credentials/credentials.hpp"
 
 #include "config/config.hpp"
+#include "config/rfc3339.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -35,7 +33,7 @@
 #include <thread>
 #include <utility>
 
-namespace sluice::config {
+namespace sluice::credentials {
 namespace {
 
 using namespace std::chrono_literals;
@@ -108,88 +106,6 @@ std::optional<sha256_digest> parse_hex_digest(std::string_view text)
     return digest;
 }
 
-// ---- RFC 3339 --------------------------------------------------------------------------------
-
-enum class time_fault { none, malformed, not_utc };
-
-struct parsed_time {
-    std::chrono::sys_seconds when{};
-    time_fault fault = time_fault::malformed;
-};
-
-// Reads `count` decimal digits at `pos`; -1 if any is not a digit.
-int digits_at(std::string_view text, std::size_t pos, std::size_t count)
-{
-    int value = 0;
-    for (std::size_t i = pos; i < pos + count; ++i) {
-        if (text[i] < '0' || text[i] > '9') return -1;
-        value = value * 10 + (text[i] - '0');
-    }
-    return value;
-}
-
-parsed_time parse_time(std::string_view text)
-{
-    // YYYY-MM-DDTHH:MM:SS is 19 characters; the shortest whole form adds "Z".
-    constexpr std::size_t seconds_end = 19;
-    parsed_time result;
-    if (text.size() < seconds_end + 1) return result;
-    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':'
-        || text[16] != ':')
-        return result;
-    const int year = digits_at(text, 0, 4), month = digits_at(text, 5, 2), day = digits_at(text, 8, 2);
-    const int hour = digits_at(text, 11, 2), minute = digits_at(text, 14, 2), second = digits_at(text, 17, 2);
-    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return result;
-    if (hour > 23 || minute > 59 || second > 59) return result;  // no leap seconds: sys_seconds has none
-    const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
-                                           std::chrono::day{static_cast<unsigned>(day)}};
-    if (!date.ok()) return result;
-
-    std::size_t pos = seconds_end;
-    if (text[pos] == '.') {  // a fraction of a second: at least one digit, dropped
-        const auto first_digit = ++pos;
-        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
-        if (pos == first_digit) return result;
-    }
-    const auto offset = text.substr(pos);
-    if (offset == "Z" || offset == "z" || offset == "+00:00" || offset == "-00:00") {
-        result.fault = time_fault::none;
-    } else if (offset.size() == 6 && (offset[0] == '+' || offset[0] == '-') && offset[3] == ':'
-               && digits_at(offset, 1, 2) >= 0 && digits_at(offset, 4, 2) >= 0) {
-        result.fault = time_fault::not_utc;
-    } else {
-        return result;
-    }
-    result.when = std::chrono::sys_days{date} + std::chrono::hours{hour} + std::chrono::minutes{minute}
-                  + std::chrono::seconds{second};
-    return result;
-}
-
-// ---- SHA-256 through EVP ---------------------------------------------------------------------
-
-struct evp_md_free {
-    void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
-};
-struct evp_md_ctx_free {
-    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-};
-
-// Fetched once: an implicit fetch (EVP_sha256() in EVP_DigestInit) looks the provider up again
-// on every call.
-const EVP_MD* sha256_algorithm()
-{
-    static const std::unique_ptr<EVP_MD, evp_md_free> algorithm{EVP_MD_fetch(nullptr, "SHA2-256", nullptr)};
-    if (!algorithm) throw std::runtime_error("OpenSSL: cannot fetch SHA2-256");
-    return algorithm.get();
-}
-
-EVP_MD_CTX* thread_digest_context()
-{
-    thread_local const std::unique_ptr<EVP_MD_CTX, evp_md_ctx_free> context{EVP_MD_CTX_new()};
-    if (!context) throw std::runtime_error("OpenSSL: cannot allocate a digest context");
-    return context.get();
-}
-
 // ---- the file --------------------------------------------------------------------------------
 
 class line_reader {
@@ -199,7 +115,7 @@ public:
     // Throws the config_error for the current line; `fault` says which field is wrong and how.
     [[noreturn]] void fail(const std::string& fault) const
     {
-        throw config_error(std::string(config_key), shown(source_, source_.size()), fault,
+        throw config::config_error(std::string(config_key), shown(source_, source_.size()), fault,
                            "at " + std::string(source_) + ":" + std::to_string(line_number_));
     }
 
@@ -283,11 +199,11 @@ credential_table credential_table::parse(std::string_view text, std::string_view
             lines.fail("token_sha256_hex " + shown(hash_text) + " (" + std::to_string(hash_text.size())
                        + " characters): expected 64 hex digits, the SHA-256 of the token");
 
-        const auto not_after = parse_time(not_after_text);
-        if (not_after.fault == time_fault::not_utc)
+        const auto not_after = config::read_rfc3339(not_after_text);
+        if (not_after.fault == config::rfc3339_fault::not_utc)
             lines.fail("not_after " + shown(not_after_text)
                        + " is not in UTC: expected the offset Z (or +00:00), such as 2027-03-31T23:59:59Z");
-        if (not_after.fault != time_fault::none)
+        if (not_after.fault != config::rfc3339_fault::none)
             lines.fail("not_after " + shown(not_after_text)
                        + " is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
 
@@ -309,7 +225,7 @@ credential_table credential_table::load(const std::filesystem::path& file)
 {
     const std::string name = file.string();
     auto fail = [&](const std::string& fault) -> void {
-        throw config_error(std::string(config_key), shown(name, name.size()), fault);
+        throw config::config_error(std::string(config_key), shown(name, name.size()), fault);
     };
 
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -342,7 +258,7 @@ auth_result credential_table::authenticate(std::string_view bearer_token,
                                            std::chrono::system_clock::time_point now) const
 {
     if (!well_formed_token(bearer_token)) return {auth_status::unknown, nullptr};
-    const auto digest = sha256(bearer_token);
+    const auto digest = config::sha256(bearer_token);
     const auto [first, last] = by_digest_prefix_.equal_range(digest_prefix(digest));
     for (auto it = first; it != last; ++it) {
         const credential& candidate = credentials_[it->second];
@@ -370,50 +286,6 @@ std::vector<const credential*> credential_table::expiring_before(std::chrono::sy
 }
 
 // ---- free functions --------------------------------------------------------------------------
-
-sha256_digest sha256(std::string_view data)
-{
-    const EVP_MD* algorithm = sha256_algorithm();
-    EVP_MD_CTX* context = thread_digest_context();
-    sha256_digest digest;
-    unsigned int length = 0;
-    if (EVP_DigestInit_ex2(context, algorithm, nullptr) != 1 || EVP_DigestUpdate(context, data.data(), data.size()) != 1
-        || EVP_DigestFinal_ex(context, digest.data(), &length) != 1 || length != digest.size())
-        throw std::runtime_error("OpenSSL: SHA-256 failed");
-    return digest;
-}
-
-std::string to_hex(const sha256_digest& digest)
-{
-    constexpr std::string_view hex_digits = "0123456789abcdef";
-    std::string text;
-    text.reserve(digest.size() * 2);
-    for (const unsigned char byte : digest) {
-        text += hex_digits[byte >> 4];
-        text += hex_digits[byte & 0x0f];
-    }
-    return text;
-}
-
-std::string format_rfc3339(std::chrono::sys_seconds when)
-{
-    const auto day = std::chrono::floor<std::chrono::days>(when);
-    const std::chrono::year_month_day date{day};
-    const std::chrono::hh_mm_ss time{when - day};
-    char text[40];
-    std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(date.year()),
-                  static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                  static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
-                  static_cast<int>(time.seconds().count()));
-    return text;
-}
-
-std::optional<std::chrono::sys_seconds> parse_rfc3339(std::string_view text)
-{
-    const auto parsed = parse_time(text);
-    if (parsed.fault != time_fault::none) return std::nullopt;
-    return parsed.when;
-}
 
 bool well_formed_token(std::string_view token)
 {
@@ -459,14 +331,14 @@ generated_credentials generate_credentials(std::size_t count, char letter, std::
                                     + " practices, got " + std::to_string(count));
     if (letter < 'A' || letter > 'Z')
         throw std::invalid_argument("expected one upper-case letter for the practice codes");
-    const std::string expiry = format_rfc3339(not_after);
+    const std::string expiry = config::format_rfc3339(not_after);
     generated_credentials generated;
     generated.credential_file = "# practice,token_sha256_hex,not_after (generated for load tests)\n";
     for (std::size_t i = 0; i < count; ++i) {
         char practice[24];
         std::snprintf(practice, sizeof practice, "%c%05zu", letter, i % max_generated_practices);
         const std::string token = new_token();
-        generated.credential_file += std::string(practice) + "," + to_hex(sha256(token)) + "," + expiry + "\n";
+        generated.credential_file += std::string(practice) + "," + config::to_hex(config::sha256(token)) + "," + expiry + "\n";
         generated.tokens_file += std::string(practice) + "," + token + "\n";
     }
     credential_table::parse(generated.credential_file, "the generated credential file");
@@ -499,4 +371,4 @@ void write_generated_credentials(const generated_credentials& generated, const s
     create_private_file(tokens_file, generated.tokens_file);
 }
 
-}  // namespace sluice::config
+}  // namespace sluice::credentials
