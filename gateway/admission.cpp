@@ -96,7 +96,7 @@ std::string client_address(const tcp::socket& socket) {
     return ec ? std::string("unknown") : ep.address().to_string();
 }
 
-void count(core& c, admission_outcome o) { c.metrics.admissions[static_cast<std::size_t>(o)].add(1); }
+void count(core& c, admission_verdict o) { c.metrics.admissions[static_cast<std::size_t>(o)].add(1); }
 
 // Authenticates the request; on failure fills the answer (401, or 429 for an address that keeps
 // failing) and returns null.
@@ -181,7 +181,7 @@ void unavailable(const exchange& x, problem p, std::string_view detail) {
 
 void shed(const exchange& x, problem p, std::string_view detail) {
     unavailable(x, p, detail);
-    count(x.c, admission_outcome::shed);
+    count(x.c, admission_verdict::shed);
 }
 
 void answer_fault(response& res, const queue::submission_fault& fault) {
@@ -273,7 +273,7 @@ net::awaitable<submit_gate> check_submission_headers(exchange x) {
     const auto now = system_clock::now();
     const credentials::credential* who = authenticate(x, now);
     if (who == nullptr) {
-        count(x.c, admission_outcome::unauthorized);
+        count(x.c, admission_verdict::unauthorized);
         gate.wait_for_body = false;  // never wait for a stranger's body (slow-body attacks)
         co_return gate;
     }
@@ -282,7 +282,7 @@ net::awaitable<submit_gate> check_submission_headers(exchange x) {
     // Faults of the request itself: answered with the practice's current (uncharged) rate state.
     auto refuse = [&](problem p, std::string_view detail) -> net::awaitable<void> {
         make_problem(x.res, p, detail);
-        count(x.c, admission_outcome::invalid);
+        count(x.c, admission_verdict::invalid);
         co_await add_current_rate_limit(x, who->practice);
     };
     const std::string_view key = x.req["Idempotency-Key"];
@@ -304,7 +304,7 @@ net::awaitable<submit_gate> check_submission_headers(exchange x) {
                      "practice " + who->practice + " is over its submission rate; nothing was queued");
         x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(wait_us)));
         add_rate_limit(x, 0, wait_us);
-        count(x.c, admission_outcome::limited);
+        count(x.c, admission_verdict::limited);
         co_return gate;
     }
     if (!x.c.redis.connected()) {
@@ -321,7 +321,7 @@ net::awaitable<submit_gate> check_submission_headers(exchange x) {
                     "the gateway is taking as many submissions as it can; nothing was queued, retry after "
                     "Retry-After seconds with the same Idempotency-Key",
                     gate.ticket.retry_after);
-        count(x.c, admission_outcome::shed);
+        count(x.c, admission_verdict::shed);
         x.c.metrics.refused_before_body.add();
         co_return gate;
     }
@@ -337,7 +337,7 @@ net::awaitable<void> submit(exchange x, submit_gate& gate) {
     const auto parsed = queue::parse_submission(x.req.body(), x.rt.catalogue);
     if (!parsed.ok()) {
         answer_fault(x.res, parsed.fault());
-        count(x.c, admission_outcome::invalid);
+        count(x.c, admission_verdict::invalid);
         co_await add_current_rate_limit(x, who->practice);
         co_return;
     }
@@ -345,7 +345,7 @@ net::awaitable<void> submit(exchange x, submit_gate& gate) {
         make_problem(x.res, problem::forbidden,
                      "the token is practice " + who->practice + "'s; the body is for practice " +
                          parsed.value().practice);
-        count(x.c, admission_outcome::forbidden);
+        count(x.c, admission_verdict::forbidden);
         co_await add_current_rate_limit(x, who->practice);
         co_return;
     }
@@ -409,7 +409,7 @@ net::awaitable<void> submit(exchange x, submit_gate& gate) {
             x.res.body = receipt;
             x.res.add_header("Location", "/v1/submissions/" + submission_id);
             add_rate_limit(x, result.remaining, result.reset_after_us);
-            count(x.c, admission_outcome::accepted);
+            count(x.c, admission_verdict::accepted);
             x.c.shared.admitted_practices.insert(who->practice);
             co_return;
         case queue::admission_outcome::replayed:
@@ -418,28 +418,28 @@ net::awaitable<void> submit(exchange x, submit_gate& gate) {
             x.res.add_header("Idempotent-Replayed", "true");
             x.res.add_header("Location", "/v1/submissions/" + result.replay_submission_id);
             add_rate_limit(x, result.remaining, result.reset_after_us);
-            count(x.c, admission_outcome::replayed);
+            count(x.c, admission_verdict::replayed);
             if (result.replay_status / 100 == 2) x.c.shared.admitted_practices.insert(who->practice);
             co_return;
         case queue::admission_outcome::reused:
             make_problem(x.res, problem::idempotency_key_reused,
                          "this Idempotency-Key was used with a different body; use a new key for a new submission");
             add_rate_limit(x, result.remaining, result.reset_after_us);
-            count(x.c, admission_outcome::reused);
+            count(x.c, admission_verdict::reused);
             co_return;
         case queue::admission_outcome::in_use:
             make_problem(x.res, problem::idempotency_key_in_use,
                          "the first request with this Idempotency-Key is still being processed");
             x.res.add_header("Retry-After", "1");
             add_rate_limit(x, result.remaining, result.reset_after_us);
-            count(x.c, admission_outcome::conflict);
+            count(x.c, admission_verdict::conflict);
             co_return;
         case queue::admission_outcome::limited:
             make_problem(x.res, problem::rate_limited,
                          "practice " + who->practice + " is over its submission rate; nothing was queued");
             x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(result.retry_after_us)));
             add_rate_limit(x, 0, result.reset_after_us);
-            count(x.c, admission_outcome::limited);
+            count(x.c, admission_verdict::limited);
             remember_limited(x.c, who->practice, result.retry_after_us);
             co_return;
         case queue::admission_outcome::expired:

@@ -161,13 +161,13 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     template <typename T>
     void redis_failed(std::string_view what, const queue::consumer_result<T>& r) {
         if (stopping && r.ec == redis::error::stopped) return;  // the end of our own drain
-        ++metrics.redis_errors;
+        metrics.redis_errors.add();
         rate_limited_warning(std::string(what) + ": " + r.ec.message() +
                              (r.detail.empty() ? "" : " (" + r.detail + ")"));
     }
 
     void ledger_failed(std::string_view what, boost::system::error_code ec, const ledger::record_answer& answer) {
-        ++metrics.ledger_errors;
+        metrics.ledger_errors.add();
         std::string line = std::string(what) + ": " + ec.message();
         if (!answer.message.empty()) line += " (" + answer.sqlstate + " " + answer.message + ")";
         if (ec != ledger::error::server_error && ledger_client && !ledger_client->last_error().empty())
@@ -293,7 +293,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         for (;;) {
             auto [ec, answer] = co_await recorder->async_record(record, use_tuple);
             if (!ec) {
-                if (answer.outcome == ledger::record_outcome::recorded) ++metrics.ledger_recorded;
+                if (answer.outcome == ledger::record_outcome::recorded) metrics.ledger_recorded.add();
                 co_return std::pair{ledger_write::written, std::string()};
             }
             ledger_failed("writing submission " + record.submission_id + " to PostgreSQL", ec, answer);
@@ -367,8 +367,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             co_return;
         }
         switch (finished.value) {
-        case queue::finish_outcome::calculated: ++metrics.calculated; break;
-        case queue::finish_outcome::duplicate: ++metrics.duplicates; break;
+        case queue::finish_outcome::calculated: metrics.calculated.add(); break;
+        case queue::finish_outcome::duplicate: metrics.duplicates.add(); break;
         case queue::finish_outcome::already_failed: break;
         case queue::finish_outcome::missing_record:
             co_await fail(entry, "the status record disappeared before the result could be written");
@@ -387,14 +387,14 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                          " (shard " + std::to_string(entry.shard) + ", entry " + entry.entry_id + ")";
         switch (failed.value.outcome) {
         case queue::fail_outcome::will_retry:
-            ++metrics.failed;
+            metrics.failed.add();
             config::log(config::log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
                                         std::to_string(settings.worker.max_attempts) + " failed for " + who + ": " +
                                         reason + "; retried after worker.claim_idle_ms");
             break;
         case queue::fail_outcome::dead_lettered:
-            ++metrics.failed;
-            ++metrics.dead_lettered;
+            metrics.failed.add();
+            metrics.dead_lettered.add();
             config::log(config::log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
                                       std::to_string(failed.value.deliveries) + " deliveries: " + reason);
             break;
@@ -471,7 +471,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                         if (page.ec != queue::consumer_error::no_group) redis_failed("reclaiming idle entries", page);
                         break;
                     }
-                    metrics.reclaimed += page.value.entries.size();
+                    metrics.reclaimed.add(page.value.entries.size());
                     for (auto& entry : page.value.entries) dispatch(std::move(entry));
                     cursor = std::move(page.value.next_cursor);
                 } while (cursor != "0-0");
@@ -496,7 +496,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                     redis_failed("trimming " + consumer.queue_key(shard), trimmed);
                     break;
                 }
-                metrics.trimmed += trimmed.value.removed;
+                metrics.trimmed.add(trimmed.value.removed);
             }
         }
     }
@@ -525,12 +525,12 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 auto [ec, results] = co_await ledger_client->async_execute(
                     ledger::purge_statements(settings.ledger.retention_days), use_tuple);
                 if (ec) {
-                    ++metrics.ledger_errors;
+                    metrics.ledger_errors.add();
                     rate_limited_warning("purging the ledger (ledger.retention_days): " + ec.message());
                     break;
                 }
                 const auto purged = ledger::purged(results);
-                metrics.ledger_purged += purged.total();
+                metrics.ledger_purged.add(purged.total());
                 if (purged.total() == 0) break;
                 config::log(config::log_level::info, "ledger retention: removed " + std::to_string(purged.submissions) +
                                          " submission(s), " + std::to_string(purged.declarations) +
@@ -601,8 +601,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             }
         }
         config::log(config::log_level::info,
-            "drained: " + std::to_string(metrics.calculated) + " calculated, " + std::to_string(metrics.failed) +
-                " failed attempt(s), " + std::to_string(metrics.dead_lettered) + " dead-lettered" +
+            "drained: " + std::to_string(metrics.calculated.value()) + " calculated, " +
+                std::to_string(metrics.failed.value()) + " failed attempt(s), " + std::to_string(metrics.dead_lettered.value()) + " dead-lettered" +
                 (still_holding > 0
                      ? "; failed attempts held on " + std::to_string(still_holding) + " shard(s) are left for reclaim"
                      : std::string()));
