@@ -14,12 +14,11 @@
 #include "gateway/problem.hpp"
 #include "queue/submission.hpp"
 #include "queue/admission.hpp"
-#include "queue/keys.hpp"
+#include "queue/ratelimit_state.hpp"
+#include "queue/status.hpp"
 #include "ratelimit/gcra.hpp"
 #include "ratelimit/headers.hpp"
 #include "ratelimit/retry_after.hpp"
-
-#include "embedded/status_lua.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -37,21 +36,6 @@ namespace sluice::gateway::detail {
 
 namespace http = boost::beast::http;
 using std::chrono::system_clock;
-
-const redis::script& admission_script() {
-    static const redis::script s{std::string(queue::admission_script_source())};
-    return s;
-}
-
-const redis::script& complete_script() {
-    static const redis::script s{std::string(queue::complete_script_source())};
-    return s;
-}
-
-const redis::script& status_script() {
-    static const redis::script s{std::string(embedded::status_lua)};
-    return s;
-}
 
 namespace {
 
@@ -138,14 +122,6 @@ void authenticated_headers(const exchange& x, const credentials::credential& who
                      ratelimit::ratelimit_policy_value(ratelimit::practice_policy_name, policy));
 }
 
-std::optional<std::int64_t> parse_tat(const redis::reply& r) {
-    if (!r.is_string()) return std::nullopt;
-    std::int64_t v = 0;
-    const auto [p, ec] = std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
-    if (ec != std::errc() || p != r.str.data() + r.str.size()) return std::nullopt;
-    return v;
-}
-
 void add_rate_limit(const exchange& x, std::uint32_t remaining, std::int64_t reset_after_us) {
     x.res.add_header(ratelimit::ratelimit_field,
                      ratelimit::ratelimit_value(ratelimit::practice_policy_name, remaining, reset_after_us));
@@ -154,13 +130,11 @@ void add_rate_limit(const exchange& x, std::uint32_t remaining, std::int64_t res
 // For answers that did not run the admission script: the practice's current state, uncharged.
 net::awaitable<void> add_current_rate_limit(const exchange& x, const std::string& practice) {
     if (!x.c.redis.connected()) co_return;
-    const auto shard = queue::shard_of(practice, x.rt.settings.redis.shards);
-    const auto key = queue::ratelimit_key(shard, practice);
-    const std::array<std::string_view, 2> args{"GET", key};
-    auto [ec, reply] = co_await x.c.redis.async_exec(args, use_tuple);
-    if (ec || !(reply.is_nil() || reply.is_string())) co_return;
-    const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};
-    const auto d = ratelimit::gcra_peek(policy, parse_tat(reply), micros_since_epoch(system_clock::now()));
+    const auto call = queue::build_ratelimit_peek_call(practice, x.rt.settings);
+    auto [ec, reply] = co_await x.c.redis.async_exec(call.views(), use_tuple);
+    const auto tat = queue::read_tat(reply);
+    if (ec || !tat.valid) co_return;
+    const auto d = queue::ratelimit_state(tat.tat_us, x.rt.settings, micros_since_epoch(system_clock::now()));
     add_rate_limit(x, d.remaining, d.reset_after_us);
 }
 
@@ -195,7 +169,7 @@ void answer_fault(response& res, const queue::submission_fault& fault) {
     make_problem(res, problem::invalid_submission, fault.detail, errors);
 }
 
-std::string receipt_json(const std::string& id, const std::string& practice, const std::string& received_at,
+std::string receipt_json(std::string_view id, const std::string& practice, const std::string& received_at,
                          const std::string& sha256_hex) {
     boost::json::object r;
     r["submission_id"] = id;
@@ -203,7 +177,7 @@ std::string receipt_json(const std::string& id, const std::string& practice, con
     r["practice"] = practice;
     r["received_at"] = received_at;
     r["content_sha256"] = sha256_hex;
-    r["status_url"] = "/v1/submissions/" + id;
+    r["status_url"] = "/v1/submissions/" + std::string(id);
     return boost::json::serialize(r);
 }
 
@@ -225,7 +199,8 @@ net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& pra
                                                      std::to_string(durability.replicas) + " replicas acknowledging"));
     }
     const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
-    auto [ec, reply] = co_await x.c.redis.async_eval(complete_script(), call.key_views(), call.argv_views(), use_tuple);
+    auto [ec, reply] =
+        co_await x.c.redis.async_eval(queue::complete_script(), call.key_views(), call.argv_views(), use_tuple);
     if (ec || !reply.is_integer())
         config::log(config::log_level::warning, "submission " + submission_id +
                                     ": could not mark its idempotency record done; it replays after the pending timeout");
@@ -356,30 +331,31 @@ net::awaitable<void> submit(exchange x, submit_gate& gate) {
         co_return;
     }
 
-    const auto shard = queue::shard_of(who->practice, x.rt.settings.redis.shards);
+    const std::string body_sha256 = config::to_hex(config::sha256(x.req.body()));
+    const std::string received_at = config::rfc3339_millis(now);
     queue::admission_request request;
     request.practice = who->practice;
     request.idempotency_key = std::string(key);
-    request.submission_id = queue::new_submission_id(shard, x.c.random);
-    request.body_sha256_hex = config::to_hex(config::sha256(x.req.body()));
-    request.received_at = config::rfc3339_millis(now);
-    request.receipt_json =
-        receipt_json(request.submission_id, request.practice, request.received_at, request.body_sha256_hex);
+    request.body_sha256_hex = body_sha256;
+    request.received_at = received_at;
     request.queue_payload = x.req.body();
     // Past this, the answer is 503 (the client's timeout below); Redis must not queue it after that.
     // It is a little before the call's own deadline, so that a script that ran in time has that
     // margin to come back before the gateway gives up on it.
     const auto timeout_us = 1000LL * x.rt.settings.redis.timeout_ms;
     request.deadline_us = micros_since_epoch(system_clock::now()) + timeout_us - std::min(timeout_us / 5, 25'000LL);
-    const std::string submission_id = request.submission_id;
-    const std::string receipt = request.receipt_json;
-    const auto call = queue::build_admission_call(std::move(request), x.rt.settings);
+    const auto call = queue::build_admission_call(
+        std::move(request), x.rt.settings, x.c.random, [&](std::string_view id) {
+            return receipt_json(id, who->practice, received_at, body_sha256);
+        });
+    const std::string& submission_id = call.submission_id;
+    const std::string& receipt = call.receipt();
 
     gate.slot.used();
     x.c.metrics.admissions_inflight.add(1);
     const auto sent = clock::now();
     auto [ec, reply] =
-        co_await x.c.redis.async_eval(admission_script(), call.key_views(), call.argv_views(), use_tuple);
+        co_await x.c.redis.async_eval(queue::admission_script(), call.key_views(), call.argv_views(), use_tuple);
     const auto answered = clock::now();
     // The limit learns from Redis's own round trip (write to read), not from our event loop's
     // delays around it: a loop busy refusing a flood must not be taken for a slow Redis.
@@ -458,65 +434,45 @@ net::awaitable<void> submission_status(exchange x, std::string_view submission_i
     if (who == nullptr) co_return;
     authenticated_headers(x, *who, now);
 
-    const auto shards = x.rt.settings.redis.shards;
-    const auto shard = queue::shard_of_submission_id(submission_id, shards);
-    auto not_found = [&]() -> net::awaitable<void> {
+    const auto call = queue::build_status_call(submission_id, who->practice, x.rt.settings);
+    if (!call) {  // not an id this deployment mints: no such submission
         make_problem(x.res, problem::not_found, "no submission of this practice has this id");
         co_await add_current_rate_limit(x, who->practice);
-    };
-    if (!shard) {
-        co_await not_found();
         co_return;
     }
     if (!x.c.redis.connected()) {
         unavailable(x, problem::unavailable, "the submission store is unreachable; retry later");
         co_return;
     }
-    const auto sub_key = queue::submission_key(*shard, submission_id);
-    const auto rl_key = queue::ratelimit_key(queue::shard_of(who->practice, shards), who->practice);
-    const std::array<std::string_view, 2> keys{sub_key, rl_key};
     const auto sent = clock::now();
-    auto [ec, reply] = co_await x.c.redis.async_eval(status_script(), keys, {}, use_tuple);
+    auto [ec, reply] = co_await x.c.redis.async_eval(queue::status_script(), call->key_views(), {}, use_tuple);
     x.c.metrics.redis_round_trip.observe(clock::now() - sent);
-    if (ec || !reply.is_array() || reply.elements.size() != 2 || !reply.elements[0].is_array()) {
+    const auto status = queue::parse_status_reply(reply);
+    if (ec || !status.valid) {
         unavailable(x, problem::unavailable, "the submission store did not answer in time; retry later");
         co_return;
     }
-    const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};
-    const auto rate = ratelimit::gcra_peek(policy, parse_tat(reply.elements[1]), micros_since_epoch(now));
-
-    // The record's fields: id, practice, status, attempts, received_at, content_sha256, receipt,
-    // entry_id; the worker adds result (JSON) and error.
-    const auto& fields = reply.elements[0].elements;
-    auto field = [&](std::string_view name) -> const std::string* {
-        for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-            if (fields[i].str == name) return &fields[i + 1].str;
-        return nullptr;
-    };
-    const auto* practice = field("practice");
-    if (practice == nullptr || *practice != who->practice) {  // unknown, or another practice's: no leak
+    const auto rate = queue::ratelimit_state(status.tat_us, x.rt.settings, micros_since_epoch(now));
+    const auto& record = status.record;
+    if (!record || record->practice != who->practice) {  // unknown, or another practice's: no leak
         make_problem(x.res, problem::not_found, "no submission of this practice has this id");
         add_rate_limit(x, rate.remaining, rate.reset_after_us);
         co_return;
     }
     boost::json::object body;
     body["submission_id"] = std::string(submission_id);
-    body["practice"] = *practice;
-    for (const auto name : {"received_at", "content_sha256"})
-        if (const auto* v = field(name)) body[name] = *v;
+    body["practice"] = *record->practice;
+    if (record->received_at) body["received_at"] = *record->received_at;
+    if (record->content_sha256) body["content_sha256"] = *record->content_sha256;
     body["status_url"] = "/v1/submissions/" + std::string(submission_id);
-    if (const auto* v = field("status")) body["status"] = *v;
-    if (const auto* v = field("attempts")) {
-        long long attempts = 0;
-        std::from_chars(v->data(), v->data() + v->size(), attempts);
-        body["attempts"] = attempts;
-    }
-    if (const auto* v = field("result")) {
+    if (record->status) body["status"] = *record->status;
+    if (record->attempts) body["attempts"] = *record->attempts;
+    if (record->result) {
         boost::system::error_code jec;
-        auto parsed = boost::json::parse(*v, jec);
+        auto parsed = boost::json::parse(*record->result, jec);
         if (!jec) body["result"] = std::move(parsed);
     }
-    if (const auto* v = field("error")) body["error"] = *v;
+    if (record->error) body["error"] = *record->error;
     x.res.status = 200;
     x.res.body = boost::json::serialize(body);
     add_rate_limit(x, rate.remaining, rate.reset_after_us);

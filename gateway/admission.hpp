@@ -22,10 +22,6 @@ struct exchange {
     const tcp::socket& socket;  // for the client's address (failed-authentication throttle)
 };
 
-// The scripts every core registers with its Redis client (loaded on each connect).
-const redis::script& admission_script();
-const redis::script& status_script();
-
 // POST /v1/submissions in two steps. At its headers: authentication, the Idempotency-Key and
 // Content-Type, a rate limit known to be exceeded, and admission control (admission_control.hpp),
 // so that a refusal is answered before the body is read, hashed or validated. Then, with the body:

@@ -5,7 +5,9 @@
 #include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
 #include "config/log.hpp"
+#include "queue/admission.hpp"
 #include "queue/keys.hpp"
+#include "queue/status.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -123,8 +125,8 @@ core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
       index(i) {}
 
 void core::start() {
-    redis.register_script(admission_script());
-    redis.register_script(status_script());
+    redis.register_script(queue::admission_script());
+    redis.register_script(queue::status_script());
     redis.on_connection_change([this](bool up) {
         if (up)
             shared.redis_connected.fetch_add(1);

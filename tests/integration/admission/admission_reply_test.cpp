@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,28 +38,30 @@ redis::reply array_reply(std::initializer_list<redis::reply> elements) {
 
 admission_request sample_request() {
     admission_request request;
-    request.practice = "A81001";
+    request.practice = "A81001";  // on shard 10 of 16
     request.idempotency_key = "key-1";
-    request.submission_id = "10-0123456789abcdef0123456789abcdef";  // A81001 is on shard 10 of 16
     request.body_sha256_hex = std::string(64, 'a');
     request.received_at = "2025-03-31T23:58:12.345Z";
-    request.receipt_json = R"({"submission_id":"10-0123456789abcdef0123456789abcdef"})";
     request.queue_payload = R"({"practice":"A81001"})";
     return request;
 }
 
+std::string sample_receipt(std::string_view id) { return R"({"submission_id":")" + std::string(id) + R"("})"; }
+
 TEST(build_admission_call, keys_and_argv_are_the_scripts_contract) {
     const config::settings settings;  // defaults: 16 shards, 2/s burst 10, 7 days, no replicas
-    const auto call = build_admission_call(sample_request(), settings);
+    std::mt19937_64 random(5);
+    const auto call = build_admission_call(sample_request(), settings, random, sample_receipt);
     EXPECT_EQ(call.shard, 10u);
+    const std::string& id = call.submission_id;  // minted in the practice's shard
+    EXPECT_EQ(shard_of_submission_id(id, settings.redis.shards), std::optional<std::uint32_t>(10)) << id;
+    EXPECT_EQ(id.size(), 3 + submission_id_hex_digits) << id;
     EXPECT_EQ(call.keys, (std::vector<std::string>{"sluice:{10}:idem:A81001:key-1", "sluice:{10}:rl:A81001",
-                                                   "sluice:{10}:q",
-                                                   "sluice:{10}:sub:10-0123456789abcdef0123456789abcdef"}));
-    EXPECT_EQ(call.argv, (std::vector<std::string>{std::string(64, 'a'), "10-0123456789abcdef0123456789abcdef",
-                                                   "A81001", "2025-03-31T23:58:12.345Z",
-                                                   R"({"submission_id":"10-0123456789abcdef0123456789abcdef"})",
-                                                   R"({"practice":"A81001"})", "2", "10", "604800", "done", "",
-                                                   "2000", "", "key-1"}));
+                                                   "sluice:{10}:q", "sluice:{10}:sub:" + id}));
+    EXPECT_EQ(call.argv, (std::vector<std::string>{std::string(64, 'a'), id, "A81001", "2025-03-31T23:58:12.345Z",
+                                                   R"({"submission_id":")" + id + R"("})", R"({"practice":"A81001"})",
+                                                   "2", "10", "604800", "done", "", "2000", "", "key-1"}));
+    EXPECT_EQ(call.receipt(), sample_receipt(id));
     const auto keys = call.key_views();
     const auto argv = call.argv_views();
     ASSERT_EQ(keys.size(), 4u);
@@ -78,13 +83,31 @@ TEST(build_admission_call, replicas_make_the_record_pending_and_tests_may_fix_th
     settings.redis.timeout_ms = 500;
     auto request = sample_request();
     request.now_us = 1'743'465'492'000'000;
-    const auto call = build_admission_call(std::move(request), settings);
+    std::mt19937_64 random(5);
+    const auto call = build_admission_call(std::move(request), settings, random, sample_receipt);
     EXPECT_EQ(call.argv[6], "0.1");
     EXPECT_EQ(call.argv[7], "3");
     EXPECT_EQ(call.argv[9], "pending");
     EXPECT_EQ(call.argv[10], "1743465492000000");
     EXPECT_EQ(call.argv[11], "3000");  // 4 calls of 500 ms + 1 s
     EXPECT_EQ(call.argv[5], R"({"practice":"A81001"})");  // moved in, intact
+}
+
+TEST(build_admission_call, every_call_mints_a_new_id_in_the_practices_shard) {
+    const config::settings settings;
+    std::mt19937_64 random(7);
+    std::set<std::string> ids;
+    for (const std::string practice : {"A81001", "B82005", "Y00001"}) {
+        for (int i = 0; i < 100; ++i) {
+            auto request = sample_request();
+            request.practice = practice;
+            const auto call = build_admission_call(std::move(request), settings, random, sample_receipt);
+            EXPECT_EQ(shard_of_submission_id(call.submission_id, settings.redis.shards),
+                      std::optional<std::uint32_t>(shard_of(practice, settings.redis.shards)));
+            EXPECT_EQ(call.shard, shard_of(practice, settings.redis.shards));
+            EXPECT_TRUE(ids.insert(call.submission_id).second) << call.submission_id;
+        }
+    }
 }
 
 TEST(build_completion_call, names_the_idempotency_record_and_the_submission) {

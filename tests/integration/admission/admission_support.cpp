@@ -33,7 +33,7 @@ redis::reply to_reply(const redis_reply& reply) {
     return converted;
 }
 
-redis_reply eval(const redis_server& server, std::string_view script, const queue::admission_call& call) {
+redis_reply eval(const redis_server& server, std::string_view script, const queue::script_call& call) {
     std::vector<std::string> args{"EVAL", std::string(script), std::to_string(call.keys.size())};
     args.insert(args.end(), call.keys.begin(), call.keys.end());
     args.insert(args.end(), call.argv.begin(), call.argv.end());
@@ -72,17 +72,24 @@ queue::admission_request request_factory::make(std::string_view practice, std::s
     queue::admission_request request;
     request.practice = practice;
     request.idempotency_key = idempotency_key;
-    request.submission_id = queue::new_submission_id(queue::shard_of(practice, settings_.redis.shards), random_);
     request.body_sha256_hex = fake_sha256(body);
     request.received_at = "2025-03-31T23:58:12.345Z";
-    request.receipt_json = R"({"submission_id":")" + request.submission_id +
-                           R"(","status":"queued","practice":")" + std::string(practice) +
-                           R"(","received_at":"2025-03-31T23:58:12.345Z","content_sha256":")" +
-                           request.body_sha256_hex + R"(","status_url":"/v1/submissions/)" + request.submission_id +
-                           R"("})";
     request.queue_payload = body;
     request.now_us = now_us;
     return request;
+}
+
+queue::admission_call request_factory::build(const queue::admission_request& request) {
+    return queue::build_admission_call(request, settings_, random_, [&](std::string_view id) {
+        return R"({"submission_id":")" + std::string(id) + R"(","status":"queued","practice":")" + request.practice +
+               R"(","received_at":")" + request.received_at + R"(","content_sha256":")" + request.body_sha256_hex +
+               R"(","status_url":"/v1/submissions/)" + std::string(id) + R"("})";
+    });
+}
+
+queue::admission_call request_factory::call(std::string_view practice, std::string_view idempotency_key,
+                                            std::string_view body, std::optional<std::int64_t> now_us) {
+    return build(make(practice, idempotency_key, body, now_us));
 }
 
 std::string numbered(std::string_view prefix, long long n) {

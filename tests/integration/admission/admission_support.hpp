@@ -20,7 +20,7 @@ namespace sluice::test {
 redis::reply to_reply(const redis_reply& reply);
 
 // EVAL <script> <numkeys> KEYS... ARGV... on `server`.
-redis_reply eval(const redis_server& server, std::string_view script, const queue::admission_call& call);
+redis_reply eval(const redis_server& server, std::string_view script, const queue::script_call& call);
 
 // EVAL of the admission script, parsed as the gateway would.
 queue::admission_result admit(const redis_server& server, const queue::admission_call& call);
@@ -31,13 +31,19 @@ config::settings admission_settings(double rate = 2.0, std::uint32_t burst = 3);
 // 64 lowercase hex digits standing in for the SHA-256 of `body` (the script only compares it).
 std::string fake_sha256(std::string_view body);
 
-// A complete request as the gateway builds it: id on the practice's shard, receipt JSON, body.
+// Complete requests and their calls as the gateway builds them: an id minted on the practice's
+// shard (a seeded generator), the receipt JSON for that id, the body.
 class request_factory {
 public:
     explicit request_factory(const config::settings& settings, std::uint64_t seed = 1);
 
     queue::admission_request make(std::string_view practice, std::string_view idempotency_key, std::string_view body,
                                   std::optional<std::int64_t> now_us = std::nullopt);
+    // queue::build_admission_call(request, settings) with the factory's generator and the receipt.
+    queue::admission_call build(const queue::admission_request& request);
+    // make() then build().
+    queue::admission_call call(std::string_view practice, std::string_view idempotency_key, std::string_view body,
+                               std::optional<std::int64_t> now_us = std::nullopt);
 
 private:
     const config::settings& settings_;

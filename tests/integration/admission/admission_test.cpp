@@ -97,7 +97,7 @@ protected:
 
 TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
     const auto request = requests_.make("A81001", "key-1", R"({"practice":"A81001"})");  // Redis's clock
-    const auto call = queue::build_admission_call(request, settings_);
+    const auto call = requests_.build(request);
     const auto result = admit(server(), call);
 
     ASSERT_EQ(result.outcome, admission_outcome::accepted) << result.error;
@@ -122,7 +122,7 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
     for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
         fields[flat[i].as_string()] = flat[i + 1].as_string();
     }
-    EXPECT_EQ(fields, (std::map<std::string, std::string>{{"id", request.submission_id},
+    EXPECT_EQ(fields, (std::map<std::string, std::string>{{"id", call.submission_id},
                                                           {"practice", "A81001"},
                                                           {"sha256", request.body_sha256_hex},
                                                           {"received_at", request.received_at},
@@ -131,7 +131,7 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
 
     // The status record GET /v1/submissions/{id} reads.
     EXPECT_EQ(hgetall(server(), submission), (std::map<std::string, std::string>{
-                                                 {"id", request.submission_id},
+                                                 {"id", call.submission_id},
                                                  {"practice", "A81001"},
                                                  {"status", "queued"},
                                                  {"attempts", "0"},
@@ -145,8 +145,8 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
     EXPECT_EQ(hgetall(server(), idem), (std::map<std::string, std::string>{{"sha256", request.body_sha256_hex},
                                                                            {"state", "done"},
                                                                            {"status", "202"},
-                                                                           {"body", request.receipt_json},
-                                                                           {"id", request.submission_id}}));
+                                                                           {"body", call.receipt()},
+                                                                           {"id", call.submission_id}}));
     const auto idem_ttl = server().command({"TTL", idem}).as_integer();
     EXPECT_GT(idem_ttl, 3590);
     EXPECT_LE(idem_ttl, 3600);
@@ -163,20 +163,18 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
 }
 
 TEST_F(admission, same_key_same_body_replays_the_first_answer_without_queueing_or_charging) {
-    const auto first_request = requests_.make("A81001", "key-1", "body", t0);
-    const auto first_call = queue::build_admission_call(first_request, settings_);
+    const auto first_call = requests_.call("A81001", "key-1", "body", t0);
     ASSERT_EQ(admit(server(), first_call).outcome, admission_outcome::accepted);
     const snapshot before = take_snapshot(server());
 
     for (int retry = 0; retry < 5; ++retry) {
-        const auto request = requests_.make("A81001", "key-1", "body", t0 + retry * 1'000);
-        const auto call = queue::build_admission_call(request, settings_);
+        const auto call = requests_.call("A81001", "key-1", "body", t0 + retry * 1'000);
         ASSERT_NE(call.keys[3], first_call.keys[3]);  // each retry brings a fresh id...
         const auto result = admit(server(), call);
         ASSERT_EQ(result.outcome, admission_outcome::replayed) << result.error;
         EXPECT_EQ(result.replay_status, 202);
-        EXPECT_EQ(result.replay_body, first_request.receipt_json);
-        EXPECT_EQ(result.replay_submission_id, first_request.submission_id);  // ...but gets the first one
+        EXPECT_EQ(result.replay_body, first_call.receipt());
+        EXPECT_EQ(result.replay_submission_id, first_call.submission_id);  // ...but gets the first one
         // Not charged: still 2 left of burst 3 (only the first request counted).
         EXPECT_EQ(result.remaining, 2u);
         EXPECT_EQ(result.reset_after_us, 500'000 - retry * 1'000);
@@ -186,17 +184,16 @@ TEST_F(admission, same_key_same_body_replays_the_first_answer_without_queueing_o
 }
 
 TEST_F(admission, replay_is_answered_even_when_the_practice_is_over_its_limit) {
-    const auto first = requests_.make("A81001", "key-1", "body", t0);
-    ASSERT_EQ(admit(server(), queue::build_admission_call(first, settings_)).outcome, admission_outcome::accepted);
+    const auto first = requests_.call("A81001", "key-1", "body", t0);
+    ASSERT_EQ(admit(server(), first).outcome, admission_outcome::accepted);
     for (int i = 2; i <= 3; ++i) {
         const auto other = requests_.make("A81001", numbered("key-", i), "body", t0);
-        ASSERT_EQ(admit(server(), queue::build_admission_call(other, settings_)).outcome, admission_outcome::accepted);
+        ASSERT_EQ(admit(server(), requests_.build(other)).outcome, admission_outcome::accepted);
     }
     const auto over = requests_.make("A81001", "key-4", "body", t0);
-    ASSERT_EQ(admit(server(), queue::build_admission_call(over, settings_)).outcome, admission_outcome::limited);
+    ASSERT_EQ(admit(server(), requests_.build(over)).outcome, admission_outcome::limited);
 
-    const auto retry = requests_.make("A81001", "key-1", "body", t0);
-    const auto result = admit(server(), queue::build_admission_call(retry, settings_));
+    const auto result = admit(server(), requests_.call("A81001", "key-1", "body", t0));
     ASSERT_EQ(result.outcome, admission_outcome::replayed);
     EXPECT_EQ(result.replay_submission_id, first.submission_id);
     EXPECT_EQ(result.remaining, 0u);
@@ -204,12 +201,12 @@ TEST_F(admission, replay_is_answered_even_when_the_practice_is_over_its_limit) {
 }
 
 TEST_F(admission, same_key_different_body_is_reused_and_writes_nothing) {
-    ASSERT_EQ(admit(server(), queue::build_admission_call(requests_.make("A81001", "key-1", "body", t0), settings_))
+    ASSERT_EQ(admit(server(), requests_.call("A81001", "key-1", "body", t0))
                   .outcome,
               admission_outcome::accepted);
     const snapshot before = take_snapshot(server());
     const auto result =
-        admit(server(), queue::build_admission_call(requests_.make("A81001", "key-1", "other body", t0), settings_));
+        admit(server(), requests_.call("A81001", "key-1", "other body", t0));
     EXPECT_EQ(result.outcome, admission_outcome::reused);
     EXPECT_EQ(result.remaining, 2u);
     EXPECT_EQ(result.reset_after_us, 500'000);
@@ -219,33 +216,31 @@ TEST_F(admission, same_key_different_body_is_reused_and_writes_nothing) {
 TEST_F(admission, idempotency_keys_are_scoped_to_the_practice) {
     const auto a = requests_.make("A81001", "same-key", "body", t0);
     const auto b = requests_.make("A81002", "same-key", "body", t0);
-    EXPECT_EQ(admit(server(), queue::build_admission_call(a, settings_)).outcome, admission_outcome::accepted);
-    EXPECT_EQ(admit(server(), queue::build_admission_call(b, settings_)).outcome, admission_outcome::accepted);
+    EXPECT_EQ(admit(server(), requests_.build(a)).outcome, admission_outcome::accepted);
+    EXPECT_EQ(admit(server(), requests_.build(b)).outcome, admission_outcome::accepted);
 }
 
 TEST_F(admission, pending_until_completed_then_replayed) {
     settings_.durability.replicas = 1;
-    const auto first = requests_.make("A81001", "key-1", "body", t0);
-    const auto call = queue::build_admission_call(first, settings_);
+    const auto call = requests_.call("A81001", "key-1", "body", t0);
     ASSERT_EQ(admit(server(), call).outcome, admission_outcome::accepted);
     auto record = hgetall(server(), call.keys[0]);
     EXPECT_EQ(record["state"], "pending");
     EXPECT_EQ(record["pending_until"], std::to_string(t0 + 2'000'000));  // pending_timeout_ms = 2000
 
     const snapshot before = take_snapshot(server());
-    const auto in_use = admit(server(), queue::build_admission_call(requests_.make("A81001", "key-1", "body", t0 + 10),
-                                                                    settings_));
+    const auto in_use = admit(server(), requests_.call("A81001", "key-1", "body", t0 + 10));
     EXPECT_EQ(in_use.outcome, admission_outcome::in_use);
     EXPECT_EQ(in_use.remaining, 2u);
     EXPECT_EQ(in_use.reset_after_us, 500'000 - 10);
     // A different body is still reused (the digest is checked first).
-    EXPECT_EQ(admit(server(), queue::build_admission_call(requests_.make("A81001", "key-1", "other", t0), settings_))
+    EXPECT_EQ(admit(server(), requests_.call("A81001", "key-1", "other", t0))
                   .outcome,
               admission_outcome::reused);
     EXPECT_EQ(take_snapshot(server()), before);
 
     // After WAIT: complete. The TTL stays; pending_until goes.
-    const auto completion = queue::build_completion_call("A81001", "key-1", first.submission_id, settings_);
+    const auto completion = queue::build_completion_call("A81001", "key-1", call.submission_id, settings_);
     ASSERT_EQ(completion.keys, std::vector<std::string>{call.keys[0]});
     EXPECT_EQ(eval(server(), queue::complete_script_source(), completion).as_integer(), 1);
     record = hgetall(server(), call.keys[0]);
@@ -254,17 +249,15 @@ TEST_F(admission, pending_until_completed_then_replayed) {
     EXPECT_GT(server().command({"TTL", call.keys[0]}).as_integer(), 3590);
     EXPECT_EQ(eval(server(), queue::complete_script_source(), completion).as_integer(), 0);  // already done
 
-    const auto replay = admit(server(), queue::build_admission_call(requests_.make("A81001", "key-1", "body", t0 + 20),
-                                                                    settings_));
+    const auto replay = admit(server(), requests_.call("A81001", "key-1", "body", t0 + 20));
     EXPECT_EQ(replay.outcome, admission_outcome::replayed);
-    EXPECT_EQ(replay.replay_body, first.receipt_json);
+    EXPECT_EQ(replay.replay_body, call.receipt());
     EXPECT_EQ(xlen(server(), call.keys[2]), 1);
 }
 
 TEST_F(admission, completion_leaves_other_records_alone) {
     settings_.durability.replicas = 1;
-    const auto first = requests_.make("A81001", "key-1", "body", t0);
-    const auto call = queue::build_admission_call(first, settings_);
+    const auto call = requests_.call("A81001", "key-1", "body", t0);
     ASSERT_EQ(admit(server(), call).outcome, admission_outcome::accepted);
     // Another submission's id, or a key that has no record: nothing to do.
     EXPECT_EQ(eval(server(), queue::complete_script_source(),
@@ -273,7 +266,7 @@ TEST_F(admission, completion_leaves_other_records_alone) {
               0);
     EXPECT_EQ(hgetall(server(), call.keys[0])["state"], "pending");
     EXPECT_EQ(eval(server(), queue::complete_script_source(),
-                   queue::build_completion_call("A81001", "no-such-key", first.submission_id, settings_))
+                   queue::build_completion_call("A81001", "no-such-key", call.submission_id, settings_))
                   .as_integer(),
               0);
     EXPECT_EQ(server().command({"EXISTS", queue::idem_key(call.shard, "A81001", "no-such-key")}).as_integer(), 0);
@@ -281,14 +274,14 @@ TEST_F(admission, completion_leaves_other_records_alone) {
 
 TEST_F(admission, a_pending_record_of_a_crashed_gateway_replays_after_the_pending_timeout) {
     settings_.durability.replicas = 1;
-    const auto first = requests_.make("A81001", "key-1", "body", t0);
-    ASSERT_EQ(admit(server(), queue::build_admission_call(first, settings_)).outcome, admission_outcome::accepted);
+    const auto first = requests_.call("A81001", "key-1", "body", t0);
+    ASSERT_EQ(admit(server(), first).outcome, admission_outcome::accepted);
     const std::int64_t timeout_us = static_cast<std::int64_t>(queue::pending_timeout_ms(settings_)) * 1'000;
     const auto early_retry = requests_.make("A81001", "key-1", "body", t0 + timeout_us - 1);
-    const auto early = admit(server(), queue::build_admission_call(early_retry, settings_));
+    const auto early = admit(server(), requests_.build(early_retry));
     EXPECT_EQ(early.outcome, admission_outcome::in_use);
     const auto late = admit(
-        server(), queue::build_admission_call(requests_.make("A81001", "key-1", "body", t0 + timeout_us), settings_));
+        server(), requests_.call("A81001", "key-1", "body", t0 + timeout_us));
     EXPECT_EQ(late.outcome, admission_outcome::replayed);
     EXPECT_EQ(late.replay_submission_id, first.submission_id);
 }
@@ -296,14 +289,14 @@ TEST_F(admission, a_pending_record_of_a_crashed_gateway_replays_after_the_pendin
 TEST_F(admission, a_limited_request_writes_nothing_at_all) {
     for (int i = 1; i <= 3; ++i) {
         const auto request = requests_.make("A81001", numbered("key-", i), numbered("body ", i), t0);
-        ASSERT_EQ(admit(server(), queue::build_admission_call(request, settings_)).outcome,
+        ASSERT_EQ(admit(server(), requests_.build(request)).outcome,
                   admission_outcome::accepted);
     }
     const snapshot before = take_snapshot(server());
     ASSERT_EQ(before.dbsize, 1 + 1 + 3 + 3);  // tat, stream, 3 idempotency and 3 status records
 
     const auto request = requests_.make("A81001", "key-4", "body 4", t0 + 100'000);
-    const auto call = queue::build_admission_call(request, settings_);
+    const auto call = requests_.build(request);
     const auto result = admit(server(), call);
     ASSERT_EQ(result.outcome, admission_outcome::limited);
     EXPECT_EQ(result.remaining, 0u);
@@ -316,7 +309,7 @@ TEST_F(admission, a_limited_request_writes_nothing_at_all) {
 
     // A retry after Retry-After is admitted.
     const auto later = requests_.make("A81001", "key-4", "body 4", t0 + 100'000 + result.retry_after_us);
-    EXPECT_EQ(admit(server(), queue::build_admission_call(later, settings_)).outcome, admission_outcome::accepted);
+    EXPECT_EQ(admit(server(), requests_.build(later)).outcome, admission_outcome::accepted);
 }
 
 TEST_F(admission, run_after_its_deadline_it_is_expired_and_writes_nothing) {
@@ -324,7 +317,7 @@ TEST_F(admission, run_after_its_deadline_it_is_expired_and_writes_nothing) {
     auto late = requests_.make("A81001", "key-1", "body 1", t0);
     late.deadline_us = t0 - 1;
     const snapshot before = take_snapshot(server());
-    const auto call = queue::build_admission_call(late, settings_);
+    const auto call = requests_.build(late);
     EXPECT_EQ(admit(server(), call).outcome, admission_outcome::expired);
     EXPECT_EQ(take_snapshot(server()), before);
 
@@ -332,22 +325,21 @@ TEST_F(admission, run_after_its_deadline_it_is_expired_and_writes_nothing) {
     // answered 503 and the client retries with the same key).
     auto on_time = requests_.make("A81001", "key-1", "body 1", t0);
     on_time.deadline_us = t0;
-    EXPECT_EQ(admit(server(), queue::build_admission_call(on_time, settings_)).outcome, admission_outcome::accepted);
+    EXPECT_EQ(admit(server(), requests_.build(on_time)).outcome, admission_outcome::accepted);
     auto retry = requests_.make("A81001", "key-1", "body 1", t0 + 10);
     retry.deadline_us = t0 + 9;
-    EXPECT_EQ(admit(server(), queue::build_admission_call(retry, settings_)).outcome, admission_outcome::expired);
+    EXPECT_EQ(admit(server(), requests_.build(retry)).outcome, admission_outcome::expired);
     EXPECT_EQ(xlen(server(), queue::queue_key(call.shard)), 1);
 }
 
 TEST_F(admission, another_practice_is_not_limited_by_a_busy_one) {
     for (int i = 0; i < 5; ++i) {
-        (void)admit(server(), queue::build_admission_call(
-                                  requests_.make("A81001", numbered("k", i), "body", t0), settings_));
+        (void)admit(server(), requests_.call("A81001", numbered("k", i), "body", t0));
     }
-    EXPECT_EQ(admit(server(), queue::build_admission_call(requests_.make("A81001", "k9", "body", t0), settings_))
+    EXPECT_EQ(admit(server(), requests_.call("A81001", "k9", "body", t0))
                   .outcome,
               admission_outcome::limited);
-    EXPECT_EQ(admit(server(), queue::build_admission_call(requests_.make("B82005", "k9", "body", t0), settings_))
+    EXPECT_EQ(admit(server(), requests_.call("B82005", "k9", "body", t0))
                   .outcome,
               admission_outcome::accepted);
 }
@@ -365,7 +357,7 @@ TEST_F(admission, concurrent_retries_queue_exactly_once) {
             request_factory requests(settings_, 100 + static_cast<std::uint64_t>(t));
             for (int a = 0; a < attempts; ++a) {
                 const auto result = admit(
-                    server(), queue::build_admission_call(requests.make("A81001", "retry-storm", "body"), settings_));
+                    server(), requests.call("A81001", "retry-storm", "body"));
                 if (result.outcome == admission_outcome::accepted) {
                     ++accepted;
                 } else if (result.outcome == admission_outcome::replayed) {
@@ -397,7 +389,7 @@ TEST_F(admission, runs_by_sha_after_script_load) {
     const std::string sha =
         server().command({"SCRIPT", "LOAD", std::string(queue::admission_script_source())}).as_string();
     ASSERT_EQ(sha.size(), 40u);
-    const auto call = queue::build_admission_call(requests_.make("A81001", "key-1", "body", t0), settings_);
+    const auto call = requests_.call("A81001", "key-1", "body", t0);
     std::vector<std::string> args{"EVALSHA", sha, "4"};
     args.insert(args.end(), call.keys.begin(), call.keys.end());
     args.insert(args.end(), call.argv.begin(), call.argv.end());
@@ -407,7 +399,7 @@ TEST_F(admission, runs_by_sha_after_script_load) {
 }
 
 TEST_F(admission, bad_arguments_are_an_error_and_write_nothing) {
-    auto call = queue::build_admission_call(requests_.make("A81001", "key-1", "body", t0), settings_);
+    auto call = requests_.call("A81001", "key-1", "body", t0);
     const std::vector<std::pair<std::size_t, std::string>> faults = {
         {6, "fast"}, {6, "0"}, {7, "-1"}, {7, "2.5"}, {8, "0"}, {9, "maybe"}, {10, "yesterday"}, {11, "-5"}, {0, ""}};
     for (const auto& [index, value] : faults) {
@@ -424,12 +416,14 @@ TEST_F(admission, bad_arguments_are_an_error_and_write_nothing) {
 }
 
 TEST_F(admission, an_existing_submission_id_is_never_overwritten) {
-    const auto first = requests_.make("A81001", "key-1", "body", t0);
-    ASSERT_EQ(admit(server(), queue::build_admission_call(first, settings_)).outcome, admission_outcome::accepted);
-    auto clash = requests_.make("A81001", "key-2", "body", t0);
-    clash.submission_id = first.submission_id;
+    const auto first = requests_.call("A81001", "key-1", "body", t0);
+    ASSERT_EQ(admit(server(), first).outcome, admission_outcome::accepted);
+    // The id is minted with 128 random bits, so a clash cannot be asked for: forge one.
+    auto clash = requests_.call("A81001", "key-2", "body", t0);
+    clash.argv[1] = first.submission_id;
+    clash.keys[3] = first.keys[3];
     const snapshot before = take_snapshot(server());
-    const auto result = admit(server(), queue::build_admission_call(clash, settings_));
+    const auto result = admit(server(), clash);
     EXPECT_EQ(result.outcome, admission_outcome::invalid_reply);
     EXPECT_NE(result.error.find("already exists"), std::string::npos) << result.error;
     EXPECT_EQ(take_snapshot(server()), before);

@@ -96,7 +96,7 @@ TEST_F(cluster_node, every_key_of_an_admission_is_in_the_slot_of_its_shard) {
     for (const std::string practice : {"A81001", "A81002", "B82005", "Y00001", "P84001"}) {
         // Idempotency keys may contain braces; they must not move the key to another slot.
         for (const std::string key : {"9b2c6a8e-0d4f-4c1e-8f7a-2b3c4d5e6f70", "{evil}", "}{", "a{b}c"}) {
-            const auto call = queue::build_admission_call(requests.make(practice, key, "body"), settings);
+            const auto call = requests.call(practice, key, "body");
             const auto slot = slot_of(queue::hash_tag(call.shard));
             for (const auto& redis_key : call.keys) {
                 EXPECT_EQ(slot_of(redis_key), slot) << redis_key;
@@ -110,16 +110,15 @@ TEST_F(cluster_node, every_key_of_an_admission_is_in_the_slot_of_its_shard) {
 TEST_F(cluster_node, the_admission_script_runs_unchanged_on_a_cluster) {
     const config::settings settings = admission_settings();
     request_factory requests(settings);
-    const auto first = requests.make("A81001", "key-1", "body");
-    const auto accepted = admit(*node_, queue::build_admission_call(first, settings));
+    const auto first = requests.call("A81001", "key-1", "body");
+    const auto accepted = admit(*node_, first);
     ASSERT_EQ(accepted.outcome, queue::admission_outcome::accepted) << accepted.error;
-    const auto retry = requests.make("A81001", "key-1", "body");
-    const auto replayed = admit(*node_, queue::build_admission_call(retry, settings));
+    const auto replayed = admit(*node_, requests.call("A81001", "key-1", "body"));
     EXPECT_EQ(replayed.outcome, queue::admission_outcome::replayed) << replayed.error;
     EXPECT_EQ(replayed.replay_submission_id, first.submission_id);
 
     // The negative control: a call whose keys span two slots is refused by the cluster.
-    auto mixed = queue::build_admission_call(requests.make("A81001", "key-2", "body"), settings);
+    auto mixed = requests.call("A81001", "key-2", "body");
     mixed.keys[2] = queue::queue_key((mixed.shard + 1) % settings.redis.shards);
     const auto refused = eval(*node_, queue::admission_script_source(), mixed);
     ASSERT_TRUE(refused.is_error()) << refused;

@@ -191,8 +191,7 @@ TEST(gcra_parity, admission_script_charges_exactly_like_gcra_check) {
         int accepted = 0;
         for (std::size_t i = 0; i < times.size(); ++i) {
             const auto expected = ratelimit::gcra_check(policy, tat, times[i]);
-            const auto request = requests.make("A81001", numbered("key-", i), "body", times[i]);
-            const auto result = admit(redis(), queue::build_admission_call(request, settings));
+            const auto result = admit(redis(), requests.call("A81001", numbered("key-", i), "body", times[i]));
             if (expected.allowed) {
                 ASSERT_EQ(result.outcome, queue::admission_outcome::accepted) << "rate " << rate << " step " << i;
                 EXPECT_EQ(result.remaining, expected.remaining) << i;

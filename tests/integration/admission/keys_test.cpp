@@ -69,8 +69,7 @@ TEST(keys, every_key_of_a_call_carries_the_shards_tag_first) {
             admission_request request;
             request.practice = practice;
             request.idempotency_key = idempotency_key;
-            request.submission_id = new_submission_id(shard_of(practice, settings.redis.shards), random);
-            const auto call = build_admission_call(request, settings);
+            const auto call = build_admission_call(request, settings, random, [](std::string_view) { return "{}"; });
             const std::string tag = hash_tag(call.shard);
             for (const auto& key : call.keys) {
                 const auto open = key.find('{');
