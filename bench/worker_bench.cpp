@@ -381,7 +381,7 @@ struct practice_entry {
     std::string sha256_hex;
 };
 
-// The gateway's receipt (gateway/admission.cpp receipt_json): same keys, same order.
+// The gateway's receipt (gateway/handlers/submissions.cpp receipt_json): same keys, same order.
 std::string receipt_json(const std::string& id, const practice_entry& p, const std::string& received_at) {
     boost::json::object r;
     r["submission_id"] = id;

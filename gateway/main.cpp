@@ -22,8 +22,9 @@ void raise_descriptor_limit(std::uint32_t max_connections) {
     const rlim_t wanted = static_cast<rlim_t>(max_connections) + 256;
     if (rl.rlim_cur < wanted)
         sluice::config::log(sluice::config::log_level::warning,
-                             "open-file limit " + std::to_string(rl.rlim_cur) + " is below limits.max_connections + 256 (" +
-                                 std::to_string(wanted) + "): accept() will fail before the connection limit is reached");
+                            "open-file limit " + std::to_string(rl.rlim_cur) +
+                                " is below limits.max_connections + 256 (" + std::to_string(wanted) +
+                                "): accept() will fail before the connection limit is reached");
 }
 
 }  // namespace
@@ -39,8 +40,7 @@ int main(int argc, char** argv) {
         raise_descriptor_limit(start.config.limits.max_connections);
         log(log_level::info,
             "allocator: " + allocator.name + (allocator.version.empty() ? "" : " " + allocator.version));
-        sluice::gateway::server server(
-            {std::move(start.config), start.config_file, allocator});
+        sluice::gateway::server server({std::move(start.config), start.config_file, allocator});
         return server.run();
     } catch (const std::exception& e) {
         log(log_level::error, e.what());

@@ -9,31 +9,18 @@
 
 namespace sluice::gateway {
 
-std::string_view route_name(route r) noexcept {
-    switch (r) {
-        case route::submit: return "submit";
-        case route::status: return "status";
-        case route::healthz: return "healthz";
-        case route::readyz: return "readyz";
-        case route::metrics: return "metrics";
-        case route::unmatched: return "unmatched";
-        case route::count_: break;
-    }
-    return "unknown";
-}
-
 std::string_view verdict_name(admission_verdict v) noexcept {
     switch (v) {
-        case admission_verdict::accepted: return "accepted";
-        case admission_verdict::replayed: return "replayed";
-        case admission_verdict::conflict: return "conflict";
-        case admission_verdict::reused: return "reused";
-        case admission_verdict::limited: return "limited";
-        case admission_verdict::shed: return "shed";
-        case admission_verdict::invalid: return "invalid";
-        case admission_verdict::unauthorized: return "unauthorized";
-        case admission_verdict::forbidden: return "forbidden";
-        case admission_verdict::count_: break;
+    case admission_verdict::accepted: return "accepted";
+    case admission_verdict::replayed: return "replayed";
+    case admission_verdict::conflict: return "conflict";
+    case admission_verdict::reused: return "reused";
+    case admission_verdict::limited: return "limited";
+    case admission_verdict::shed: return "shed";
+    case admission_verdict::invalid: return "invalid";
+    case admission_verdict::unauthorized: return "unauthorized";
+    case admission_verdict::forbidden: return "forbidden";
+    case admission_verdict::count_: break;
     }
     return "unknown";
 }
@@ -42,11 +29,11 @@ namespace {
 
 std::string_view phase_name(timeout_phase p) noexcept {
     switch (p) {
-        case timeout_phase::idle: return "idle";
-        case timeout_phase::header: return "header";
-        case timeout_phase::body: return "body";
-        case timeout_phase::write: return "write";
-        case timeout_phase::count_: break;
+    case timeout_phase::idle: return "idle";
+    case timeout_phase::header: return "header";
+    case timeout_phase::body: return "body";
+    case timeout_phase::write: return "write";
+    case timeout_phase::count_: break;
     }
     return "unknown";
 }
@@ -95,10 +82,10 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
     for (std::size_t r = 0; r < route_count; ++r)
         w.histogram("sluice_http_request_duration_seconds",
                     "route=\"" + std::string(route_name(static_cast<route>(r))) + "\"",
-                    metrics::combined(shards, [r](const metrics_shard& s) -> const auto& { return s.latency[r]; }));
+                    metrics::combined(
+                        shards, [r](const metrics_shard& s) -> const auto& { return s.latency[r]; }));
 
-    w.family("sluice_http_timeouts_total", metric_type::counter,
-             "Connections cut off because a phase took too long.");
+    w.family("sluice_http_timeouts_total", metric_type::counter, "Connections cut off because a phase took too long.");
     for (std::size_t p = 0; p < timeout_phase_count; ++p)
         w.sample("sluice_http_timeouts_total",
                  "phase=\"" + std::string(phase_name(static_cast<timeout_phase>(p))) + "\"",
@@ -147,12 +134,11 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
     w.counter("sluice_redis_liveness_drops_total",
               "Redis connections dropped because Redis stopped answering for redis.liveness_ms.",
               sum([](const metrics_shard& s) { return s.redis_liveness_drops.value(); }));
-    w.family("sluice_redis_round_trip_seconds", metric_type::histogram,
-             "Time from sending a Redis call to its reply.");
+    w.family("sluice_redis_round_trip_seconds", metric_type::histogram, "Time from sending a Redis call to its reply.");
     w.histogram("sluice_redis_round_trip_seconds", "",
-                metrics::combined(shards, [](const metrics_shard& s) -> const auto& { return s.redis_round_trip; }));
-    w.family("sluice_queue_length", metric_type::gauge,
-             "Entries in each queue shard's stream (sampled every second).");
+                metrics::combined(
+                    shards, [](const metrics_shard& s) -> const auto& { return s.redis_round_trip; }));
+    w.family("sluice_queue_length", metric_type::gauge, "Entries in each queue shard's stream (sampled every second).");
     for (std::size_t shard = 0; shard < facts.queue_lengths.size(); ++shard) {
         const std::int64_t n = facts.queue_lengths[shard].load(std::memory_order_relaxed);
         if (n >= 0) w.sample("sluice_queue_length", "shard=\"" + std::to_string(shard) + "\"", n);

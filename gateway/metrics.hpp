@@ -5,6 +5,7 @@
 // indexings and no map look-up or string on the hot path.
 #pragma once
 
+#include "gateway/router.hpp"
 #include "metrics/counter.hpp"
 #include "metrics/histogram.hpp"
 
@@ -17,18 +18,6 @@
 #include <string_view>
 
 namespace sluice::gateway {
-
-enum class route : std::uint8_t {
-    submit,  // POST /v1/submissions
-    status,  // GET /v1/submissions/{id}
-    healthz,
-    readyz,
-    metrics,
-    unmatched,  // 404 and protocol errors answered before routing
-    count_
-};
-inline constexpr std::size_t route_count = static_cast<std::size_t>(route::count_);
-std::string_view route_name(route r) noexcept;
 
 // How an admission (POST /v1/submissions) ended, as /metrics counts it (sluice_admissions_total's
 // `outcome` label). Not queue::admission_outcome, which is what the admission script answered.
@@ -60,7 +49,7 @@ using latency_histogram = metrics::histogram<latency_bounds>;
 
 // The HTTP statuses the gateway can answer; anything else is counted as "other".
 inline constexpr std::array<unsigned, 19> counted_statuses{200, 202, 400, 401, 403, 404, 405, 408, 409, 411,
-                                                            413, 415, 422, 429, 431, 500, 501, 503, 505};
+                                                           413, 415, 422, 429, 431, 500, 501, 503, 505};
 inline constexpr std::size_t status_slot_count = counted_statuses.size() + 1;
 std::size_t status_slot(unsigned status) noexcept;
 
@@ -76,12 +65,12 @@ struct metrics_shard {
     std::array<counter, admission_verdict_count> admissions;
     latency_histogram redis_round_trip;
     gauge admissions_inflight;
-    gauge admission_limit;          // the adaptive limit now (this thread's)
-    gauge retry_backlog_seconds;    // the furthest Retry-After this thread has handed out, from now
-    counter refused_before_body;    // 503s decided at the headers (body never read)
-    counter redis_call_timeouts;    // admission calls past redis.timeout_ms (answered 503)
-    counter redis_late_replies;     // their replies, discarded (mirrors the client's counter)
-    counter redis_liveness_drops;   // connections dropped because Redis stopped answering
+    gauge admission_limit;           // the adaptive limit now (this thread's)
+    gauge retry_backlog_seconds;     // the furthest Retry-After this thread has handed out, from now
+    counter refused_before_body;     // 503s decided at the headers (body never read)
+    counter redis_call_timeouts;     // admission calls past redis.timeout_ms (answered 503)
+    counter redis_late_replies;      // their replies, discarded (mirrors the client's counter)
+    counter redis_liveness_drops;    // connections dropped because Redis stopped answering
     counter replication_waits;       // WAIT commands sent (durability.replicas > 0)
     counter replication_shortfalls;  // 202s sent with fewer replicas acknowledged than asked
 

@@ -2,7 +2,6 @@
 // turns signals into drain and reload.
 #include "gateway/server.hpp"
 
-#include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
 #include "config/log.hpp"
 #include "queue/admission.hpp"
@@ -40,10 +39,10 @@ std::chrono::milliseconds sweep_interval(const config::limits_settings& l) {
 
 timeout_phase phase_of(session_phase p) {
     switch (p) {
-        case session_phase::idle: return timeout_phase::idle;
-        case session_phase::header: return timeout_phase::header;
-        case session_phase::body: return timeout_phase::body;
-        default: return timeout_phase::write;
+    case session_phase::idle: return timeout_phase::idle;
+    case session_phase::header: return timeout_phase::header;
+    case session_phase::body: return timeout_phase::body;
+    default: return timeout_phase::write;
     }
 }
 
@@ -75,7 +74,8 @@ net::awaitable<void> sweep_loop(core& c) {
         const auto now = clock::now();
         for (auto& s : c.sessions) {
             if (s.deadline <= now && s.socket.is_open()) {
-                if (s.phase != session_phase::linger) c.metrics.timeouts[static_cast<std::size_t>(phase_of(s.phase))].add(1);
+                if (s.phase != session_phase::linger)
+                    c.metrics.timeouts[static_cast<std::size_t>(phase_of(s.phase))].add(1);
                 s.deadline = clock::time_point::max();
                 s.cut_off();
             }
@@ -133,8 +133,8 @@ void core::start() {
         else
             shared.redis_connected.fetch_sub(1);
         config::log(up ? config::log_level::info : config::log_level::warning,
-            "thread " + std::to_string(index) + ": Redis " +
-                (up ? "connected" : "connection lost: " + redis.last_error()));
+                    "thread " + std::to_string(index) + ": Redis " +
+                        (up ? "connected" : "connection lost: " + redis.last_error()));
     });
     redis.start();
     net::co_spawn(ioc, accept_loop(*this), net::detached);
@@ -161,9 +161,10 @@ void core::begin_drain() {
     drain_timer.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         if (!sessions.empty())
-            config::log(config::log_level::warning, "drain deadline reached on thread " + std::to_string(index) + ": closing " +
-                                        std::to_string(std::distance(sessions.begin(), sessions.end())) +
-                                        " connection(s) with requests unfinished");
+            config::log(config::log_level::warning,
+                        "drain deadline reached on thread " + std::to_string(index) + ": closing " +
+                            std::to_string(std::distance(sessions.begin(), sessions.end())) +
+                            " connection(s) with requests unfinished");
         cut_off_all();
     });
 }
@@ -235,12 +236,11 @@ void server::impl::bind_all() {
 void server::impl::drain(bool force) {
     if (force) {
         config::log(config::log_level::warning, "second stop signal: closing every connection now");
-        for (auto& c : cores)
-            boost::asio::post(c->ioc, [core = c.get()] { core->cut_off_all(); });
+        for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get()] { core->cut_off_all(); });
         return;
     }
     config::log(config::log_level::info, "draining: no new connections; finishing requests in flight (at most " +
-                             std::to_string(state->settings.shutdown.drain_seconds) + " s)");
+                                             std::to_string(state->settings.shutdown.drain_seconds) + " s)");
     shared.draining.store(true);
     for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get()] { core->begin_drain(); });
 }
@@ -256,9 +256,11 @@ void server::impl::reload() {
         shared.max_connections.store(state->settings.limits.max_connections);
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
         config::log(config::log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
-                                 " credential(s), catalogue periods " + state->catalogue.period_names());
+                                                 " credential(s), catalogue periods " +
+                                                 state->catalogue.period_names());
     } catch (const std::exception& e) {
-        config::log(config::log_level::error, std::string("reload refused, keeping the running configuration: ") + e.what());
+        config::log(config::log_level::error,
+                    std::string("reload refused, keeping the running configuration: ") + e.what());
     }
 }
 

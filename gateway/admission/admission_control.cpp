@@ -1,5 +1,5 @@
 // Admission control (see admission_control.hpp).
-#include "gateway/admission_control.hpp"
+#include "gateway/admission/admission_control.hpp"
 
 namespace sluice::gateway {
 

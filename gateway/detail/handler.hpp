@@ -1,4 +1,10 @@
-// POST /v1/submissions and GET /v1/submissions/{id} (API.md), internal to gateway/.
+// What a handler is (internal to gateway/): the session matches a route (router.hpp), hands the
+// request to the route's handler, and writes what the handler put in the response.
+//
+// A handler answers in one step (`answer`, the body read), or in two when it must decide at the
+// headers whether the body is worth reading at all (`at_headers`: POST /v1/submissions refuses
+// before a byte of its body is read, hashed or validated). What it learns at the headers it keeps
+// in `request_state` for the second step.
 #pragma once
 
 #include "gateway/detail/core.hpp"
@@ -8,12 +14,14 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <string_view>
 #include <utility>
 
 namespace sluice::gateway::detail {
 
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
 
+// One request as a handler sees it.
 struct exchange {
     core& c;
     const runtime& rt;
@@ -22,10 +30,6 @@ struct exchange {
     const tcp::socket& socket;  // for the client's address (failed-authentication throttle)
 };
 
-// POST /v1/submissions in two steps. At its headers: authentication, the Idempotency-Key and
-// Content-Type, a rate limit known to be exceeded, and admission control (admission_control.hpp),
-// so that a refusal is answered before the body is read, hashed or validated. Then, with the body:
-// validation and the one atomic admission script.
 // The room an admitted submission holds in its core's admission limit, from its headers until
 // its call is answered; given back (abandoned) if the request ends before its call.
 class admission_slot {
@@ -53,18 +57,23 @@ private:
     core* c_ = nullptr;
 };
 
-struct submit_gate {
-    const credentials::credential* who = nullptr;  // set: go on with the body; null: answered in x.res
+// What a handler carries from the headers to the body.
+struct request_state {
+    std::string_view path_param;  // a "{id}" route's segment
+    // Set by at_headers when it has answered (in the response): the body is not needed. The
+    // connection may then stay open with the body read and discarded if `wait_for_body`; if not
+    // (an unauthenticated client), only if the whole body already arrived with the headers.
+    bool answered = false;
+    bool wait_for_body = true;
+    // POST /v1/submissions, admitted at its headers: the practice, the admission ticket and slot.
+    const credentials::credential* who = nullptr;
     admission_ticket ticket;
     admission_slot slot;
-    // For an answer given at the headers: the connection may stay open with its body read and
-    // discarded. An unauthenticated client's body is not waited for: the connection stays only
-    // if the whole body has already arrived with the headers.
-    bool wait_for_body = true;
 };
 
-net::awaitable<submit_gate> check_submission_headers(exchange x);
-net::awaitable<void> submit(exchange x, submit_gate& gate);
-net::awaitable<void> submission_status(exchange x, std::string_view submission_id);
+struct handler {
+    net::awaitable<void> (*at_headers)(exchange x, request_state& state) = nullptr;  // optional
+    net::awaitable<void> (*answer)(exchange x, request_state& state) = nullptr;
+};
 
 }  // namespace sluice::gateway::detail

@@ -1,5 +1,5 @@
 // The adaptive limit (see adaptive_limit.hpp for the rule).
-#include "gateway/adaptive_limit.hpp"
+#include "gateway/admission/adaptive_limit.hpp"
 
 #include <algorithm>
 #include <cmath>

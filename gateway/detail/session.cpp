@@ -7,8 +7,12 @@
 // Content-Length before a byte of the body is read, and while a chunked body arrives) nor take
 // longer than body_timeout_ms; a keep-alive connection with no request for idle_timeout_ms is
 // closed. Deadlines are enforced by the core's sweep (detail/core.hpp), not by per-read timers.
-#include "gateway/admission.hpp"
+//
+// What a request asks for is not decided here: the router (router.hpp) names its handler
+// (handlers/), which fills the response; the session reads, dispatches and writes.
 #include "gateway/detail/core.hpp"
+#include "gateway/detail/handler.hpp"
+#include "gateway/detail/request_checks.hpp"
 #include "gateway/detail/request_head.hpp"
 #include "gateway/problem.hpp"
 #include "gateway/response.hpp"
@@ -49,17 +53,7 @@ constexpr std::uint64_t max_drained_body_bytes = 64 * 1024;
 // Connections answered 503 for max_connections at once per core; beyond, they are just closed.
 constexpr std::uint32_t max_rejecting = 256;
 
-// X-Request-Id: echoed when the client sent a sensible one, else 128 random bits in hex.
-bool acceptable_request_id(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 128) return false;
-    for (char ch : id) {
-        const bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                        ch == '-' || ch == '_' || ch == '.' || ch == ':' || ch == '/' || ch == '+' || ch == '=';
-        if (!ok) return false;
-    }
-    return true;
-}
-
+// X-Request-Id when the client sent none acceptable (request_checks.hpp): 128 random bits in hex.
 void new_request_id(std::string& out) {
     thread_local std::mt19937_64 rng{std::random_device{}()};
     static constexpr char hex[] = "0123456789abcdef";
@@ -77,6 +71,41 @@ bool is_client_fault(const error_code& ec) noexcept {
 }
 
 std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds(v); }
+
+// A request answered with a problem and a closed connection, before it reaches a handler.
+struct refusal {
+    problem p;
+    std::string detail;
+};
+
+// Why the head could not be read, when it is the client's fault.
+std::optional<refusal> header_read_refusal(const error_code& ec, const config::limits_settings& limits) {
+    if (ec == http::error::header_limit)
+        return refusal{problem::header_too_large,
+                       "the request header is larger than " + std::to_string(limits.max_header_bytes) + " bytes"};
+    if (ec == http::error::body_limit)  // decided from Content-Length, before the body
+        return refusal{problem::content_too_large,
+                       "the request body is larger than " + std::to_string(limits.max_body_bytes) + " bytes"};
+    if (ec == http::error::bad_version)  // Beast 1.81 refuses all but HTTP/1.0 and 1.1
+        return refusal{problem::http_version, "only HTTP/1.0 and HTTP/1.1 are served"};
+    if (is_client_fault(ec)) return refusal{problem::bad_request, "the request is not valid HTTP/1.1: " + ec.message()};
+    return std::nullopt;
+}
+
+// What Beast accepts but a front end must not (DESIGN.md, hard-won facts).
+std::optional<refusal> head_refusal(const http_request& req, bool chunked) {
+    if (req.version() != 10 && req.version() != 11)
+        return refusal{problem::http_version, "only HTTP/1.0 and HTTP/1.1 are served"};
+    if (req.version() == 11 && req.count(http::field::host) != 1)
+        return refusal{problem::bad_request, "an HTTP/1.1 request needs exactly one Host header"};
+    if (const auto te = req.find(http::field::transfer_encoding);
+        te != req.end() && !boost::beast::iequals(te->value(), "chunked")) {
+        // Chunked not last: the body length is unknowable (RFC 9112 6.3). Otherwise a coding we lack.
+        return refusal{chunked ? problem::not_implemented : problem::bad_request,
+                       "only Transfer-Encoding: chunked is supported"};
+    }
+    return std::nullopt;
+}
 
 class session : public session_base {
 public:
@@ -110,7 +139,7 @@ private:
         std::string().swap(request_id_);
     }
     net::awaitable<next> answer_before_body(route r, bool wait_for_body);
-    void handle(route_match match);
+    void answer_unrouted(const route_match& match);
     net::awaitable<void> reply_and_close(problem p, std::string_view detail, route r);
     net::awaitable<void> write_response(route r, bool keep_alive_header);
     net::awaitable<void> linger_and_close();
@@ -184,23 +213,9 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
     started_ = clock::now();
     core_.note_request();
     if (ec) {
-        if (ec == http::error::header_limit)
-            co_await reply_and_close(problem::header_too_large,
-                                     "the request header is larger than " +
-                                         std::to_string(limits.max_header_bytes) + " bytes",
-                                     route::unmatched);
-        else if (ec == http::error::body_limit)  // decided from Content-Length, before the body
-            co_await reply_and_close(problem::content_too_large,
-                                     "the request body is larger than " + std::to_string(limits.max_body_bytes) +
-                                         " bytes",
-                                     route::unmatched);
-        else if (ec == http::error::bad_version)  // Beast 1.81 refuses all but HTTP/1.0 and 1.1
-            co_await reply_and_close(problem::http_version, "only HTTP/1.0 and HTTP/1.1 are served",
-                                     route::unmatched);
-        else if (is_client_fault(ec))
-            co_await reply_and_close(problem::bad_request, "the request is not valid HTTP/1.1: " + ec.message(),
-                                     route::unmatched);
-        co_return next::close;  // otherwise the client went away, or the sweep cut it off
+        // A fault of the client's is answered; otherwise the client went away, or the sweep cut it off.
+        if (auto r = header_read_refusal(ec, limits)) co_await reply_and_close(r->p, r->detail, route::unmatched);
+        co_return next::close;
     }
 
     const auto& req = parser_->get();
@@ -209,37 +224,23 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
     else
         new_request_id(request_id_);
 
-    // What Beast accepts but a front end must not (DESIGN.md, hard-won facts).
-    if (req.version() != 10 && req.version() != 11) {
-        co_await reply_and_close(problem::http_version, "only HTTP/1.0 and HTTP/1.1 are served", route::unmatched);
+    if (auto r = head_refusal(req, parser_->chunked())) {
+        co_await reply_and_close(r->p, r->detail, route::unmatched);
         co_return next::close;
-    }
-    if (req.version() == 11 && req.count(http::field::host) != 1) {
-        co_await reply_and_close(problem::bad_request, "an HTTP/1.1 request needs exactly one Host header",
-                                 route::unmatched);
-        co_return next::close;
-    }
-    if (const auto te = req.find(http::field::transfer_encoding); te != req.end()) {
-        if (!boost::beast::iequals(te->value(), "chunked")) {
-            // Chunked not last: the body length is unknowable (RFC 9112 6.3). Otherwise a coding we lack.
-            co_await reply_and_close(parser_->chunked() ? problem::not_implemented : problem::bad_request,
-                                     "only Transfer-Encoding: chunked is supported", route::unmatched);
-            co_return next::close;
-        }
     }
 
     const auto match = match_route(req.method(), req.target());
-    const bool submitting = match.method_allowed && match.which == route::submit;
     enter(session_phase::handling, std::chrono::milliseconds(0));
     core_.metrics.inflight_requests.add(1);
     counted_inflight_ = true;
 
-    // A submission is admitted or refused at its headers: a refusal is answered before a byte of
-    // its body is read, hashed or validated (admission.hpp).
-    submit_gate gate;
-    if (submitting) {
-        gate = co_await check_submission_headers({core_, rt, req, response_, socket});
-        if (gate.who == nullptr) co_return co_await answer_before_body(match.which, gate.wait_for_body);
+    // A handler may answer at the headers, before a byte of the body is read (handler.hpp).
+    const exchange x{core_, rt, req, response_, socket};
+    request_state state;
+    state.path_param = match.path_param;
+    if (match.handler != nullptr && match.handler->at_headers != nullptr) {
+        co_await match.handler->at_headers(x, state);
+        if (state.answered) co_return co_await answer_before_body(match.which, state.wait_for_body);
     }
 
     if (!parser_->is_done()) {
@@ -254,10 +255,10 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
         auto [bec, bn] = co_await http::async_read(socket, buffer_, *parser_, use_tuple);
         (void)bn;
         if (bec == http::error::body_limit) {
-            co_await reply_and_close(problem::content_too_large,
-                                     "the request body is larger than " + std::to_string(limits.max_body_bytes) +
-                                         " bytes",
-                                     route::unmatched);
+            co_await reply_and_close(
+                problem::content_too_large,
+                "the request body is larger than " + std::to_string(limits.max_body_bytes) + " bytes",
+                route::unmatched);
             co_return next::close;
         }
         if (is_client_fault(bec)) {
@@ -269,12 +270,10 @@ net::awaitable<session::next> session::serve_one(const runtime& rt) {
         enter(session_phase::handling, std::chrono::milliseconds(0));
     }
 
-    if (submitting)
-        co_await submit({core_, rt, req, response_, socket}, gate);
-    else if (match.method_allowed && match.which == route::status)
-        co_await submission_status({core_, rt, req, response_, socket}, match.submission_id);
+    if (match.handler != nullptr)
+        co_await match.handler->answer(x, state);
     else
-        handle(match);
+        answer_unrouted(match);
 
     const bool keep_alive = req.keep_alive() && !core_.draining && !response_.close;
     response_.close = !keep_alive;
@@ -311,42 +310,14 @@ net::awaitable<session::next> session::answer_before_body(route r, bool wait_for
     co_return next::keep_going;
 }
 
-void session::handle(route_match match) {
+// No handler: no resource at this path (404), or not with this method (405 + Allow).
+void session::answer_unrouted(const route_match& match) {
     if (match.which == route::unmatched) {
         make_problem(response_, problem::not_found, "no resource at this path");
         return;
     }
-    if (!match.method_allowed) {
-        make_problem(response_, problem::method_not_allowed,
-                     "this resource answers only " + std::string(match.allow));
-        response_.add_header("Allow", std::string(match.allow));
-        return;
-    }
-    switch (match.which) {
-        case route::healthz:
-            response_.body = R"({"status":"ok"})";
-            return;
-        case route::readyz:
-            if (core_.shared.ready()) {
-                response_.body = R"({"ready":true})";
-            } else {
-                make_problem(response_, problem::draining, "the gateway is shutting down and takes no new work");
-                response_.add_header("Retry-After", "1");
-            }
-            return;
-        case route::metrics: {
-            const process_facts facts{core_.shared.allocator.name, core_.shared.allocator.version,
-                                      core_.state->settings.limits.max_connections, core_.shared.queue_lengths};
-            response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            response_.body = render_prometheus(core_.shared.shards, facts, core_.shared.ready(),
-                                               core_.shared.draining.load(std::memory_order_relaxed));
-            return;
-        }
-        case route::submit:
-        case route::status:
-        case route::unmatched:
-        case route::count_: break;
-    }
+    make_problem(response_, problem::method_not_allowed, "this resource answers only " + std::string(match.allow));
+    response_.add_header("Allow", std::string(match.allow));
 }
 
 net::awaitable<void> session::write_response(route r, bool keep_alive_header) {

@@ -4,17 +4,17 @@
 //
 //   room       the adaptive limit on Redis calls in flight (adaptive_limit.hpp): delay-based;
 //   order      a retry that comes back at the time it was given goes first (it may use the whole
-//              limit and half as much again, and the capacity reserved for it); a new first submission may use the whole
-//              limit but only the capacity that the retries due this second leave; a repeat
-//              submission (its practice already has one accepted, as far as this gateway knows)
-//              only the first repeat_share of the limit, and its Retry-After comes after every
-//              first submission already told to wait (ratelimit/retry_schedule.hpp);
+//              limit and half as much again, and the capacity reserved for it); a new first submission may use the
+//              whole limit but only the capacity that the retries due this second leave; a repeat submission (its
+//              practice already has one accepted, as far as this gateway knows) only the first repeat_share of the
+//              limit, and its Retry-After comes after every first submission already told to wait
+//              (ratelimit/retry_schedule.hpp);
 //   refusal    503 with the Retry-After of the retry schedule: when this client can be served.
 //
 // Pure: time is a parameter; the caller reports what happened to each admitted call.
 #pragma once
 
-#include "gateway/adaptive_limit.hpp"
+#include "gateway/admission/adaptive_limit.hpp"
 #include "ratelimit/retry_schedule.hpp"
 
 #include <chrono>
