@@ -10,7 +10,7 @@
 //   submission_fuzz -dict=tests/fuzz/submission.dict tests/fuzz/corpus/submission
 
 #include "queue/submission.hpp"
-#include "tests/unit/submission/fault_document.hpp"
+#include "tests/unit/queue/fault_document.hpp"
 
 #include "catalogue/catalogue.hpp"
 

@@ -5,6 +5,8 @@
 #include "queue/ratelimit_state.hpp"
 #include "queue/status.hpp"
 
+#include "tests/unit/queue/replies.hpp"
+
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -14,28 +16,7 @@
 namespace sluice::queue {
 namespace {
 
-redis::reply string_reply(std::string text) {
-    redis::reply reply;
-    reply.type = redis::reply::kind::string;
-    reply.str = std::move(text);
-    return reply;
-}
-
-redis::reply integer_reply(long long value) {
-    redis::reply reply;
-    reply.type = redis::reply::kind::integer;
-    reply.integer = value;
-    return reply;
-}
-
-redis::reply array_reply(std::initializer_list<redis::reply> elements) {
-    redis::reply reply;
-    reply.type = redis::reply::kind::array;
-    reply.elements = elements;
-    return reply;
-}
-
-redis::reply nil_reply() { return {}; }
+using namespace test;
 
 // HGETALL's flat array of a record.
 redis::reply record_reply(std::initializer_list<std::pair<std::string, std::string>> fields) {

@@ -2,7 +2,7 @@
 // (accepted, replayed, reused, in_use), what each writes (and that refusals write nothing), the
 // rate limit inside the same atomic call, concurrency (exactly one queue entry per key), the
 // replicas case (pending -> complete), EVALSHA, and bad arguments.
-#include "tests/integration/admission/admission_support.hpp"
+#include "tests/integration/queue/admission_support.hpp"
 
 #include "queue/admission.hpp"
 #include "queue/keys.hpp"

@@ -2,7 +2,7 @@
 // and two real workers, one of them SIGKILLed midway, plus planted poison entries. Every
 // submission must end calculated (its result written once), nothing may stay pending, and the
 // dead-letter streams must hold exactly the poison.
-#include "tests/integration/gateway_process.hpp"
+#include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/integration/worker/worker_test_support.hpp"
 #include "tests/support/redis_environment.hpp"
 
@@ -133,6 +133,10 @@ TEST(Pipeline, TwoThousandSubmissionsTwoWorkersOneKilledEachCalculatedOnce) {
     EXPECT_EQ(status->status, 200);
     EXPECT_NE(status->body.find("\"status\":\"calculated\""), std::string::npos) << status->body;
     EXPECT_NE(status->body.find("\"result\":{"), std::string::npos) << status->body;
+    // ...with the result as the worker wrote it, byte for byte: two decimals, never an exponent.
+    const auto stored = hash(redis(), queue::submission_key(static_cast<std::uint32_t>(std::stoul(some_sub)), some_sub));
+    ASSERT_TRUE(stored.count("result")) << some_sub;
+    EXPECT_NE(status->body.find("\"result\":" + stored.at("result")), std::string::npos) << status->body;
 
     survivor.send_signal(SIGTERM);
     EXPECT_EQ(survivor.wait_exit(10s), std::optional<int>(0)) << survivor.log();

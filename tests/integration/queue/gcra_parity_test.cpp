@@ -2,7 +2,7 @@
 // of request times must give identical decisions, tats, remaining, retry and reset values, both
 // through a small driver around gcra.lua alone and through the real admission script (where the
 // tat is read back from Redis).
-#include "tests/integration/admission/admission_support.hpp"
+#include "tests/integration/queue/admission_support.hpp"
 
 #include "embedded/gcra_lua.hpp"
 #include "queue/admission.hpp"

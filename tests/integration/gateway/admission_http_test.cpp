@@ -2,7 +2,7 @@
 // and a real redis-server. Every row of API.md's credential, idempotency and rate-limit rules,
 // plus the scenarios: one key hammered concurrently, 50 practices at full speed against
 // their GCRA allowance, and Redis killed under load.
-#include "tests/integration/gateway_process.hpp"
+#include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/support/redis_environment.hpp"
 #include "tests/support/redis_server.hpp"
 

@@ -1,5 +1,5 @@
 // Test support for gateway integration tests (see gateway_process.hpp).
-#include "tests/integration/gateway_process.hpp"
+#include "tests/integration/gateway/gateway_process.hpp"
 
 #include "config/digest.hpp"
 #include "config/rfc3339.hpp"

@@ -1,7 +1,7 @@
 // One hash slot per admission: every key of a call has the same CLUSTER KEYSLOT, and the script
 // runs unchanged on a (single-node) Redis Cluster, where keys of two slots are refused. The
 // string form of the hash tag is checked in keys_test.cpp; this checks Redis's own slot function.
-#include "tests/integration/admission/admission_support.hpp"
+#include "tests/integration/queue/admission_support.hpp"
 
 #include "queue/admission.hpp"
 #include "queue/keys.hpp"

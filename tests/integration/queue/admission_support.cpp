@@ -1,6 +1,6 @@
 // Shared helpers of the admission tests (see admission_support.hpp). This file also registers the
 // binary's one redis-server.
-#include "tests/integration/admission/admission_support.hpp"
+#include "tests/integration/queue/admission_support.hpp"
 
 #include "queue/keys.hpp"
 

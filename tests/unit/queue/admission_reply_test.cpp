@@ -3,6 +3,8 @@
 #include "queue/admission.hpp"
 #include "queue/keys.hpp"
 
+#include "tests/unit/queue/replies.hpp"
+
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -15,26 +17,7 @@
 namespace sluice::queue {
 namespace {
 
-redis::reply string_reply(std::string text) {
-    redis::reply reply;
-    reply.type = redis::reply::kind::string;
-    reply.str = std::move(text);
-    return reply;
-}
-
-redis::reply integer_reply(long long value) {
-    redis::reply reply;
-    reply.type = redis::reply::kind::integer;
-    reply.integer = value;
-    return reply;
-}
-
-redis::reply array_reply(std::initializer_list<redis::reply> elements) {
-    redis::reply reply;
-    reply.type = redis::reply::kind::array;
-    reply.elements = elements;
-    return reply;
-}
+using namespace test;
 
 admission_request sample_request() {
     admission_request request;

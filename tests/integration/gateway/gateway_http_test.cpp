@@ -1,6 +1,6 @@
 // The gateway's HTTP core against a real sluice-gateway process: routing and problem documents,
 // keep-alive and pipelining, every [limits] limit and timeout, drain on SIGTERM, reload on SIGHUP.
-#include "tests/integration/gateway_process.hpp"
+#include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/support/redis_environment.hpp"
 
 #include <gtest/gtest.h>

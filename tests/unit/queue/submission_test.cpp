@@ -7,7 +7,7 @@
 // synthetic period with enough codes to reach them.
 
 #include "queue/submission.hpp"
-#include "tests/unit/submission/fault_document.hpp"
+#include "tests/unit/queue/fault_document.hpp"
 
 #include "catalogue/catalogue.hpp"
 #include "tests/support/scratch_directory.hpp"
