@@ -25,7 +25,7 @@
 #
 # Environment:
 #   SLUICE_GATEWAY   the gateway binary (default: build/release/gateway/sluice-gateway)
-#   SLUICE_TOKEN     the token tool (default: build/release/config/sluice-token)
+#   SLUICE_TOKEN     the token tool (default: build/release/credentials/sluice-token)
 #   DURATION         seconds per measured run (default 10)
 #   GATEWAY_THREADS  the listen.threads values to measure (default "1 2")
 #   PROFILE          1 (default): perf record the gateway and redis-server during each measured
@@ -42,7 +42,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$repo_root/bench/lib.sh"
 
 gateway=${SLUICE_GATEWAY:-$repo_root/build/release/gateway/sluice-gateway}
-token_tool=${SLUICE_TOKEN:-$repo_root/build/release/config/sluice-token}
+token_tool=${SLUICE_TOKEN:-$repo_root/build/release/credentials/sluice-token}
 gateway_threads=${GATEWAY_THREADS:-1 2}
 profile=${PROFILE:-1}
 perf_frequency=${PERF_FREQUENCY:-999}

@@ -25,9 +25,10 @@
 // percentage and yes/no indicators all occur, with the registers of the prevalence-adjusted groups
 // they touch; figures vary by practice, deterministically. Each body is checked with
 // parse_submission before use: a body the gateway would refuse stops the program.
-#include "config/catalogue.hpp"
-#include "config/credentials.hpp"
+#include "catalogue/catalogue.hpp"
+#include "config/digest.hpp"
 #include "config/log.hpp"
+#include "config/rfc3339.hpp"
 #include "queue/keys.hpp"
 #include "queue/submission.hpp"
 #include "worker/calculation.hpp"
@@ -148,7 +149,7 @@ options parse_command_line(int argc, char** argv) {
 
 // ---- realistic bodies ------------------------------------------------------------------------
 
-const config::period_catalogue& bench_period(const config::catalogue& catalogue) {
+const catalogue::period_catalogue& bench_period(const catalogue::catalogue& catalogue) {
     if (const auto* p = catalogue.period(preferred_period)) return *p;
     if (catalogue.periods().empty()) throw std::runtime_error("the catalogue has no period");
     return catalogue.periods().back();
@@ -171,7 +172,7 @@ std::string practice_code(std::uint32_t number) {
 
 // A QOF body as a practice system would send it: `items` indicators spread over the period's
 // list, plausible numerators and denominators, the registers of their prevalence-adjusted groups.
-std::string qof_body(const config::period_catalogue& period, std::string_view practice, std::uint32_t number,
+std::string qof_body(const catalogue::period_catalogue& period, std::string_view practice, std::uint32_t number,
                      std::size_t items) {
     const auto indicators = period.qof_indicators();
     items = std::min(items, indicators.size());
@@ -193,15 +194,15 @@ std::string qof_body(const config::period_catalogue& period, std::string_view pr
         boost::json::object item;
         item["code"] = indicator.code;
         switch (indicator.kind) {
-            case config::indicator_kind::yes_no:
+            case catalogue::indicator_kind::yes_no:
                 item["numerator"] = 1;
                 item["denominator"] = 1;
                 break;
-            case config::indicator_kind::disease_register:
+            case catalogue::indicator_kind::disease_register:
                 item["numerator"] = size;
                 item["denominator"] = size;
                 break;
-            case config::indicator_kind::percentage: {
+            case catalogue::indicator_kind::percentage: {
                 const std::uint64_t denominator = size - size * next(10) / 100;  // after PCAs
                 item["numerator"] = denominator * (40 + next(60)) / 100;
                 item["denominator"] = denominator;
@@ -225,7 +226,7 @@ std::string qof_body(const config::period_catalogue& period, std::string_view pr
     boost::json::object body;
     body["practice"] = practice;
     body["period"] = period.name();
-    body["scheme"] = config::qof_scheme;
+    body["scheme"] = catalogue::qof_scheme;
     body["list_size"] = list_size;
     body["items"] = std::move(qof_items);
     body["registers"] = std::move(register_list);
@@ -233,7 +234,7 @@ std::string qof_body(const config::period_catalogue& period, std::string_view pr
 }
 
 // A body the gateway would refuse makes every figure meaningless: stop.
-queue::submission checked_submission(const std::string& body, const config::catalogue& catalogue) {
+queue::submission checked_submission(const std::string& body, const catalogue::catalogue& catalogue) {
     auto parsed = queue::parse_submission(body, catalogue);
     if (!parsed) {
         std::string why = parsed.fault().detail;
@@ -281,7 +282,7 @@ void print_loop(std::string_view name, const loop_figures& f) {
 }
 
 int run_calc(const options& o) {
-    const auto catalogue = config::load_catalogue(o.catalogue_dir);
+    const auto catalogue = catalogue::load_catalogue(o.catalogue_dir);
     const auto& period = bench_period(catalogue);
 
     // A few dozen practices' bodies in rotation: the figures of one body would flatter the caches.
@@ -380,7 +381,7 @@ struct practice_entry {
     std::string sha256_hex;
 };
 
-// The gateway's receipt (gateway/admission.cpp receipt_json): same keys, same order.
+// The gateway's receipt (gateway/handlers/submissions.cpp receipt_json): same keys, same order.
 std::string receipt_json(const std::string& id, const practice_entry& p, const std::string& received_at) {
     boost::json::object r;
     r["submission_id"] = id;
@@ -393,7 +394,7 @@ std::string receipt_json(const std::string& id, const practice_entry& p, const s
 }
 
 int run_enqueue(const options& o) {
-    const auto catalogue = config::load_catalogue(o.catalogue_dir);
+    const auto catalogue = catalogue::load_catalogue(o.catalogue_dir);
     const auto& period = bench_period(catalogue);
 
     std::vector<practice_entry> practices(o.practices);

@@ -12,7 +12,7 @@
 // burst / rate, in nanoseconds, fits an int64).
 
 #include "config/config.hpp"
-#include "config/detail/toml_text.hpp"
+#include "config/toml_text.hpp"
 
 #include <arpa/inet.h>
 #include <unistd.h>  // environ
@@ -37,10 +37,6 @@
 namespace sluice::config {
 namespace {
 
-using detail::real_text;
-using detail::shown;
-using detail::toml_string;
-using detail::type_name;
 
 // ---------------------------------------------------------------------------------------------
 // Rules: what a key allows. One rule type per field type: integer fields take an integer_rule,
@@ -417,7 +413,7 @@ template <typename Rule>
 [[noreturn]] void throw_wrong_type(const Rule& rule, const toml::node& node, const std::string& key)
 {
     throw config_error(key, shown(node), "expected " + describe(rule) + ", got " + std::string(type_name(node)),
-                       detail::location(node.source(), "config"));
+                       location(node.source(), "config"));
 }
 
 template <std::integral Field>
@@ -425,7 +421,7 @@ void assign(Field& field, const integer_rule& rule, const toml::node& node, cons
 {
     // A float is a type error even when whole (port = 8080.0): the file is wrong, say so.
     if (!node.is_integer()) throw_wrong_type(rule, node, key);
-    store(field, rule, node.as_integer()->get(), key, shown(node), detail::location(node.source(), "config"));
+    store(field, rule, node.as_integer()->get(), key, shown(node), location(node.source(), "config"));
 }
 
 void assign(double& field, const real_rule& rule, const toml::node& node, const std::string& key)
@@ -438,13 +434,13 @@ void assign(double& field, const real_rule& rule, const toml::node& node, const 
     } else {
         throw_wrong_type(rule, node, key);
     }
-    store(field, rule, value, key, shown(node), detail::location(node.source(), "config"));
+    store(field, rule, value, key, shown(node), location(node.source(), "config"));
 }
 
 void assign(std::string& field, const text_rule& rule, const toml::node& node, const std::string& key)
 {
     if (!node.is_string()) throw_wrong_type(rule, node, key);
-    store(field, rule, node.as_string()->get(), key, detail::location(node.source(), "config"));
+    store(field, rule, node.as_string()->get(), key, location(node.source(), "config"));
 }
 
 // Environment values are text: whole-string decimal numbers, shown unquoted when they are
@@ -506,17 +502,17 @@ void reject_unknown_names(const toml::table& table, const std::string& path)
             if (!node.is_table()) {
                 throw config_error(child, shown(node),
                                    "expected a table [" + child + "], got " + std::string(type_name(node)),
-                                   detail::location(name.source(), "config"));
+                                   location(name.source(), "config"));
             }
             reject_unknown_names(*node.as_table(), child);
         } else if (path.empty()) {
             throw config_error(child, "", "unknown section; the sections are " + joined(names_inside("")),
-                               detail::location(name.source(), "config"));
+                               location(name.source(), "config"));
         } else {
             const auto allowed = names_inside(path);
             if (std::find(allowed.begin(), allowed.end(), name.str()) == allowed.end()) {
                 throw config_error(child, "", "unknown key; the keys of [" + path + "] are " + joined(allowed),
-                                   detail::location(name.source(), "config"));
+                                   location(name.source(), "config"));
             }
         }
     }

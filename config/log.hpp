@@ -4,8 +4,6 @@
 // those are counted in metrics.
 #pragma once
 
-#include <chrono>
-#include <string>
 #include <string_view>
 
 namespace sluice::config {
@@ -17,9 +15,5 @@ void set_log_program(std::string_view name);
 
 // One write() per line, so lines from different threads never interleave.
 void log(log_level level, std::string_view message);
-
-// RFC 3339 UTC with milliseconds: "2026-03-31T23:58:12.345Z".
-std::string rfc3339_millis(std::chrono::system_clock::time_point when);
-inline std::string utc_timestamp() { return rfc3339_millis(std::chrono::system_clock::now()); }
 
 }  // namespace sluice::config

@@ -1,7 +1,7 @@
 // sluice-gateway: the HTTP front end. `--config FILE`, `--check-config`; see README.md.
 #include "config/command_line.hpp"
 #include "config/process.hpp"
-#include "gateway/log.hpp"
+#include "config/log.hpp"
 #include "gateway/server.hpp"
 
 #include <sys/resource.h>
@@ -21,17 +21,18 @@ void raise_descriptor_limit(std::uint32_t max_connections) {
     }
     const rlim_t wanted = static_cast<rlim_t>(max_connections) + 256;
     if (rl.rlim_cur < wanted)
-        sluice::gateway::log(sluice::gateway::log_level::warning,
-                             "open-file limit " + std::to_string(rl.rlim_cur) + " is below limits.max_connections + 256 (" +
-                                 std::to_string(wanted) + "): accept() will fail before the connection limit is reached");
+        sluice::config::log(sluice::config::log_level::warning,
+                            "open-file limit " + std::to_string(rl.rlim_cur) +
+                                " is below limits.max_connections + 256 (" + std::to_string(wanted) +
+                                "): accept() will fail before the connection limit is reached");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     namespace config = sluice::config;
-    using sluice::gateway::log;
-    using sluice::gateway::log_level;
+    using sluice::config::log;
+    using sluice::config::log_level;
     try {
         const auto allocator = config::start_process("sluice-gateway");
         auto start = config::handle_command_line(argc, argv, "accepts practice submissions over HTTP");
@@ -39,8 +40,7 @@ int main(int argc, char** argv) {
         raise_descriptor_limit(start.config.limits.max_connections);
         log(log_level::info,
             "allocator: " + allocator.name + (allocator.version.empty() ? "" : " " + allocator.version));
-        sluice::gateway::server server(
-            {std::move(start.config), start.config_file, allocator});
+        sluice::gateway::server server({std::move(start.config), start.config_file, allocator});
         return server.run();
     } catch (const std::exception& e) {
         log(log_level::error, e.what());

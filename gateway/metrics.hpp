@@ -1,10 +1,13 @@
-// Gateway metrics: one shard per io_context thread, summed only when /metrics is scraped.
+// The gateway's metrics: one shard per io_context thread (metrics/shards.hpp), summed only when
+// /metrics is scraped, and the text of that scrape (through metrics/prometheus.hpp).
 //
-// Each shard has exactly one writer (its own thread), so counters are relaxed atomics updated
-// with load+store (a plain move on x86, no lock prefix); the scraping thread reads them relaxed.
 // Routes and statuses are small fixed enumerations, so a request is counted with two array
 // indexings and no map look-up or string on the hot path.
 #pragma once
+
+#include "gateway/router.hpp"
+#include "metrics/counter.hpp"
+#include "metrics/histogram.hpp"
 
 #include <array>
 #include <atomic>
@@ -16,20 +19,9 @@
 
 namespace sluice::gateway {
 
-enum class route : std::uint8_t {
-    submit,  // POST /v1/submissions
-    status,  // GET /v1/submissions/{id}
-    healthz,
-    readyz,
-    metrics,
-    unmatched,  // 404 and protocol errors answered before routing
-    count_
-};
-inline constexpr std::size_t route_count = static_cast<std::size_t>(route::count_);
-std::string_view route_name(route r) noexcept;
-
-// How an admission (POST /v1/submissions) ended: the list, one counter each.
-enum class admission_outcome : std::uint8_t {
+// How an admission (POST /v1/submissions) ended, as /metrics counts it (sluice_admissions_total's
+// `outcome` label). Not queue::admission_outcome, which is what the admission script answered.
+enum class admission_verdict : std::uint8_t {
     accepted,      // 202, queued
     replayed,      // the stored answer of an earlier request with the same key
     conflict,      // 409: the first request with this key is still in flight
@@ -41,52 +33,23 @@ enum class admission_outcome : std::uint8_t {
     forbidden,     // 403
     count_
 };
-inline constexpr std::size_t admission_outcome_count = static_cast<std::size_t>(admission_outcome::count_);
-std::string_view outcome_name(admission_outcome o) noexcept;
+inline constexpr std::size_t admission_verdict_count = static_cast<std::size_t>(admission_verdict::count_);
+std::string_view verdict_name(admission_verdict v) noexcept;
 
 enum class timeout_phase : std::uint8_t { idle, header, body, write, count_ };
 inline constexpr std::size_t timeout_phase_count = static_cast<std::size_t>(timeout_phase::count_);
 
-class counter {
-public:
-    void add(std::uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-    // For a count kept elsewhere on the same thread (a client's own counters), copied in.
-    void mirror(std::uint64_t total) noexcept { v_.store(total, std::memory_order_relaxed); }
-    std::uint64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
+using metrics::counter;
+using metrics::gauge;
 
-private:
-    std::atomic<std::uint64_t> v_{0};
-};
-
-class gauge {
-public:
-    void add(std::int64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-    void set(std::int64_t n) noexcept { v_.store(n, std::memory_order_relaxed); }
-    std::int64_t value() const noexcept { return v_.load(std::memory_order_relaxed); }
-
-private:
-    std::atomic<std::int64_t> v_{0};
-};
-
-// Prometheus-style cumulative histogram of seconds with fixed upper bounds.
-class latency_histogram {
-public:
-    static constexpr std::array<double, 16> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                   0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
-    void observe(std::chrono::nanoseconds d) noexcept;
-    std::uint64_t bucket(std::size_t i) const noexcept { return buckets_[i].value(); }  // non-cumulative
-    std::uint64_t count() const noexcept { return count_.value(); }
-    std::uint64_t sum_nanoseconds() const noexcept { return sum_ns_.value(); }
-
-private:
-    std::array<counter, bounds.size() + 1> buckets_;  // last: +Inf
-    counter count_;
-    counter sum_ns_;
-};
+// Request and Redis round-trip latencies, in seconds.
+inline constexpr std::array<double, 16> latency_bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                       0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
+using latency_histogram = metrics::histogram<latency_bounds>;
 
 // The HTTP statuses the gateway can answer; anything else is counted as "other".
 inline constexpr std::array<unsigned, 19> counted_statuses{200, 202, 400, 401, 403, 404, 405, 408, 409, 411,
-                                                            413, 415, 422, 429, 431, 500, 501, 503, 505};
+                                                           413, 415, 422, 429, 431, 500, 501, 503, 505};
 inline constexpr std::size_t status_slot_count = counted_statuses.size() + 1;
 std::size_t status_slot(unsigned status) noexcept;
 
@@ -99,15 +62,15 @@ struct metrics_shard {
     counter accepted_connections;
     counter rejected_connections;  // beyond limits.max_connections
     counter accept_errors;
-    std::array<counter, admission_outcome_count> admissions;
+    std::array<counter, admission_verdict_count> admissions;
     latency_histogram redis_round_trip;
     gauge admissions_inflight;
-    gauge admission_limit;          // the adaptive limit now (this thread's)
-    gauge retry_backlog_seconds;    // the furthest Retry-After this thread has handed out, from now
-    counter refused_before_body;    // 503s decided at the headers (body never read)
-    counter redis_call_timeouts;    // admission calls past redis.timeout_ms (answered 503)
-    counter redis_late_replies;     // their replies, discarded (mirrors the client's counter)
-    counter redis_liveness_drops;   // connections dropped because Redis stopped answering
+    gauge admission_limit;           // the adaptive limit now (this thread's)
+    gauge retry_backlog_seconds;     // the furthest Retry-After this thread has handed out, from now
+    counter refused_before_body;     // 503s decided at the headers (body never read)
+    counter redis_call_timeouts;     // admission calls past redis.timeout_ms (answered 503)
+    counter redis_late_replies;      // their replies, discarded (mirrors the client's counter)
+    counter redis_liveness_drops;    // connections dropped because Redis stopped answering
     counter replication_waits;       // WAIT commands sent (durability.replicas > 0)
     counter replication_shortfalls;  // 202s sent with fewer replicas acknowledged than asked
 

@@ -9,31 +9,31 @@ namespace sluice::gateway {
 
 problem_info describe(problem p) noexcept {
     switch (p) {
-        case problem::bad_request: return {400, "bad-request", "Malformed HTTP request"};
-        case problem::malformed_json: return {400, "malformed-json", "Body is not valid JSON"};
-        case problem::bad_idempotency_key: return {400, "bad-idempotency-key", "Idempotency-Key missing or malformed"};
-        case problem::unauthorized: return {401, "unauthorized", "Authentication required"};
-        case problem::credential_expired: return {401, "credential-expired", "Credential expired"};
-        case problem::forbidden: return {403, "forbidden", "Not this practice's to submit"};
-        case problem::not_found: return {404, "not-found", "No such resource"};
-        case problem::method_not_allowed: return {405, "method-not-allowed", "Method not allowed"};
-        case problem::idempotency_key_in_use:
-            return {409, "idempotency-key-in-use", "A request with this Idempotency-Key is in progress"};
-        case problem::length_required: return {411, "length-required", "Length required"};
-        case problem::content_too_large: return {413, "content-too-large", "Request body too large"};
-        case problem::unsupported_media_type: return {415, "unsupported-media-type", "Body must be application/json"};
-        case problem::invalid_submission: return {422, "invalid-submission", "Submission is not valid"};
-        case problem::idempotency_key_reused:
-            return {422, "idempotency-key-reused", "Idempotency-Key already used with another body"};
-        case problem::rate_limited: return {429, "rate-limited", "Too many submissions from this practice"};
-        case problem::too_many_failed_attempts:
-            return {429, "too-many-failed-attempts", "Too many failed authentication attempts"};
-        case problem::header_too_large: return {431, "header-too-large", "Request header too large"};
-        case problem::not_implemented: return {501, "not-implemented", "Not implemented"};
-        case problem::overloaded: return {503, "overloaded", "Gateway busy"};
-        case problem::unavailable: return {503, "unavailable", "Submission store unavailable"};
-        case problem::draining: return {503, "draining", "Gateway shutting down"};
-        case problem::http_version: return {505, "http-version-not-supported", "HTTP version not supported"};
+    case problem::bad_request: return {400, "bad-request", "Malformed HTTP request"};
+    case problem::malformed_json: return {400, "malformed-json", "Body is not valid JSON"};
+    case problem::bad_idempotency_key: return {400, "bad-idempotency-key", "Idempotency-Key missing or malformed"};
+    case problem::unauthorized: return {401, "unauthorized", "Authentication required"};
+    case problem::credential_expired: return {401, "credential-expired", "Credential expired"};
+    case problem::forbidden: return {403, "forbidden", "Not this practice's to submit"};
+    case problem::not_found: return {404, "not-found", "No such resource"};
+    case problem::method_not_allowed: return {405, "method-not-allowed", "Method not allowed"};
+    case problem::idempotency_key_in_use:
+        return {409, "idempotency-key-in-use", "A request with this Idempotency-Key is in progress"};
+    case problem::length_required: return {411, "length-required", "Length required"};
+    case problem::content_too_large: return {413, "content-too-large", "Request body too large"};
+    case problem::unsupported_media_type: return {415, "unsupported-media-type", "Body must be application/json"};
+    case problem::invalid_submission: return {422, "invalid-submission", "Submission is not valid"};
+    case problem::idempotency_key_reused:
+        return {422, "idempotency-key-reused", "Idempotency-Key already used with another body"};
+    case problem::rate_limited: return {429, "rate-limited", "Too many submissions from this practice"};
+    case problem::too_many_failed_attempts:
+        return {429, "too-many-failed-attempts", "Too many failed authentication attempts"};
+    case problem::header_too_large: return {431, "header-too-large", "Request header too large"};
+    case problem::not_implemented: return {501, "not-implemented", "Not implemented"};
+    case problem::overloaded: return {503, "overloaded", "Gateway busy"};
+    case problem::unavailable: return {503, "unavailable", "Submission store unavailable"};
+    case problem::draining: return {503, "draining", "Gateway shutting down"};
+    case problem::http_version: return {505, "http-version-not-supported", "HTTP version not supported"};
     }
     return {500, "internal", "Internal error"};
 }

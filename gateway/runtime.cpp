@@ -4,8 +4,8 @@
 namespace sluice::gateway {
 
 std::shared_ptr<const runtime> load_runtime(config::settings settings) {
-    auto credentials = config::credential_table::load(settings.credentials.file);
-    auto catalogue = config::load_catalogue(settings.catalogue.dir);
+    auto credentials = credentials::credential_table::load(settings.credentials.file);
+    auto catalogue = catalogue::load_catalogue(settings.catalogue.dir);
     return std::make_shared<const runtime>(runtime{std::move(settings), std::move(credentials), std::move(catalogue)});
 }
 

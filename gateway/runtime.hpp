@@ -3,9 +3,9 @@
 // shared_ptr), so one request never sees the credentials of one reload and the limits of another.
 #pragma once
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "config/config.hpp"
-#include "config/credentials.hpp"
+#include "credentials/credentials.hpp"
 
 #include <memory>
 
@@ -13,8 +13,8 @@ namespace sluice::gateway {
 
 struct runtime {
     config::settings settings;
-    config::credential_table credentials;
-    config::catalogue catalogue;
+    credentials::credential_table credentials;
+    catalogue::catalogue catalogue;
 };
 
 // Reads settings.credentials.file and settings.catalogue.dir. Throws config_error.

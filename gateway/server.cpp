@@ -2,10 +2,11 @@
 // turns signals into drain and reload.
 #include "gateway/server.hpp"
 
-#include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
-#include "gateway/log.hpp"
+#include "config/log.hpp"
+#include "queue/admission.hpp"
 #include "queue/keys.hpp"
+#include "queue/status.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -38,10 +39,10 @@ std::chrono::milliseconds sweep_interval(const config::limits_settings& l) {
 
 timeout_phase phase_of(session_phase p) {
     switch (p) {
-        case session_phase::idle: return timeout_phase::idle;
-        case session_phase::header: return timeout_phase::header;
-        case session_phase::body: return timeout_phase::body;
-        default: return timeout_phase::write;
+    case session_phase::idle: return timeout_phase::idle;
+    case session_phase::header: return timeout_phase::header;
+    case session_phase::body: return timeout_phase::body;
+    default: return timeout_phase::write;
     }
 }
 
@@ -73,7 +74,8 @@ net::awaitable<void> sweep_loop(core& c) {
         const auto now = clock::now();
         for (auto& s : c.sessions) {
             if (s.deadline <= now && s.socket.is_open()) {
-                if (s.phase != session_phase::linger) c.metrics.timeouts[static_cast<std::size_t>(phase_of(s.phase))].add(1);
+                if (s.phase != session_phase::linger)
+                    c.metrics.timeouts[static_cast<std::size_t>(phase_of(s.phase))].add(1);
                 s.deadline = clock::time_point::max();
                 s.cut_off();
             }
@@ -123,16 +125,16 @@ core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
       index(i) {}
 
 void core::start() {
-    redis.register_script(admission_script());
-    redis.register_script(status_script());
+    redis.register_script(queue::admission_script());
+    redis.register_script(queue::status_script());
     redis.on_connection_change([this](bool up) {
         if (up)
             shared.redis_connected.fetch_add(1);
         else
             shared.redis_connected.fetch_sub(1);
-        log(up ? log_level::info : log_level::warning,
-            "thread " + std::to_string(index) + ": Redis " +
-                (up ? "connected" : "connection lost: " + redis.last_error()));
+        config::log(up ? config::log_level::info : config::log_level::warning,
+                    "thread " + std::to_string(index) + ": Redis " +
+                        (up ? "connected" : "connection lost: " + redis.last_error()));
     });
     redis.start();
     net::co_spawn(ioc, accept_loop(*this), net::detached);
@@ -159,9 +161,10 @@ void core::begin_drain() {
     drain_timer.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         if (!sessions.empty())
-            log(log_level::warning, "drain deadline reached on thread " + std::to_string(index) + ": closing " +
-                                        std::to_string(std::distance(sessions.begin(), sessions.end())) +
-                                        " connection(s) with requests unfinished");
+            config::log(config::log_level::warning,
+                        "drain deadline reached on thread " + std::to_string(index) + ": closing " +
+                            std::to_string(std::distance(sessions.begin(), sessions.end())) +
+                            " connection(s) with requests unfinished");
         cut_off_all();
     });
 }
@@ -183,9 +186,9 @@ std::string describe_endpoint(const detail::tcp::endpoint& ep) {
 void warn_about_restart_only_changes(const config::settings& old_s, const config::settings& new_s) {
     if (old_s.listen.address != new_s.listen.address || old_s.listen.port != new_s.listen.port ||
         old_s.listen.threads != new_s.listen.threads)
-        log(log_level::warning, "reload: listen.* changed; it takes effect only after a restart");
+        config::log(config::log_level::warning, "reload: listen.* changed; it takes effect only after a restart");
     if (old_s.redis != new_s.redis)
-        log(log_level::warning, "reload: redis.* changed; it takes effect only after a restart");
+        config::log(config::log_level::warning, "reload: redis.* changed; it takes effect only after a restart");
 }
 
 }  // namespace
@@ -232,13 +235,12 @@ void server::impl::bind_all() {
 
 void server::impl::drain(bool force) {
     if (force) {
-        log(log_level::warning, "second stop signal: closing every connection now");
-        for (auto& c : cores)
-            boost::asio::post(c->ioc, [core = c.get()] { core->cut_off_all(); });
+        config::log(config::log_level::warning, "second stop signal: closing every connection now");
+        for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get()] { core->cut_off_all(); });
         return;
     }
-    log(log_level::info, "draining: no new connections; finishing requests in flight (at most " +
-                             std::to_string(state->settings.shutdown.drain_seconds) + " s)");
+    config::log(config::log_level::info, "draining: no new connections; finishing requests in flight (at most " +
+                                             std::to_string(state->settings.shutdown.drain_seconds) + " s)");
     shared.draining.store(true);
     for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get()] { core->begin_drain(); });
 }
@@ -253,10 +255,12 @@ void server::impl::reload() {
         state = load_runtime(std::move(fresh));  // credentials and catalogue re-read too
         shared.max_connections.store(state->settings.limits.max_connections);
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
-        log(log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
-                                 " credential(s), catalogue periods " + state->catalogue.period_names());
+        config::log(config::log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
+                                                 " credential(s), catalogue periods " +
+                                                 state->catalogue.period_names());
     } catch (const std::exception& e) {
-        log(log_level::error, std::string("reload refused, keeping the running configuration: ") + e.what());
+        config::log(config::log_level::error,
+                    std::string("reload refused, keeping the running configuration: ") + e.what());
     }
 }
 
@@ -303,7 +307,7 @@ int server::run() {
     }
     s.control.run();
     for (auto& t : threads) t.join();
-    log(log_level::info, "drained; exiting");
+    config::log(config::log_level::info, "drained; exiting");
     return 0;
 }
 

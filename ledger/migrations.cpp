@@ -3,10 +3,11 @@
 // file (many statements) as sent.
 #include "ledger/migrations.hpp"
 
+#include "config/digest.hpp"
+
 #include "embedded/ledger_migration_0001.hpp"
 
 #include <libpq-fe.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <map>
@@ -25,17 +26,7 @@ struct result_deleter {
 using connection_ptr = std::unique_ptr<PGconn, connection_deleter>;
 using result_ptr = std::unique_ptr<PGresult, result_deleter>;
 
-std::string sha256_hex(std::string_view text) {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : digest) {
-        out += hex[b >> 4];
-        out += hex[b & 0xF];
-    }
-    return out;
-}
+std::string sha256_hex(std::string_view text) { return config::to_hex(config::sha256(text)); }
 
 std::string message_of(PGconn* c) {
     std::string m = PQerrorMessage(c);

@@ -128,7 +128,7 @@ struct practice_figures {
 
 }  // namespace
 
-body_generator::body_generator(const config::catalogue& catalogue, body_options options)
+body_generator::body_generator(const catalogue::catalogue& catalogue, body_options options)
     : options_(std::move(options)) {
     const auto* period = catalogue.period(options_.period);
     if (!period)
@@ -154,7 +154,7 @@ body_generator::body_generator(const config::catalogue& catalogue, body_options 
     for (const auto& indicator : period->qof_indicators()) {
         const int group = group_index(indicator.group);
         if (group < 0) continue;  // a loaded catalogue has none such
-        if (indicator.kind == config::indicator_kind::disease_register)
+        if (indicator.kind == catalogue::indicator_kind::disease_register)
             groups_[static_cast<std::size_t>(group)].register_in_body = true;
         indicators_.push_back({indicator.code, ",{\"code\":\"" + indicator.code + "\",\"numerator\":",
                                static_cast<std::size_t>(group), indicator.kind});
@@ -250,7 +250,7 @@ void body_generator::append_qof(std::string& out, std::string_view practice, std
 
     {
         json_writer json(out, head_bound + practice.size() + options_.period.size() + bound_);
-        write_head(json, practice, options_.period, config::qof_scheme, figures.list_size);
+        write_head(json, practice, options_.period, catalogue::qof_scheme, figures.list_size);
         json.text(",\"items\":[");
         bool first = true;
         for (std::size_t i = 0; i < indicators_.size(); ++i) {
@@ -264,12 +264,12 @@ void body_generator::append_qof(std::string& out, std::string_view practice, std
             std::uint64_t numerator = 0, denominator = 0, pca = 0;
             bool with_pca = false;
             switch (indicator.kind) {
-            case config::indicator_kind::disease_register: numerator = denominator = base; break;
-            case config::indicator_kind::yes_no:
+            case catalogue::indicator_kind::disease_register: numerator = denominator = base; break;
+            case catalogue::indicator_kind::yes_no:
                 numerator = ((r >> 10) & 1023) < yes_below ? 1 : 0;
                 denominator = 1;
                 break;
-            case config::indicator_kind::percentage: {
+            case catalogue::indicator_kind::percentage: {
                 const std::uint64_t share = 512 + ((r >> 10) & 511);                       // 50-100 % of the register
                 const std::uint64_t achievement = 563 + ((((r >> 19) & 511) * 441) >> 9);  // 55-98 %
                 denominator = (base * share + 512) >> 10;

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 
 namespace sluice::loadtest {
 
@@ -42,7 +42,7 @@ public:
     // std::invalid_argument for a period the catalogue does not know (naming those it knows) or an
     // es_share outside [0, 1]. A period without enhanced services gets QOF bodies only, whatever
     // es_share says (has_enhanced_services() tells).
-    body_generator(const config::catalogue& catalogue, body_options options);
+    body_generator(const catalogue::catalogue& catalogue, body_options options);
 
     // The JSON body of practice's n-th submission (n from 0), appended to `out`.
     void append_body(std::string& out, std::string_view practice, std::uint64_t n) const;
@@ -59,7 +59,7 @@ private:
         std::string code;
         std::string opening;    // ",{\"code\":\"AF006\",\"numerator\":", pre-rendered
         std::size_t group = 0;  // index in groups_
-        config::indicator_kind kind = config::indicator_kind::percentage;
+        catalogue::indicator_kind kind = catalogue::indicator_kind::percentage;
     };
     struct group_entry {
         std::string code;

@@ -9,7 +9,7 @@
 // read after the threads were joined.
 #include "loadtest/client.hpp"
 
-#include "config/log.hpp"
+#include "config/rfc3339.hpp"
 #include "loadtest/detail/outcome_recorder.hpp"
 #include "loadtest/detail/worker.hpp"
 

@@ -11,10 +11,10 @@
 // Exit status: 0 done; 1 --verify found a violation, or --find-capacity found no step that held;
 // 2 a usage or configuration error (one line on stderr naming the flag and the value), or a
 // target that cannot be reached at all; 130 stopped early by SIGINT or SIGTERM (after reporting).
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "config/command_line.hpp"
 #include "config/config.hpp"
-#include "config/credentials.hpp"
+#include "credentials/credentials.hpp"
 #include "config/process.hpp"
 #include "loadtest/behaviour.hpp"
 #include "loadtest/bodies.hpp"
@@ -49,7 +49,9 @@
 namespace {
 
 namespace loadtest = sluice::loadtest;
+namespace catalogue = sluice::catalogue;
 namespace config = sluice::config;
+namespace credentials = sluice::credentials;
 using namespace std::chrono_literals;
 
 constexpr int exit_ok = 0;
@@ -141,7 +143,7 @@ using loadtest::required_flag;
 
 int generate(const arguments& args) {
     args.allow_only(loadtest::generate_flags, "generate");
-    const auto count = args.whole("--practices", 0, 1, config::max_generated_practices);
+    const auto count = args.whole("--practices", 0, 1, credentials::max_generated_practices);
     if (!args.given("--practices")) throw usage_error("generate needs --practices N");
     const std::filesystem::path credentials = required_flag(args, "--credentials");
     const std::filesystem::path tokens = required_flag(args, "--tokens");
@@ -151,7 +153,7 @@ int generate(const arguments& args) {
     const auto days = args.whole("--valid-days", 365, 1, 3660);
     try {
         loadtest::generate_practices(count, letter[0], std::chrono::days{days}, credentials, tokens);
-    } catch (const config::credential_write_error& error) {
+    } catch (const credentials::credential_write_error& error) {
         std::cerr << program << ": " << error.what() << '\n';
         return error.refused() ? exit_usage : exit_failed;
     }
@@ -165,9 +167,9 @@ int generate(const arguments& args) {
 // --catalogue, --period, --es-share and --seed: the body generator of a run (and of `body`).
 loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) {
     const std::string catalogue_dir = args.value("--catalogue").value_or("data/catalogue");
-    config::catalogue catalogue;
+    catalogue::catalogue catalogue;
     try {
-        catalogue = config::load_catalogue(catalogue_dir);
+        catalogue = catalogue::load_catalogue(catalogue_dir);
     } catch (const config::config_error& error) {
         throw usage_error(std::string("--catalogue \"") + catalogue_dir + "\": " + error.what());
     }
@@ -189,7 +191,7 @@ loadtest::body_generator make_bodies(const arguments& args, std::uint64_t seed) 
 int body(const arguments& args) {
     args.allow_only(loadtest::body_flags, "body");
     const auto& practice = required_flag(args, "--practice");
-    if (!config::well_formed_practice(practice))
+    if (!credentials::well_formed_practice(practice))
         throw bad_value("--practice", practice,
                         "expected an ODS practice code (one upper-case letter and five digits)");
     const auto bodies = make_bodies(args, args.whole("--seed", 1, 0, std::numeric_limits<std::uint64_t>::max()));

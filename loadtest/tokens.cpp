@@ -2,7 +2,7 @@
 // with FILE:LINE; the whole file is read at start-up, never on a request path.
 #include "loadtest/tokens.hpp"
 
-#include "config/credentials.hpp"
+#include "credentials/credentials.hpp"
 
 #include <fstream>
 #include <iterator>
@@ -59,7 +59,7 @@ std::vector<practice_token> parse_tokens(std::string_view text, std::string_view
             throw std::invalid_argument(where + "expected PRACTICE,TOKEN, got a line without a comma");
         const auto practice = trim(line.substr(0, comma));
         const auto token = trim(line.substr(comma + 1));
-        if (!config::well_formed_practice(practice))
+        if (!credentials::well_formed_practice(practice))
             throw std::invalid_argument(where + "practice " + shown(practice) +
                                         " is not an ODS practice code (one upper-case letter and five digits, "
                                         "like A81001)");
@@ -93,8 +93,8 @@ std::vector<practice_token> read_tokens(const std::filesystem::path& file) {
 void generate_practices(std::size_t count, char letter, std::chrono::days valid_days,
                         const std::filesystem::path& credential_file, const std::filesystem::path& tokens_file) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    const auto generated = config::generate_credentials(count, letter, now + valid_days);
-    config::write_generated_credentials(generated, credential_file, tokens_file);
+    const auto generated = credentials::generate_credentials(count, letter, now + valid_days);
+    credentials::write_generated_credentials(generated, credential_file, tokens_file);
 }
 
 }  // namespace sluice::loadtest

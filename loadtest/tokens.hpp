@@ -38,9 +38,9 @@ std::vector<practice_token> read_tokens(const std::filesystem::path& file);
 
 // `sluice-loadtest generate`: practices L00000 .. L{count-1} with fresh tokens valid for
 // `valid_days`, written as a new credential file (for the gateway) and a new tokens file (for
-// sluice-loadtest), both mode 0600; neither is overwritten. config::generate_credentials and
-// config::write_generated_credentials do the work (shared with `sluice-token generate`).
-// Throws std::invalid_argument for a count or letter out of range, config::credential_write_error
+// sluice-loadtest), both mode 0600; neither is overwritten. credentials::generate_credentials and
+// credentials::write_generated_credentials do the work (shared with `sluice-token generate`).
+// Throws std::invalid_argument for a count or letter out of range, credentials::credential_write_error
 // when a file cannot be written.
 void generate_practices(std::size_t count, char letter, std::chrono::days valid_days,
                         const std::filesystem::path& credential_file, const std::filesystem::path& tokens_file);

@@ -8,7 +8,6 @@
 #include "embedded/admission_lua.hpp"
 #include "embedded/complete_lua.hpp"
 
-#include <cassert>
 #include <limits>
 #include <utility>
 
@@ -24,43 +23,6 @@ constexpr std::uint64_t pending_margin_ms = 1000;
 // admission (1) + WAIT (1) + completion (1) calls, plus one of slack.
 constexpr std::uint64_t pending_timeout_calls = 4;
 
-std::vector<std::string_view> views_of(const std::vector<std::string>& strings) {
-    return {strings.begin(), strings.end()};
-}
-
-// Fills call.keys and every ARGV but the request's strings (given as forwarding references so
-// the && overload moves them).
-template <typename Request>
-admission_call build(Request&& request, const config::settings& settings) {
-    admission_call call;
-    call.shard = shard_of(request.practice, settings.redis.shards);
-    assert(shard_of_submission_id(request.submission_id, settings.redis.shards) == call.shard &&
-           "the submission id must encode the practice's shard");
-
-    call.keys.reserve(4);
-    call.keys.push_back(idem_key(call.shard, request.practice, request.idempotency_key));
-    call.keys.push_back(ratelimit_key(call.shard, request.practice));
-    call.keys.push_back(queue_key(call.shard));
-    call.keys.push_back(submission_key(call.shard, request.submission_id));
-
-    const ratelimit::gcra_policy policy{settings.ratelimit.rate, settings.ratelimit.burst};
-    call.argv.reserve(14);
-    call.argv.push_back(std::forward<Request>(request).body_sha256_hex);
-    call.argv.push_back(std::forward<Request>(request).submission_id);
-    call.argv.push_back(std::forward<Request>(request).practice);
-    call.argv.push_back(std::forward<Request>(request).received_at);
-    call.argv.push_back(std::forward<Request>(request).receipt_json);
-    call.argv.push_back(std::forward<Request>(request).queue_payload);
-    call.argv.push_back(ratelimit::format_rate(policy.rate));
-    call.argv.push_back(std::to_string(policy.burst));
-    call.argv.push_back(std::to_string(settings.idempotency.ttl_seconds));
-    call.argv.emplace_back(settings.durability.replicas > 0 ? state_pending : state_done);
-    call.argv.push_back(request.now_us ? std::to_string(*request.now_us) : std::string());
-    call.argv.push_back(std::to_string(pending_timeout_ms(settings)));
-    call.argv.push_back(request.deadline_us ? std::to_string(*request.deadline_us) : std::string());
-    call.argv.push_back(request.idempotency_key);  // never moved above: a copy (ARGV 14, field "idem")
-    return call;
-}
 
 // The reply element at `index` as a non-negative integer no larger than `limit`.
 std::optional<std::int64_t> integer_at(const redis::reply& reply, std::size_t index, std::int64_t limit) {
@@ -113,29 +75,49 @@ std::string_view complete_script_source() noexcept {
     return embedded::complete_lua;
 }
 
-std::vector<std::string_view> admission_call::key_views() const {
-    return views_of(keys);
-}
-
-std::vector<std::string_view> admission_call::argv_views() const {
-    return views_of(argv);
-}
 
 std::uint64_t pending_timeout_ms(const config::settings& settings) noexcept {
     return pending_timeout_calls * settings.redis.timeout_ms + pending_margin_ms;
 }
 
-admission_call build_admission_call(const admission_request& request, const config::settings& settings) {
-    return build(request, settings);
-}
+namespace detail {
 
-admission_call build_admission_call(admission_request&& request, const config::settings& settings) {
-    return build(std::move(request), settings);
-}
-
-admission_call build_completion_call(std::string_view practice, std::string_view idempotency_key,
-                                     std::string_view submission_id, const config::settings& settings) {
+admission_call admission_call_for(admission_request&& request, const config::settings& settings, std::uint64_t high,
+                                  std::uint64_t low) {
     admission_call call;
+    call.shard = shard_of(request.practice, settings.redis.shards);
+    call.submission_id = new_submission_id(call.shard, high, low);
+
+    call.keys.reserve(4);
+    call.keys.push_back(idem_key(call.shard, request.practice, request.idempotency_key));
+    call.keys.push_back(ratelimit_key(call.shard, request.practice));
+    call.keys.push_back(queue_key(call.shard));
+    call.keys.push_back(submission_key(call.shard, call.submission_id));
+
+    const ratelimit::gcra_policy policy{settings.ratelimit.rate, settings.ratelimit.burst};
+    call.argv.reserve(14);
+    call.argv.push_back(std::move(request.body_sha256_hex));
+    call.argv.push_back(call.submission_id);
+    call.argv.push_back(std::move(request.practice));
+    call.argv.push_back(std::move(request.received_at));
+    call.argv.emplace_back();  // ARGV 5, the receipt: the caller's, once it knows the id
+    call.argv.push_back(std::move(request.queue_payload));
+    call.argv.push_back(ratelimit::format_rate(policy.rate));
+    call.argv.push_back(std::to_string(policy.burst));
+    call.argv.push_back(std::to_string(settings.idempotency.ttl_seconds));
+    call.argv.emplace_back(settings.durability.replicas > 0 ? state_pending : state_done);
+    call.argv.push_back(request.now_us ? std::to_string(*request.now_us) : std::string());
+    call.argv.push_back(std::to_string(pending_timeout_ms(settings)));
+    call.argv.push_back(request.deadline_us ? std::to_string(*request.deadline_us) : std::string());
+    call.argv.push_back(std::move(request.idempotency_key));  // ARGV 14, queued as field "idem"
+    return call;
+}
+
+}  // namespace detail
+
+script_call build_completion_call(std::string_view practice, std::string_view idempotency_key,
+                                  std::string_view submission_id, const config::settings& settings) {
+    script_call call;
     call.shard = shard_of(practice, settings.redis.shards);
     call.keys.push_back(idem_key(call.shard, practice, idempotency_key));
     call.argv.emplace_back(submission_id);

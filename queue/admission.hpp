@@ -1,6 +1,9 @@
 // The admission of one submission: the arguments of the atomic Redis script (queue/admission.lua
-// run after ratelimit/gcra.lua) and the meaning of its reply. Pure: no I/O; the gateway sends the
-// call with its Redis client (EVALSHA, falling back to EVAL/SCRIPT LOAD on NOSCRIPT).
+// run after ratelimit/gcra.lua), the submission id it is admitted under, and the meaning of its
+// reply. Pure: no I/O; the gateway sends the call with its Redis client (EVALSHA, falling back to
+// EVAL/SCRIPT LOAD on NOSCRIPT) and answers from the parsed reply. The queue owns the whole
+// contract: which shard, which keys, which id (build_admission_call mints it in the practice's
+// shard), what the reply means.
 //
 // One call does, atomically (API.md "Idempotency", "Rate limiting", "Durability"):
 //   known idempotency key -> replay (same body), reused (other body) or in_use (still pending);
@@ -30,12 +33,17 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "queue/call.hpp"
 #include "redis/reply.hpp"
+#include "redis/script.hpp"
 
+#include <concepts>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::queue {
@@ -43,16 +51,15 @@ namespace sluice::queue {
 // The embedded scripts (gcra.lua + admission.lua, and complete.lua), for SCRIPT LOAD / EVAL.
 std::string_view admission_script_source() noexcept;
 std::string_view complete_script_source() noexcept;
+// The same as scripts for redis::client (register_script, async_eval); one object each per process.
+const redis::script& admission_script();
+const redis::script& complete_script();
 
 struct admission_request {
     std::string practice;         // the authenticated practice (== the body's)
     std::string idempotency_key;  // validated: 1 to 255 printable ASCII characters
-    // new_submission_id(shard_of(practice, settings.redis.shards), ...): it must encode the
-    // practice's shard, or GET /v1/submissions/{id} looks in the wrong place.
-    std::string submission_id;
     std::string body_sha256_hex;  // SHA-256 of the body as received, lowercase hex
     std::string received_at;      // RFC 3339 UTC, as in the receipt
-    std::string receipt_json;     // the 202 body: stored, and replayed byte for byte
     std::string queue_payload;    // the request body, queued for the worker
     // Tests only: the script's clock in µs. Production leaves it empty (Redis TIME), so all
     // gateway instances share one clock.
@@ -63,29 +70,31 @@ struct admission_request {
     std::optional<std::int64_t> deadline_us;
 };
 
-// A ready-to-send script call: KEYS and ARGV, owned; the *_views() point into them.
-struct admission_call {
-    std::uint32_t shard = 0;
-    std::vector<std::string> keys;
-    std::vector<std::string> argv;
+// The admission script's call, and the submission id it admits the request under.
+struct admission_call : script_call {
+    std::string submission_id;  // "<shard>-<32 hex digits>", in the practice's shard (keys.hpp)
 
-    std::vector<std::string_view> key_views() const;
-    std::vector<std::string_view> argv_views() const;
+    // ARGV 5: the 202 body the records keep and a replay answers byte for byte.
+    const std::string& receipt() const noexcept { return argv[4]; }
 };
 
 // How long a "pending" idempotency record answers in_use (ARGV 12): comfortably longer than a
 // WAIT plus the completion call, each bounded by redis.timeout_ms.
 std::uint64_t pending_timeout_ms(const config::settings& settings) noexcept;
 
-// The admission script's call. The state is "pending" iff settings.durability.replicas > 0.
-// The && overload moves the request's strings (the body is not copied).
-admission_call build_admission_call(const admission_request& request, const config::settings& settings);
-admission_call build_admission_call(admission_request&& request, const config::settings& settings);
+// The admission script's call for `request`. A new submission id is minted from `random` in the
+// practice's shard (the id encodes it, so GET /v1/submissions/{id} finds the record without an
+// index); `receipt(id)` makes the 202 body for that id (the gateway's words: the HTTP answer is
+// its own). The state is "pending" iff settings.durability.replicas > 0. The request's strings are
+// moved into the call (the body is not copied again).
+template <std::uniform_random_bit_generator Random, std::invocable<std::string_view> Receipt>
+admission_call build_admission_call(admission_request request, const config::settings& settings, Random& random,
+                                    Receipt&& receipt);
 
 // The completion script's call (pending -> done), after WAIT: KEYS {idem_key}, ARGV {submission_id}.
 // Its reply is an integer: 1 completed, 0 nothing to do (already done, expired or another id).
-admission_call build_completion_call(std::string_view practice, std::string_view idempotency_key,
-                                     std::string_view submission_id, const config::settings& settings);
+script_call build_completion_call(std::string_view practice, std::string_view idempotency_key,
+                                  std::string_view submission_id, const config::settings& settings);
 
 enum class admission_outcome : std::uint8_t {
     accepted,      // queued: answer 202 with the receipt
@@ -114,5 +123,24 @@ struct admission_result {
 
 // Strict: anything but exactly one of the reply shapes above is invalid_reply.
 admission_result parse_admission_reply(const redis::reply& reply);
+
+// ---- implementation ----------------------------------------------------------------------------
+
+namespace detail {
+// Every KEY and ARGV but the receipt (ARGV 5, left empty), under the id made of `high` and `low`.
+admission_call admission_call_for(admission_request&& request, const config::settings& settings, std::uint64_t high,
+                                  std::uint64_t low);
+}  // namespace detail
+
+template <std::uniform_random_bit_generator Random, std::invocable<std::string_view> Receipt>
+admission_call build_admission_call(admission_request request, const config::settings& settings, Random& random,
+                                    Receipt&& receipt) {
+    std::uniform_int_distribution<std::uint64_t> bits;
+    const std::uint64_t high = bits(random);
+    const std::uint64_t low = bits(random);
+    admission_call call = detail::admission_call_for(std::move(request), settings, high, low);
+    call.argv[4] = std::forward<Receipt>(receipt)(std::string_view(call.submission_id));
+    return call;
+}
 
 }  // namespace sluice::queue

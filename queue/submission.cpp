@@ -276,7 +276,7 @@ std::string field_list(const std::string_view (&fields)[N]) {
 
 class validator {
 public:
-    validator(const config::catalogue& catalogue, fault_list& faults) : catalogue_(catalogue), faults_(faults) {}
+    validator(const catalogue::catalogue& catalogue, fault_list& faults) : catalogue_(catalogue), faults_(faults) {}
 
     std::optional<submission> check(const json::value& root) {
         if (!root.is_object()) {
@@ -382,7 +382,7 @@ private:
         if (!v) return;
         const auto name = text(*v, "", "period");
         if (!name) return;
-        if (!config::is_period_name(*name)) {
+        if (!catalogue::is_period_name(*name)) {
             fault("/period", "expected a financial year YYYY-YY, the second year following the first (like 2024-25), got "
                                  + quoted(*name));
             return;
@@ -403,7 +403,7 @@ private:
         if (!v) return;
         const auto name = text(*v, "", "scheme");
         if (!name) return;
-        if (*name == config::qof_scheme) {
+        if (*name == catalogue::qof_scheme) {
             shape_ = item_shape::qof;
         } else if (period_ ? period_->service(*name) != nullptr
                            : std::any_of(catalogue_.periods().begin(), catalogue_.periods().end(),
@@ -412,7 +412,7 @@ private:
         }
         if (!period_) return;  // faulted already: the schemes depend on the period
         if (!period_->has_scheme(*name)) {
-            std::string schemes(config::qof_scheme);
+            std::string schemes(catalogue::qof_scheme);
             for (const auto& service : period_->services()) schemes += ", " + service.code;
             fault("/scheme", "unknown scheme " + quoted(*name) + " for " + period_->name() + "; expected one of " + schemes);
             return;
@@ -560,9 +560,9 @@ private:
         reject_duplicates(conditions, "/registers", "condition", "condition");
     }
 
-    const config::catalogue& catalogue_;
+    const catalogue::catalogue& catalogue_;
     fault_list& faults_;
-    const config::period_catalogue* period_ = nullptr;  // set once the period is valid and known
+    const catalogue::period_catalogue* period_ = nullptr;  // set once the period is valid and known
     item_shape shape_ = item_shape::unknown;            // how to judge items (see check_scheme)
     std::string scheme_;                                // set once the scheme is known to the period
 };
@@ -611,7 +611,7 @@ std::string append_pointer_token(std::string_view pointer, std::string_view toke
     return result;
 }
 
-submission_result parse_submission(std::string_view body, const config::catalogue& catalogue) {
+submission_result parse_submission(std::string_view body, const catalogue::catalogue& catalogue) {
     // The JSON value's arena: a submission of a few hundred items fits the stack buffer.
     alignas(std::max_align_t) unsigned char arena[8192];
     json::monotonic_resource resource(arena, sizeof arena);

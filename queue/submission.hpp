@@ -19,7 +19,7 @@
 // downstream can read a different value from the same bytes than the one validated here.
 #pragma once
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -73,7 +73,7 @@ struct submission {
     std::vector<service_count> service_items;  // an enhanced service: the items in body order; else empty
     std::vector<register_size> registers;      // in body order: QOF's, or an enhanced service's cap registers
 
-    bool is_qof() const noexcept { return scheme == config::qof_scheme; }
+    bool is_qof() const noexcept { return scheme == catalogue::qof_scheme; }
     bool operator==(const submission&) const = default;
 };
 
@@ -117,7 +117,7 @@ private:
 };
 
 // Parses and validates one request body against the catalogue.
-submission_result parse_submission(std::string_view body, const config::catalogue& catalogue);
+submission_result parse_submission(std::string_view body, const catalogue::catalogue& catalogue);
 
 
 // Appends one reference token to a JSON Pointer, escaped as RFC 6901 says ("~" -> "~0",

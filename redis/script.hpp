@@ -16,7 +16,7 @@ struct script_text {
     std::string sha1;  // 40 lower-case hex digits
 };
 
-// SHA-1 of `data` as 40 lower-case hex digits (OpenSSL).
+// SHA-1 of `data` as 40 lower-case hex digits.
 std::string sha1_hex(std::string_view data);
 
 }  // namespace detail

@@ -48,7 +48,7 @@ std::string pounds(std::int64_t pence)
 
 class calculator {
 public:
-    calculator(const queue::submission& s, const config::period_catalogue& period)
+    calculator(const queue::submission& s, const catalogue::period_catalogue& period)
         : s_(s)
         , period_(period)
         , points_scale_(power_of_ten(period.points_decimal_places()))
@@ -80,7 +80,7 @@ public:
             result.payment_pence += result.indicators.back().payment_pence;
         }
 
-        const config::enhanced_service* scheme = period_.service(s_.scheme);
+        const catalogue::enhanced_service* scheme = period_.service(s_.scheme);
         if (!scheme && !s_.service_items.empty()) {
             note_once(s_.scheme + " is not an enhanced service of " + period_.name() + ": nothing paid");
         }
@@ -115,8 +115,8 @@ private:
         if (item.denominator > 0) out.achievement = static_cast<double>(item.numerator) / static_cast<double>(item.denominator);
         std::int64_t units = 0;  // of 10^-points_decimal_places
 
-        const config::indicator* indicator = period_.qof_indicator(item.code);
-        const config::qof_group* group = indicator ? period_.group(indicator->group) : nullptr;
+        const catalogue::indicator* indicator = period_.qof_indicator(item.code);
+        const catalogue::qof_group* group = indicator ? period_.group(indicator->group) : nullptr;
         if (!indicator || !group) {  // decision 11
             out.notes.push_back(item.code + " is not an indicator of " + period_.name() + ": no points");
             return out;
@@ -128,7 +128,7 @@ private:
             out.notes.push_back("the " + indicator->group + " register is 0: no points are earnable for the group");
         } else {
             switch (indicator->kind) {
-            case config::indicator_kind::disease_register:  // decision 2
+            case catalogue::indicator_kind::disease_register:  // decision 2
                 if (!group_register) {
                     out.notes.push_back("no " + indicator->group + " register in the submission: register indicator "
                                         + item.code + " earns no points");
@@ -139,14 +139,14 @@ private:
                     units = max_units;
                 }
                 break;
-            case config::indicator_kind::yes_no:  // decision 1
+            case catalogue::indicator_kind::yes_no:  // decision 1
                 if (item.numerator > 0) {
                     units = max_units;
                 } else {
                     out.notes.push_back("answered no (numerator 0): no points");
                 }
                 break;
-            case config::indicator_kind::percentage:
+            case catalogue::indicator_kind::percentage:
                 units = percentage_points(item, *indicator, max_units, out.notes);
                 break;
             }
@@ -160,7 +160,7 @@ private:
         return out;
     }
 
-    std::int64_t percentage_points(const queue::qof_item& item, const config::indicator& indicator,
+    std::int64_t percentage_points(const queue::qof_item& item, const catalogue::indicator& indicator,
                                    std::int64_t max_units, std::vector<std::string>& notes) const
     {
         if (item.denominator == 0) {  // decision 7
@@ -188,7 +188,7 @@ private:
         return divide_half_up(max_units * (achieved - lower), upper - lower).convert_to<std::int64_t>();  // rounding rule 1
     }
 
-    std::int64_t indicator_payment(const config::qof_group& group, std::int64_t hundredths,
+    std::int64_t indicator_payment(const catalogue::qof_group& group, std::int64_t hundredths,
                                    const queue::register_size* group_register, std::vector<std::string>& notes)
     {
         if (hundredths == 0 || s_.list_size == 0) return 0;
@@ -227,12 +227,12 @@ private:
         return money(numerator, denominator, notes);
     }
 
-    service_result service(const config::enhanced_service* scheme, const queue::service_count& item)
+    service_result service(const catalogue::enhanced_service* scheme, const queue::service_count& item)
     {
         service_result out;
         out.code = item.code;
         out.count = item.count;
-        const config::service_item* fee = scheme ? scheme->item(item.code) : nullptr;
+        const catalogue::service_item* fee = scheme ? scheme->item(item.code) : nullptr;
         if (!fee) {  // decision 11
             out.notes.push_back(item.code + " is not an item of " + s_.scheme + " in " + period_.name() + ": not paid");
             return out;
@@ -269,7 +269,7 @@ private:
     }
 
     const queue::submission& s_;
-    const config::period_catalogue& period_;
+    const catalogue::period_catalogue& period_;
     const std::int64_t points_scale_;         // points units per point: 10^points_decimal_places
     const std::int64_t hundredths_per_unit_;  // hundredths of a point per points unit: 1, 10 or 100
     const std::int64_t money_unit_;           // pence: 1, 10 or 100
@@ -310,7 +310,7 @@ std::string achievement(const indicator_result& indicator)
 
 }  // namespace
 
-calculation_result calculate(const queue::submission& s, const config::period_catalogue& period)
+calculation_result calculate(const queue::submission& s, const catalogue::period_catalogue& period)
 {
     return calculator(s, period).run();
 }

@@ -67,7 +67,7 @@
 //      printed with two decimals: 0.10 points, £31.00.
 #pragma once
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "queue/submission.hpp"
 
 #include <cstdint>
@@ -108,7 +108,7 @@ struct calculation_result {
 
 // Calculates one submission with its period's catalogue. Preconditions: none beyond valid objects;
 // a submission parse_submission accepted for this period gets the whole calculation.
-calculation_result calculate(const queue::submission& s, const config::period_catalogue& period);
+calculation_result calculate(const queue::submission& s, const catalogue::period_catalogue& period);
 
 // The "result" object of GET /v1/submissions/{id} (API.md), compact JSON:
 // {"points":412.37,"payment_gbp":96233.18,

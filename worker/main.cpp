@@ -2,13 +2,13 @@
 // `--migrate-only` (apply the ledger's migrations to ledger.url and exit 0). With ledger.url set it
 // applies the migrations at start (under their advisory lock) before it takes any entry.
 // Prints "sluice-worker metrics on ADDR:PORT" once it serves; SIGTERM/SIGINT drain and exit 0.
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "config/command_line.hpp"
 #include "config/process.hpp"
 #include "ledger/client.hpp"
 #include "ledger/migrations.hpp"
 #include "queue/consumer.hpp"
-#include "worker/log.hpp"
+#include "config/log.hpp"
 #include "worker/worker.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -24,8 +24,8 @@
 
 namespace {
 
-using sluice::worker::log;
-using sluice::worker::log_level;
+using sluice::config::log;
+using sluice::config::log_level;
 
 // How long start-up waits for PostgreSQL to accept connections (a stack starting at once).
 constexpr auto migration_wait = std::chrono::seconds(30);
@@ -96,9 +96,9 @@ int main(int argc, char** argv) {
         if (migrate_only) return 0;
         log(log_level::info,
             "allocator: " + allocator.name + (allocator.version.empty() ? "" : " " + allocator.version));
-        config::catalogue catalogue;
+        sluice::catalogue::catalogue catalogue;
         try {
-            catalogue = config::load_catalogue(start.config.catalogue.dir);
+            catalogue = sluice::catalogue::load_catalogue(start.config.catalogue.dir);
         } catch (const config::config_error& e) {
             log(log_level::error, e.what());
             return config::exit_bad_configuration;

@@ -1,12 +1,15 @@
-// The worker's metrics and their Prometheus text (exposition format 0.0.4), served on
+// The worker's metrics and their Prometheus text (through metrics/prometheus.hpp), served on
 // worker.metrics_address:metrics_port by metrics_server.hpp.
 //
-// The worker runs one io_context on one thread, and the metrics server runs on the same one, so
-// the counters are plain integers: one writer, read only when a scrape is rendered there too.
+// The worker runs one io_context on one thread, and the metrics server runs on the same one: the
+// whole process is one shard of metrics/ types, written and scraped on that thread. The ledger's
+// figures (recorded, errors, purged) are counted here, by the worker that writes to the ledger.
 #pragma once
 
+#include "metrics/counter.hpp"
+#include "metrics/histogram.hpp"
+
 #include <array>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -15,21 +18,10 @@
 
 namespace sluice::worker {
 
-// Cumulative histogram of seconds with fixed upper bounds (Prometheus buckets).
-class seconds_histogram {
-public:
-    static constexpr std::array<double, 14> bounds{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-                                                   0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,    1.0};
-    void observe(std::chrono::nanoseconds d) noexcept;
-    std::uint64_t bucket(std::size_t i) const noexcept { return buckets_[i]; }  // non-cumulative; last: +Inf
-    std::uint64_t count() const noexcept { return count_; }
-    double sum_seconds() const noexcept { return static_cast<double>(sum_ns_) / 1e9; }
-
-private:
-    std::array<std::uint64_t, bounds.size() + 1> buckets_{};
-    std::uint64_t count_ = 0;
-    std::uint64_t sum_ns_ = 0;
-};
+// One submission's parse + calculate + result, in seconds: microseconds, normally.
+inline constexpr std::array<double, 14> calculation_bounds{0.00001, 0.000025, 0.00005, 0.0001, 0.00025,
+                                                           0.0005,  0.001,    0.0025,  0.005,  0.01,
+                                                           0.025,   0.05,     0.1,     1.0};
 
 struct shard_lag {
     std::optional<std::uint64_t> pending;      // delivered, not acknowledged (XINFO GROUPS pending)
@@ -39,18 +31,18 @@ struct shard_lag {
 struct worker_metrics {
     explicit worker_metrics(std::uint32_t shards) : lag(shards) {}
 
-    std::uint64_t calculated = 0;       // first results written (counted once per submission)
-    std::uint64_t duplicates = 0;       // results found already written by another delivery
-    std::uint64_t failed = 0;           // failed attempts (not acked, or dead-lettered)
-    std::uint64_t reclaimed = 0;        // entries taken over with XAUTOCLAIM
-    std::uint64_t dead_lettered = 0;    // entries moved to a dead-letter stream
-    std::uint64_t redis_errors = 0;     // calls with no usable answer (the entry stays pending)
-    std::uint64_t trimmed = 0;          // acknowledged entries removed from the streams
-    std::uint64_t ledger_recorded = 0;  // rows written to PostgreSQL (first writes; duplicates not counted)
-    std::uint64_t ledger_errors = 0;    // PostgreSQL writes that failed (the entry waits, unacknowledged)
-    std::uint64_t ledger_purged = 0;    // rows removed by ledger.retention_days
-    std::vector<shard_lag> lag;         // by shard, sampled every second
-    seconds_histogram calculation;      // parse + calculate + result_json of one submission
+    metrics::counter calculated;       // first results written (counted once per submission)
+    metrics::counter duplicates;       // results found already written by another delivery
+    metrics::counter failed;           // failed attempts (not acked, or dead-lettered)
+    metrics::counter reclaimed;        // entries taken over with XAUTOCLAIM
+    metrics::counter dead_lettered;    // entries moved to a dead-letter stream
+    metrics::counter redis_errors;     // calls with no usable answer (the entry stays pending)
+    metrics::counter trimmed;          // acknowledged entries removed from the streams
+    metrics::counter ledger_recorded;  // rows written to PostgreSQL (first writes; duplicates not counted)
+    metrics::counter ledger_errors;    // PostgreSQL writes that failed (the entry waits, unacknowledged)
+    metrics::counter ledger_purged;    // rows removed by ledger.retention_days
+    std::vector<shard_lag> lag;        // by shard, sampled every second
+    metrics::histogram<calculation_bounds> calculation;  // parse + calculate + result_json of one submission
 };
 
 struct worker_facts {

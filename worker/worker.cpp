@@ -3,6 +3,8 @@
 // end it all.
 #include "worker/worker.hpp"
 
+#include "config/log.hpp"
+#include "config/rfc3339.hpp"
 #include "ledger/client.hpp"
 #include "ledger/error.hpp"
 #include "ledger/results.hpp"
@@ -12,7 +14,6 @@
 #include "queue/submission.hpp"
 #include "redis/client.hpp"
 #include "worker/calculation.hpp"
-#include "worker/log.hpp"
 #include "worker/metrics_server.hpp"
 #include "worker/rounding.hpp"
 
@@ -112,7 +113,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
 
     net::io_context& ioc;
     config::settings settings;
-    config::catalogue catalogue;
+    catalogue::catalogue catalogue;
     std::string allocator;
     redis::client commands;
     redis::client blocking;
@@ -160,13 +161,13 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     template <typename T>
     void redis_failed(std::string_view what, const queue::consumer_result<T>& r) {
         if (stopping && r.ec == redis::error::stopped) return;  // the end of our own drain
-        ++metrics.redis_errors;
+        metrics.redis_errors.add();
         rate_limited_warning(std::string(what) + ": " + r.ec.message() +
                              (r.detail.empty() ? "" : " (" + r.detail + ")"));
     }
 
     void ledger_failed(std::string_view what, boost::system::error_code ec, const ledger::record_answer& answer) {
-        ++metrics.ledger_errors;
+        metrics.ledger_errors.add();
         std::string line = std::string(what) + ": " + ec.message();
         if (!answer.message.empty()) line += " (" + answer.sqlstate + " " + answer.message + ")";
         if (ec != ledger::error::server_error && ledger_client && !ledger_client->last_error().empty())
@@ -181,7 +182,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             return;
         }
         if (unlogged_errors > 0) line += "; " + std::to_string(unlogged_errors) + " more error(s) not logged";
-        log(log_level::warning, line);
+        config::log(config::log_level::warning, line);
         last_error_log = now;
         unlogged_errors = 0;
     }
@@ -199,10 +200,10 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 try {
                     std::rethrow_exception(failure);
                 } catch (const std::exception& e) {
-                    log(log_level::error, std::string("handling an entry failed: ") + e.what() +
+                    config::log(config::log_level::error, std::string("handling an entry failed: ") + e.what() +
                                               "; it stays pending and is reclaimed after worker.claim_idle_ms");
                 } catch (...) {
-                    log(log_level::error, "handling an entry failed with an unknown exception");
+                    config::log(config::log_level::error, "handling an entry failed with an unknown exception");
                 }
             }
             self->handled_one();
@@ -292,7 +293,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         for (;;) {
             auto [ec, answer] = co_await recorder->async_record(record, use_tuple);
             if (!ec) {
-                if (answer.outcome == ledger::record_outcome::recorded) ++metrics.ledger_recorded;
+                if (answer.outcome == ledger::record_outcome::recorded) metrics.ledger_recorded.add();
                 co_return std::pair{ledger_write::written, std::string()};
             }
             ledger_failed("writing submission " + record.submission_id + " to PostgreSQL", ec, answer);
@@ -340,7 +341,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         const auto began = clock::now();
         auto calculated = calculate_entry(entry);
         metrics.calculation.observe(clock::now() - began);
-        const auto calculated_at = utc_timestamp();
+        const auto calculated_at = config::utc_timestamp();
         if (!calculated.failure.empty()) {
             // The last attempt: its failure goes to the system of record before the dead letter.
             if (recorder && started.value.deliveries >= settings.worker.max_attempts) {
@@ -366,8 +367,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             co_return;
         }
         switch (finished.value) {
-        case queue::finish_outcome::calculated: ++metrics.calculated; break;
-        case queue::finish_outcome::duplicate: ++metrics.duplicates; break;
+        case queue::finish_outcome::calculated: metrics.calculated.add(); break;
+        case queue::finish_outcome::duplicate: metrics.duplicates.add(); break;
         case queue::finish_outcome::already_failed: break;
         case queue::finish_outcome::missing_record:
             co_await fail(entry, "the status record disappeared before the result could be written");
@@ -377,7 +378,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
 
     net::awaitable<void> fail(const queue::queued_entry& entry, std::string reason) {
         reason = clipped(std::move(reason));
-        const auto failed = co_await consumer.fail(entry, reason, utc_timestamp());
+        const auto failed = co_await consumer.fail(entry, reason, config::utc_timestamp());
         if (!failed) {
             redis_failed("failing entry " + entry.entry_id, failed);
             co_return;
@@ -386,15 +387,15 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                          " (shard " + std::to_string(entry.shard) + ", entry " + entry.entry_id + ")";
         switch (failed.value.outcome) {
         case queue::fail_outcome::will_retry:
-            ++metrics.failed;
-            log(log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
+            metrics.failed.add();
+            config::log(config::log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
                                         std::to_string(settings.worker.max_attempts) + " failed for " + who + ": " +
                                         reason + "; retried after worker.claim_idle_ms");
             break;
         case queue::fail_outcome::dead_lettered:
-            ++metrics.failed;
-            ++metrics.dead_lettered;
-            log(log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
+            metrics.failed.add();
+            metrics.dead_lettered.add();
+            config::log(config::log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
                                       std::to_string(failed.value.deliveries) + " deliveries: " + reason);
             break;
         case queue::fail_outcome::not_pending: break;
@@ -410,7 +411,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 const auto created = co_await consumer.create_groups();
                 if (created) {
                     if (created.value > 0)
-                        log(log_level::info, "created consumer group " + consumer.options().group + " on " +
+                        config::log(config::log_level::info, "created consumer group " + consumer.options().group + " on " +
                                                  std::to_string(created.value) + " shard(s)");
                     co_return true;
                 }
@@ -439,7 +440,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             auto delivered = co_await consumer.read(per_shard);
             if (!delivered) {
                 if (delivered.ec == queue::consumer_error::no_group) {
-                    log(log_level::warning, "consumer group missing (" + delivered.detail + "); creating it again");
+                    config::log(config::log_level::warning, "consumer group missing (" + delivered.detail + "); creating it again");
                     groups = co_await ensure_groups();
                 } else {
                     redis_failed("reading the queue", delivered);
@@ -470,7 +471,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                         if (page.ec != queue::consumer_error::no_group) redis_failed("reclaiming idle entries", page);
                         break;
                     }
-                    metrics.reclaimed += page.value.entries.size();
+                    metrics.reclaimed.add(page.value.entries.size());
                     for (auto& entry : page.value.entries) dispatch(std::move(entry));
                     cursor = std::move(page.value.next_cursor);
                 } while (cursor != "0-0");
@@ -495,7 +496,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                     redis_failed("trimming " + consumer.queue_key(shard), trimmed);
                     break;
                 }
-                metrics.trimmed += trimmed.value.removed;
+                metrics.trimmed.add(trimmed.value.removed);
             }
         }
     }
@@ -524,14 +525,14 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 auto [ec, results] = co_await ledger_client->async_execute(
                     ledger::purge_statements(settings.ledger.retention_days), use_tuple);
                 if (ec) {
-                    ++metrics.ledger_errors;
+                    metrics.ledger_errors.add();
                     rate_limited_warning("purging the ledger (ledger.retention_days): " + ec.message());
                     break;
                 }
                 const auto purged = ledger::purged(results);
-                metrics.ledger_purged += purged.total();
+                metrics.ledger_purged.add(purged.total());
                 if (purged.total() == 0) break;
-                log(log_level::info, "ledger retention: removed " + std::to_string(purged.submissions) +
+                config::log(config::log_level::info, "ledger retention: removed " + std::to_string(purged.submissions) +
                                          " submission(s), " + std::to_string(purged.declarations) +
                                          " declaration(s), " + std::to_string(purged.idempotency_records) +
                                          " idempotency record(s)");
@@ -548,7 +549,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             const std::string role = c == &commands ? "commands" : "blocking reads";
             c->on_connection_change([this, c, role](bool up) {
                 if (!up && stopping) return;  // our own stop() at the end of the drain
-                log(up ? log_level::info : log_level::warning,
+                config::log(up ? config::log_level::info : config::log_level::warning,
                     "Redis (" + role + ") " + (up ? std::string("connected") : "connection lost: " + c->last_error()));
             });
             c->start();
@@ -556,7 +557,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         if (ledger_client) {
             ledger_client->on_connection_change([this](std::size_t ready) {
                 if (ready == 0 && stopping) return;
-                log(ready > 0 ? log_level::info : log_level::warning,
+                config::log(ready > 0 ? config::log_level::info : config::log_level::warning,
                     "PostgreSQL: " + std::to_string(ready) + " of " + std::to_string(settings.ledger.pool_size) +
                         " connection(s) ready" +
                         (ready == 0 ? " (" + ledger_client->last_error() + "); holding results, not acknowledging"
@@ -572,7 +573,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         net::co_spawn(ioc, trim_loop(), [self](std::exception_ptr) {});
         net::co_spawn(ioc, sample_loop(), [self](std::exception_ptr) {});
         if (ledger_client) net::co_spawn(ioc, purge_loop(), [self](std::exception_ptr) {});
-        log(log_level::info, "consumer " + consumer.options().name + " in group " + consumer.options().group + " on " +
+        config::log(config::log_level::info, "consumer " + consumer.options().name + " in group " + consumer.options().group + " on " +
                                  std::to_string(settings.redis.shards) + " shard(s); concurrency " +
                                  std::to_string(concurrency()) + ", claim_idle_ms " +
                                  std::to_string(settings.worker.claim_idle_ms) + ", max_attempts " +
@@ -583,7 +584,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     void stop() {
         if (stopping) return;
         stopping = true;
-        log(log_level::info, "draining: no new reads; finishing the " + std::to_string(in_flight + waiting.size()) +
+        config::log(config::log_level::info, "draining: no new reads; finishing the " + std::to_string(in_flight + waiting.size()) +
                                  " submission(s) held");
         for (auto* t : {&read_timer, &reclaim_timer, &trim_timer, &sample_timer, &purge_timer}) t->cancel();
         notify();
@@ -599,9 +600,9 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 if (left && !left.value) ++still_holding;
             }
         }
-        log(log_level::info,
-            "drained: " + std::to_string(metrics.calculated) + " calculated, " + std::to_string(metrics.failed) +
-                " failed attempt(s), " + std::to_string(metrics.dead_lettered) + " dead-lettered" +
+        config::log(config::log_level::info,
+            "drained: " + std::to_string(metrics.calculated.value()) + " calculated, " +
+                std::to_string(metrics.failed.value()) + " failed attempt(s), " + std::to_string(metrics.dead_lettered.value()) + " dead-lettered" +
                 (still_holding > 0
                      ? "; failed attempts held on " + std::to_string(still_holding) + " shard(s) are left for reclaim"
                      : std::string()));

@@ -23,7 +23,7 @@
 // leaves its entry pending, so another worker reclaims it after claim_idle_ms.
 #pragma once
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "config/config.hpp"
 #include "worker/metrics.hpp"
 
@@ -40,7 +40,7 @@ namespace sluice::worker {
 
 struct worker_options {
     config::settings settings;
-    config::catalogue catalogue;
+    catalogue::catalogue catalogue;
     std::string consumer_name;         // unique per process: queue::unique_consumer_name()
     std::string allocator = "system";  // for /metrics
 };

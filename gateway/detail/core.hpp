@@ -12,10 +12,10 @@
 
 #include "config/allocator.hpp"
 #include "config/config.hpp"
-#include "gateway/admission_control.hpp"
+#include "gateway/admission/admission_control.hpp"
 #include "gateway/detail/replication.hpp"
 #include "gateway/metrics.hpp"
-#include "gateway/practice_set.hpp"
+#include "gateway/admission/practice_set.hpp"
 #include "gateway/runtime.hpp"
 #include "ratelimit/gcra.hpp"
 #include "redis/client.hpp"
@@ -100,8 +100,8 @@ struct core {
     session_list sessions;
     net::steady_timer sweep_timer;
     net::steady_timer drain_timer;
-    net::steady_timer sample_timer;  // core 0: queue lengths
-    redis::client redis;             // this core's one pipelined connection
+    net::steady_timer sample_timer;                                    // core 0: queue lengths
+    redis::client redis;                                               // this core's one pipelined connection
     replication_waiter replication{redis, metrics.replication_waits};  // durability.replicas > 0: group-commit WAIT
     ratelimit::local_limiter failed_auth;
     admission_control admission;  // the adaptive limit on admissions in flight, and the retry schedule

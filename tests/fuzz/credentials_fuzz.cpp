@@ -1,4 +1,4 @@
-// libFuzzer target for the credential file (config/credentials.hpp): any bytes as the file's
+// libFuzzer target for the credential file (credentials/credentials.hpp): any bytes as the file's
 // text. Besides the sanitizers' checks it aborts when a property fails:
 //   * parse either returns a table or throws config_error (nothing else escapes);
 //   * every credential of a table has a well-formed practice code, and the table written back as
@@ -8,7 +8,9 @@
 //
 //   credentials_fuzz tests/fuzz/corpus/credentials   (a scratch copy: libFuzzer writes into it)
 #include "config/config.hpp"
-#include "config/credentials.hpp"
+#include "config/digest.hpp"
+#include "config/rfc3339.hpp"
+#include "credentials/credentials.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +21,7 @@
 namespace {
 
 using namespace sluice::config;
+using namespace sluice::credentials;
 
 void require(bool property, const char* what) {
     if (!property) {

@@ -10,9 +10,9 @@
 //   submission_fuzz -dict=tests/fuzz/submission.dict tests/fuzz/corpus/submission
 
 #include "queue/submission.hpp"
-#include "tests/unit/submission/fault_document.hpp"
+#include "tests/unit/queue/fault_document.hpp"
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -29,9 +29,9 @@ namespace {
 
 using namespace sluice;
 
-const config::catalogue& shipped()
+const catalogue::catalogue& shipped()
 {
-    static const config::catalogue loaded = config::load_catalogue(SLUICE_CATALOGUE_DIR);
+    static const catalogue::catalogue loaded = catalogue::load_catalogue(SLUICE_CATALOGUE_DIR);
     return loaded;
 }
 

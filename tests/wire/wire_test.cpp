@@ -8,7 +8,7 @@
 // connection closes; its I/O timeout (4 s, well below header_timeout_ms and body_timeout_ms)
 // makes "answered at once" part of every assertion. The scripts' names are the test names
 // (compiled in from the directory's listing; a new .vtc is a new test after the next build).
-#include "tests/integration/gateway_process.hpp"
+#include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/support/redis_environment.hpp"
 
 #include <gtest/gtest.h>

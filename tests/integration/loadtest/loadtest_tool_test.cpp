@@ -10,7 +10,7 @@
 //
 // And fetch_statuses() of loadtest/verify.hpp on its own against the stub: found, unknown, lost,
 // no token, a stalled server (per-request timeout), a refused port.
-#include "tests/integration/gateway_process.hpp"
+#include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/integration/worker/worker_test_support.hpp"
 #include "tests/support/redis_environment.hpp"
 #include "tests/support/scratch_directory.hpp"

@@ -3,7 +3,7 @@
 // dead-letter stream with status failed; a dead consumer's entries are reclaimed; SIGTERM with
 // work in hand exits 0 and leaves nothing half-done; a SIGKILLed worker's entries are finished
 // by another; /metrics shows the counters.
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "queue/consumer.hpp"
 #include "queue/keys.hpp"
 #include "queue/submission.hpp"
@@ -39,7 +39,7 @@ protected:
     void SetUp() override { redis().command({"FLUSHALL"}); }
 
     static std::string expected_result(const std::string& body) {
-        static const auto catalogue = sluice::config::load_catalogue(SLUICE_CATALOGUE_DIR);
+        static const auto catalogue = sluice::catalogue::load_catalogue(SLUICE_CATALOGUE_DIR);
         const auto parsed = sluice::queue::parse_submission(body, catalogue);
         EXPECT_TRUE(parsed.ok());
         return sluice::worker::result_json(sluice::worker::calculate(parsed.value(), *catalogue.period("2024-25")));

@@ -2,7 +2,7 @@
 // holds what the reference data says, with every threshold the reference leaves open flagged
 // unconfirmed; look-ups; and every kind of bad file rejected with FILE:LINE and the key.
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "config/config.hpp"
 
 #include "tests/support/scratch_directory.hpp"
@@ -17,8 +17,10 @@
 #include <string>
 #include <vector>
 
-namespace sluice::config {
+namespace sluice::catalogue {
 namespace {
+
+using config::config_error;
 
 using test::scratch_directory;
 
@@ -582,4 +584,4 @@ TEST_F(edited_catalogue, ErrorCarriesTheKey)
 }
 
 }  // namespace
-}  // namespace sluice::config
+}  // namespace sluice::catalogue

@@ -1,10 +1,12 @@
-// Unit tests of config/credentials.hpp: the credential file (every fault with its FILE:LINE
-// message), SHA-256 against published vectors, authenticate() at and around not_after, token
-// format, expiring_before(), RFC 3339, and that authenticate() does not allocate.
+// Unit tests of credentials/credentials.hpp: the credential file (every fault with its FILE:LINE
+// message), authenticate() at and around not_after, token format, expiring_before(), and that
+// authenticate() does not allocate. (SHA-256 and RFC 3339 are config's: tests/unit/config/.)
 
-#include "config/credentials.hpp"
+#include "credentials/credentials.hpp"
 
 #include "config/config.hpp"
+#include "config/digest.hpp"
+#include "config/rfc3339.hpp"
 #include "tests/support/scratch_directory.hpp"
 
 #include <gtest/gtest.h>
@@ -96,8 +98,12 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept
     std::free(p);
 }
 
-namespace sluice::config {
+namespace sluice::credentials {
 namespace {
+
+using config::config_error;
+using config::sha256;
+using config::to_hex;
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -114,13 +120,6 @@ std::string token_of(char c)
 std::string hash_of(const std::string& token)
 {
     return to_hex(sha256(token));
-}
-
-sys_seconds at(std::string_view rfc3339)
-{
-    const auto parsed = parse_rfc3339(rfc3339);
-    EXPECT_TRUE(parsed) << rfc3339;
-    return parsed.value_or(sys_seconds{});
 }
 
 // The config_error parse() throws for `text` (named creds.csv).
@@ -344,40 +343,6 @@ TEST(credentials_load, waits_for_a_writer_holding_the_lock)
     EXPECT_EQ(loading.get().size(), 1u);
 }
 
-// ---- sha256 and hex ---------------------------------------------------------------------------
-
-TEST(credentials_sha256, published_vectors)
-{
-    // FIPS 180-2 appendix B.
-    EXPECT_EQ(to_hex(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    EXPECT_EQ(to_hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    EXPECT_EQ(to_hex(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
-              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    EXPECT_EQ(to_hex(sha256(std::string(1000000, 'a'))),
-              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-}
-
-TEST(credentials_sha256, same_result_from_many_threads)
-{
-    const auto expected = sha256("abc");
-    std::vector<std::future<bool>> results;
-    for (int t = 0; t < 4; ++t)
-        results.push_back(std::async(std::launch::async, [&] {
-            bool same = true;
-            for (int i = 0; i < 1000; ++i) same = same && sha256("abc") == expected;
-            return same;
-        }));
-    for (auto& r : results) EXPECT_TRUE(r.get());
-}
-
-TEST(credentials_sha256, hex_is_lower_case_64_characters)
-{
-    sha256_digest digest{};
-    for (std::size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<unsigned char>(i * 8 + 7);
-    const auto hex = to_hex(digest);
-    EXPECT_EQ(hex, "070f171f272f373f474f575f676f777f878f979fa7afb7bfc7cfd7dfe7eff7ff");
-}
-
 // ---- authenticate -----------------------------------------------------------------------------
 
 class credentials_authenticate : public ::testing::Test {
@@ -535,47 +500,6 @@ TEST(credentials_expiring, a_practice_counts_by_its_latest_token)
     EXPECT_TRUE(table.expiring_before(sys_days{2020y / 1 / 1}).empty());
 }
 
-// ---- RFC 3339 ---------------------------------------------------------------------------------
-
-TEST(credentials_rfc3339, formats_utc_with_z)
-{
-    EXPECT_EQ(format_rfc3339(sys_days{2027y / 3 / 31} + 23h + 59min + 59s), "2027-03-31T23:59:59Z");
-    EXPECT_EQ(format_rfc3339(sys_seconds{}), "1970-01-01T00:00:00Z");
-    EXPECT_EQ(format_rfc3339(sys_days{2028y / 2 / 29} + 1s), "2028-02-29T00:00:01Z");
-}
-
-TEST(credentials_rfc3339, round_trips)
-{
-    // Every 7 hours, 13 minutes and 11 seconds across 1999 to 2101 (leap years, century rules).
-    const sys_seconds start = sys_days{1999y / 1 / 1}, end = sys_days{2101y / 1 / 1};
-    for (auto t = start; t < end; t += 7h + 13min + 11s) {
-        const auto text = format_rfc3339(t);
-        ASSERT_EQ(parse_rfc3339(text), t) << text;
-    }
-    EXPECT_EQ(format_rfc3339(at("2000-02-29T12:00:00Z")), "2000-02-29T12:00:00Z");
-}
-
-TEST(credentials_rfc3339, accepted_forms)
-{
-    const sys_seconds expected = sys_days{2027y / 3 / 31} + 23h + 59min + 59s;
-    for (const auto* text : {"2027-03-31T23:59:59Z", "2027-03-31t23:59:59z", "2027-03-31T23:59:59+00:00",
-                             "2027-03-31T23:59:59-00:00", "2027-03-31T23:59:59.0Z", "2027-03-31T23:59:59.999999999Z",
-                             "2027-03-31T23:59:59.5+00:00"})
-        EXPECT_EQ(parse_rfc3339(text), expected) << text;
-}
-
-TEST(credentials_rfc3339, rejects)
-{
-    for (const auto* text :
-         {"", "2027-03-31", "2027-03-31T23:59:59", "2027-03-31T23:59Z", "2027-03-31 23:59:59Z", "2027-3-31T23:59:59Z",
-          "2027-03-31T23:59:59.Z", "2027-03-31T23:59:59+01:00", "2027-03-31T23:59:59-05:30", "2027-03-31T23:59:59+0000",
-          "2027-03-31T23:59:59ZZ", " 2027-03-31T23:59:59Z", "2027-03-31T23:59:59Z ", "2027-13-01T00:00:00Z",
-          "2027-00-01T00:00:00Z", "2027-04-31T00:00:00Z", "2027-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
-          "2027-03-31T24:00:00Z", "2027-03-31T23:60:00Z", "2027-03-31T23:59:60Z", "+027-03-31T23:59:59Z",
-          "2027-03-31T2a:59:59Z", "2027/03/31T23:59:59Z"})
-        EXPECT_FALSE(parse_rfc3339(text)) << text;
-}
-
 // ---- tokens -----------------------------------------------------------------------------------
 
 TEST(credentials_token, new_tokens_are_well_formed_and_unique)
@@ -617,4 +541,4 @@ TEST(credentials_practice, well_formed_practice)
 }
 
 }  // namespace
-}  // namespace sluice::config
+}  // namespace sluice::credentials

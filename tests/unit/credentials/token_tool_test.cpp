@@ -2,7 +2,11 @@
 // token and nothing else) and stderr, and the credential file it leaves, read back with
 // credential_table::load().
 
-#include "config/credentials.hpp"
+#include "credentials/credentials.hpp"
+
+#include "config/config.hpp"
+#include "config/digest.hpp"
+#include "config/rfc3339.hpp"
 
 #include "tests/support/scratch_directory.hpp"
 
@@ -21,8 +25,14 @@
 
 extern char** environ;
 
-namespace sluice::config {
+namespace sluice::credentials {
 namespace {
+
+using config::config_error;
+using config::format_rfc3339;
+using config::parse_rfc3339;
+using config::sha256;
+using config::to_hex;
 
 using namespace std::chrono;
 using namespace std::chrono_literals;
@@ -388,4 +398,4 @@ TEST(token_tool_usage, bad_arguments_exit_2)
 }
 
 }  // namespace
-}  // namespace sluice::config
+}  // namespace sluice::credentials

@@ -1,7 +1,7 @@
-// Unit tests of gateway/adaptive_limit.hpp with an injected clock: the limit grows while it binds
+// Unit tests of gateway/admission/adaptive_limit.hpp with an injected clock: the limit grows while it binds
 // and queueing stays under the target, is cut in proportion when round trips show more queueing,
 // never grows when nothing tests it, stays within its bounds, and forgets an old baseline.
-#include "gateway/adaptive_limit.hpp"
+#include "gateway/admission/adaptive_limit.hpp"
 
 #include <gtest/gtest.h>
 
@@ -27,8 +27,8 @@ adaptive_limit_options options() {
 
 // Keeps `inflight` calls out (as a saturated thread does) and completes `per_window` of them in each
 // window with round trip `rtt`, for `windows` windows.
-void drive(adaptive_limit& l, clock::time_point& now, std::uint32_t inflight, std::chrono::nanoseconds rtt,
-           int windows, int per_window = 10) {
+void drive(adaptive_limit& l, clock::time_point& now, std::uint32_t inflight, std::chrono::nanoseconds rtt, int windows,
+           int per_window = 10) {
     for (int w = 0; w < windows; ++w) {
         while (l.inflight() < inflight) l.on_send();
         for (int i = 0; i < per_window; ++i) {

@@ -1,11 +1,11 @@
-// Unit tests of gateway/admission_control.hpp: a simulated surge against a simulated server that
+// Unit tests of gateway/admission/admission_control.hpp: a simulated surge against a simulated server that
 // serves one call at a time, with clients that honour Retry-After exactly. Time is injected, so
 // the whole surge runs in milliseconds and the figures are exact, not timing-dependent.
 //
 // What must hold: every submission is admitted (none starves), in about the time the server needs
 // for all of them (the retries arrive no faster than capacity), almost every client is refused at
 // most once, and first submissions go before repeat ones.
-#include "gateway/admission_control.hpp"
+#include "gateway/admission/admission_control.hpp"
 
 #include <gtest/gtest.h>
 

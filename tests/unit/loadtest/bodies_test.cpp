@@ -13,8 +13,8 @@
 namespace sluice::loadtest {
 namespace {
 
-const config::catalogue& shipped_catalogue() {
-    static const auto catalogue = config::load_catalogue(SLUICE_CATALOGUE_DIR);
+const catalogue::catalogue& shipped_catalogue() {
+    static const auto catalogue = catalogue::load_catalogue(SLUICE_CATALOGUE_DIR);
     return catalogue;
 }
 
@@ -73,12 +73,12 @@ TEST(loadtest_bodies, qof_bodies_look_like_a_year_end_return) {
             ASSERT_NE(indicator, nullptr);
             EXPECT_LE(item.numerator, item.denominator);
             switch (indicator->kind) {
-            case config::indicator_kind::disease_register:
+            case catalogue::indicator_kind::disease_register:
                 ASSERT_TRUE(registers.contains(indicator->group)) << item.code << ": its register is in the body";
                 EXPECT_EQ(item.denominator, registers[indicator->group]);
                 break;
-            case config::indicator_kind::yes_no: EXPECT_EQ(item.denominator, 1u); break;
-            case config::indicator_kind::percentage:
+            case catalogue::indicator_kind::yes_no: EXPECT_EQ(item.denominator, 1u); break;
+            case catalogue::indicator_kind::percentage:
                 ++percentage_items;
                 if (item.pca) ++with_pca;
                 if (registers.contains(indicator->group)) {

@@ -177,8 +177,8 @@ private:
 
 // ---- scenarios -----------------------------------------------------------------------------
 
-const config::catalogue& shipped_catalogue() {
-    static const auto catalogue = config::load_catalogue(SLUICE_CATALOGUE_DIR);
+const catalogue::catalogue& shipped_catalogue() {
+    static const auto catalogue = catalogue::load_catalogue(SLUICE_CATALOGUE_DIR);
     return catalogue;
 }
 

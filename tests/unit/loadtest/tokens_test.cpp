@@ -3,7 +3,7 @@
 // of the tokens file authenticating as its own practice.
 #include "loadtest/tokens.hpp"
 
-#include "config/credentials.hpp"
+#include "credentials/credentials.hpp"
 #include "tests/support/scratch_directory.hpp"
 
 #include <gtest/gtest.h>
@@ -58,7 +58,7 @@ TEST(loadtest_tokens, generate_writes_a_credential_file_the_gateway_accepts_and_
     const auto credentials = dir.path() / "credentials.csv", tokens_file = dir.path() / "tokens.csv";
     generate_practices(30, 'Q', std::chrono::days{10}, credentials, tokens_file);
 
-    const auto table = config::credential_table::load(credentials);
+    const auto table = credentials::credential_table::load(credentials);
     EXPECT_EQ(table.size(), 30u);
     const auto tokens = read_tokens(tokens_file);
     ASSERT_EQ(tokens.size(), 30u);
@@ -67,7 +67,7 @@ TEST(loadtest_tokens, generate_writes_a_credential_file_the_gateway_accepts_and_
     const auto now = std::chrono::system_clock::now();
     for (const auto& entry : tokens) {
         const auto auth = table.authenticate(entry.token, now);
-        ASSERT_EQ(auth.status, config::auth_status::ok) << entry.practice;
+        ASSERT_EQ(auth.status, credentials::auth_status::ok) << entry.practice;
         EXPECT_EQ(auth.who->practice, entry.practice);
         EXPECT_GT(auth.who->not_after, now + std::chrono::days{9});
         EXPECT_LT(auth.who->not_after, now + std::chrono::days{11});
@@ -75,9 +75,9 @@ TEST(loadtest_tokens, generate_writes_a_credential_file_the_gateway_accepts_and_
     // Never overwrites.
     const auto before = test::scratch_directory::read(tokens_file);
     EXPECT_THROW(generate_practices(2, 'Q', std::chrono::days{10}, credentials, dir.path() / "other.csv"),
-                 config::credential_write_error);
+                 credentials::credential_write_error);
     EXPECT_THROW(generate_practices(2, 'Q', std::chrono::days{10}, dir.path() / "c2.csv", tokens_file),
-                 config::credential_write_error);
+                 credentials::credential_write_error);
     EXPECT_EQ(test::scratch_directory::read(tokens_file), before);
     EXPECT_THROW(generate_practices(0, 'Q', std::chrono::days{10}, dir.path() / "a", dir.path() / "b"),
                  std::invalid_argument);

@@ -14,7 +14,7 @@
 #include "worker/calculation.hpp"
 #include "worker/rounding.hpp"
 
-#include "config/catalogue.hpp"
+#include "catalogue/catalogue.hpp"
 #include "queue/submission.hpp"
 
 #include <boost/json/parse.hpp>
@@ -127,30 +127,30 @@ HALF = { name = "Fifty pence", fee_gbp = 0.50 }
 )";
 
 // The test catalogue, written to a private directory, loaded once, the directory removed.
-const config::catalogue& test_catalogue()
+const catalogue::catalogue& test_catalogue()
 {
-    static const config::catalogue loaded = [] {
+    static const catalogue::catalogue loaded = [] {
         const auto dir = std::filesystem::path(::testing::TempDir()) / ("sluice-calculation-" + std::to_string(::getpid()));
         std::filesystem::remove_all(dir);
         std::filesystem::create_directories(dir);
         const std::pair<std::string_view, std::string_view> files[] = {
             {"2030-31.toml", period_2030}, {"2031-32.toml", period_2031}, {"2032-33.toml", period_2032}};
         for (const auto& [name, text] : files) std::ofstream(dir / name, std::ios::binary) << text;
-        auto result = config::load_catalogue(dir);
+        auto result = catalogue::load_catalogue(dir);
         std::filesystem::remove_all(dir);
         return result;
     }();
     return loaded;
 }
 
-const config::period_catalogue& test_period(std::string_view name = "2030-31")
+const catalogue::period_catalogue& test_period(std::string_view name = "2030-31")
 {
     return *test_catalogue().period(name);
 }
 
-const config::catalogue& shipped()
+const catalogue::catalogue& shipped()
 {
-    static const config::catalogue loaded = config::load_catalogue(SLUICE_CATALOGUE_DIR);
+    static const catalogue::catalogue loaded = catalogue::load_catalogue(SLUICE_CATALOGUE_DIR);
     return loaded;
 }
 
@@ -980,9 +980,9 @@ TEST(ShippedCatalogue, ZeroRegisterRuleFollowsTheControlTable)
         const auto r = calculate(qof(5000, {item(indicator.code, 100, 100)}, {{indicator.group, 0}}, "2024-25"), period);
         EXPECT_EQ(has_note(only(r).notes, "register is 0: no points are earnable for the group"), group->zero_register_flag)
             << indicator.code;
-        if (group->zero_register_flag || indicator.kind == config::indicator_kind::disease_register) {
+        if (group->zero_register_flag || indicator.kind == catalogue::indicator_kind::disease_register) {
             EXPECT_EQ(only(r).points_hundredths, 0) << indicator.code;
-        } else if (indicator.kind == config::indicator_kind::yes_no || indicator.upper_threshold) {
+        } else if (indicator.kind == catalogue::indicator_kind::yes_no || indicator.upper_threshold) {
             EXPECT_EQ(only(r).points_hundredths, indicator.max_points * 100) << indicator.code;  // VI, BP, QI ...
         }
     }
@@ -1047,7 +1047,7 @@ TEST(ShippedCatalogue, IncomeProtectedRegister)
 
 // A random QOF submission over every indicator of `period`: random list size, some registers
 // missing or zero, achievements across the whole range (0/0 included), sizes small to huge.
-queue::submission random_qof(std::mt19937_64& random, const config::period_catalogue& period)
+queue::submission random_qof(std::mt19937_64& random, const catalogue::period_catalogue& period)
 {
     const auto pick = [&](std::uint64_t below) { return std::uniform_int_distribution<std::uint64_t>(0, below - 1)(random); };
     const std::uint64_t scale = pick(10) == 0 ? (std::uint64_t{1} << 40) : 20000;
@@ -1067,14 +1067,14 @@ queue::submission random_qof(std::mt19937_64& random, const config::period_catal
 }
 
 // Every period the properties run over: the test periods' rounding places and the shipped years.
-std::vector<const config::period_catalogue*> periods()
+std::vector<const catalogue::period_catalogue*> periods()
 {
     return {&test_period("2030-31"), &test_period("2031-32"), &test_period("2032-33"),
             shipped().period("2023-24"), shipped().period("2024-25")};
 }
 
 // Checks every property of one result (gtest assertions).
-void check_properties(const queue::submission& s, const config::period_catalogue& period, const calculation_result& r)
+void check_properties(const queue::submission& s, const catalogue::period_catalogue& period, const calculation_result& r)
 {
     const int places = period.points_decimal_places();
     std::int64_t total_units = 0;

@@ -1,0 +1,15 @@
+// The handlers, one per resource (one file each in gateway/handlers/); router.cpp's table points
+// at them.
+#pragma once
+
+#include "gateway/detail/handler.hpp"
+
+namespace sluice::gateway::detail::handlers {
+
+extern const handler submissions;  // POST /v1/submissions (submissions.cpp)
+extern const handler status;       // GET /v1/submissions/{id} (status.cpp)
+extern const handler healthz;      // GET /healthz (probes.cpp)
+extern const handler readyz;       // GET /readyz (probes.cpp)
+extern const handler metrics;      // GET /metrics (probes.cpp)
+
+}  // namespace sluice::gateway::detail::handlers

@@ -1,0 +1,238 @@
+// Test support for gateway integration tests (see gateway_process.hpp).
+#include "tests/integration/gateway/gateway_process.hpp"
+
+#include "config/digest.hpp"
+#include "config/rfc3339.hpp"
+#include "credentials/credentials.hpp"
+#include "tests/support/redis_environment.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#if !defined(SLUICE_GATEWAY_BINARY) || !defined(SLUICE_CATALOGUE_DIR)
+#error "SLUICE_GATEWAY_BINARY and SLUICE_CATALOGUE_DIR must be defined by the build"
+#endif
+
+namespace sluice::test {
+
+namespace {
+
+std::filesystem::path make_temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-gw-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    return tmpl;
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+gateway_process::gateway_process(gateway_options options) : dir_(make_temp_dir()), threads_(options.threads) {
+    rewrite_config(options.extra_toml);
+    rewrite_credentials(options.credentials);
+    const std::string redis_url = options.redis_url.empty() ? redis().url() : options.redis_url;
+    const std::string credentials_file = (dir_ / "credentials.csv").string();
+    child_ = std::make_unique<child_process>(child_options{
+        SLUICE_GATEWAY_BINARY,
+        {"--config", (dir_ / "sluice.toml").string()},
+        dir_ / "gateway.log",
+        {{"SLUICE_REDIS_URL", redis_url}, {"SLUICE_CREDENTIALS_FILE", credentials_file},
+         {"SLUICE_CATALOGUE_DIR", SLUICE_CATALOGUE_DIR}},
+        {}});
+    port_ = child_->wait_for_port("listening on 127.0.0.1:", 10s);
+    if (options.wait_ready && !wait_ready(10s))
+        throw std::runtime_error("sluice-gateway did not become ready; log: " + log());
+}
+
+bool gateway_process::wait_ready(std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        raw_client c(port_);
+        if (c.connected() && c.send(get_request("/readyz"))) {
+            if (auto a = c.read_answer(1s); a && a->status == 200) return true;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    return false;
+}
+
+gateway_process::~gateway_process() {
+    child_.reset();  // SIGKILL and reap if still running
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string gateway_process::config_text(const std::string& extra) const {
+    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\nthreads = " + std::to_string(threads_) + "\n\n" + extra;
+}
+
+void gateway_process::rewrite_config(const std::string& extra_toml) const {
+    const auto tmp = dir_ / "sluice.toml.new";
+    std::ofstream(tmp) << config_text(extra_toml);
+    std::filesystem::rename(tmp, dir_ / "sluice.toml");
+}
+
+void gateway_process::rewrite_credentials(const std::string& text) const {
+    const auto tmp = dir_ / "credentials.csv.new";
+    std::ofstream(tmp) << "# practice,token_sha256_hex,not_after\n" << text;
+    std::filesystem::rename(tmp, dir_ / "credentials.csv");
+}
+
+void gateway_process::send_signal(int sig) const { child_->send_signal(sig); }
+
+std::optional<int> gateway_process::wait_exit(std::chrono::milliseconds timeout) { return child_->wait_exit(timeout); }
+
+std::string gateway_process::log() const { return child_->log(); }
+
+bool gateway_process::wait_for_log(std::string_view text, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (log().find(text) != std::string::npos) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+raw_client::raw_client(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+    }
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+raw_client::~raw_client() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+bool raw_client::send(std::string_view bytes) {
+    while (!bytes.empty()) {
+        const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+bool raw_client::fill(std::chrono::steady_clock::time_point deadline) {
+    if (eof_ || fd_ < 0) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[16384];
+    const auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+        eof_ = true;
+        return false;
+    }
+    in_.append(buf, static_cast<std::size_t>(n));
+    return true;
+}
+
+std::optional<http_answer> raw_client::read_answer(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t header_end;
+    while ((header_end = in_.find("\r\n\r\n")) == std::string::npos)
+        if (!fill(deadline)) return std::nullopt;
+    http_answer a;
+    std::istringstream head(in_.substr(0, header_end));
+    std::string line;
+    std::getline(head, line);
+    if (line.rfind("HTTP/1.1 ", 0) != 0) return std::nullopt;
+    a.status = std::stoi(line.substr(9, 3));
+    while (std::getline(head, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        auto value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        a.headers[lower(line.substr(0, colon))] = value;
+    }
+    const std::size_t length = a.headers.count("content-length") ? std::stoul(a.headers["content-length"]) : 0;
+    const std::size_t body_start = header_end + 4;
+    while (in_.size() < body_start + length)
+        if (!fill(deadline)) return std::nullopt;
+    a.body = in_.substr(body_start, length);
+    in_.erase(0, body_start + length);
+    return a;
+}
+
+bool raw_client::wait_closed(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!eof_) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        fill(deadline);
+    }
+    return true;
+}
+
+std::string get_request(std::string_view path, std::string_view extra_headers) {
+    std::string r = "GET ";
+    r.append(path);
+    r.append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    r.append(extra_headers);
+    r.append("\r\n");
+    return r;
+}
+
+std::optional<http_answer> ask(std::uint16_t port, const std::string& request) {
+    raw_client c(port);
+    if (!c.connected() || !c.send(request)) return std::nullopt;
+    return c.read_answer();
+}
+
+bool is_problem(const http_answer& a, std::string_view slug) {
+    return a.header("content-type") == "application/problem+json" &&
+           a.body.find("\"type\":\"urn:sluice:problem:" + std::string(slug) + "\"") != std::string::npos &&
+           a.body.find("\"status\":" + std::to_string(a.status)) != std::string::npos &&
+           a.body.find("\"title\":") != std::string::npos && a.body.find("\"detail\":") != std::string::npos;
+}
+
+std::string post_request(std::string_view path, std::string_view body, std::string_view extra_headers) {
+    std::string r = "POST ";
+    r.append(path);
+    r.append(" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ");
+    r.append(std::to_string(body.size()));
+    r.append("\r\n");
+    r.append(extra_headers);
+    r.append("\r\n");
+    r.append(body);
+    return r;
+}
+
+test_credential make_credential(std::string practice, long long valid_for_seconds) {
+    test_credential c;
+    c.practice = std::move(practice);
+    c.token = credentials::new_token();
+    const auto not_after = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
+                           std::chrono::seconds(valid_for_seconds);
+    c.line = c.practice + "," + config::to_hex(config::sha256(c.token)) + "," + config::format_rfc3339(not_after) + "\n";
+    return c;
+}
+
+}  // namespace sluice::test
