@@ -94,7 +94,9 @@ public:
     // Called with true when connected() becomes true and with false when it becomes false.
     // Posted, never called from inside a call; connected() may have changed again by then.
     void on_connection_change(std::function<void(bool connected)> f);
-    // Called when one server's connection comes up or goes down ("host:port"), for logs.
+    // Called when a server that gets calls ("host:port": the one server, or a master of the
+    // cluster's map) becomes reachable, and when it stops being so (its connection went down, or
+    // it left the map), for logs.
     void on_node_change(std::function<void(const std::string& node, bool connected)> f);
 
     // One command about `key` (every key in args must share its slot); args are copied before

@@ -83,7 +83,7 @@ struct cluster_node {
     std::string address;  // where.address(), for logs and node_of()
     std::unique_ptr<client> connection;
     bool serving = false;      // master of some slot in slots_
-    bool reported_up = false;  // as last passed to on_node_change
+    bool reported_up = false;  // as last passed to on_node_change: serving and connected
 };
 
 // One caller's call, while the cluster routes it. Not assignable: Boost 1.81's
@@ -252,6 +252,7 @@ private:
                 if (slots_[to->slot] == nullptr) --uncovered_;
                 slots_[to->slot] = target;
                 target->serving = true;
+                report(*target);
             }
             request_refresh();
             if (stopped_) return finish(std::move(call), error::stopped);
@@ -353,10 +354,7 @@ private:
     void on_node_connection(std::uint32_t id, bool up) {
         auto* node = find(id);
         if (node == nullptr) return;
-        if (node->reported_up != up) {
-            node->reported_up = up;
-            if (on_node_change_) on_node_change_(node->address, up);
-        }
+        report(*node);
         if (!up) {
             last_error_ = node->address + ": " + node->connection->last_error();
             // Its slots may have moved (a failover): ask at once, then often until all is well.
@@ -366,6 +364,14 @@ private:
             request_refresh();
         }
         update_connected();
+    }
+
+    // on_node_change reports masters only: a seed asked for the topology and let go is no news.
+    void report(cluster_node& node) {
+        const bool up = node.serving && node.connection->connected();
+        if (node.reported_up == up) return;
+        node.reported_up = up;
+        if (on_node_change_) on_node_change_(node.address, up);
     }
 
     void update_connected() {
@@ -384,7 +390,8 @@ private:
 
     void retire(std::unique_ptr<cluster_node> node) {
         node->connection->on_connection_change(nullptr);
-        if (node->reported_up && on_node_change_) on_node_change_(node->address, false);
+        node->serving = false;
+        report(*node);
         retired_.push_back(std::move(node->connection));
         post_reap();
     }
@@ -534,7 +541,11 @@ private:
         std::vector<std::unique_ptr<cluster_node>> leaving;
         for (auto& n : nodes_) {
             n->serving = std::find(serving.begin(), serving.end(), n->id) != serving.end();
-            if (!n->serving) leaving.push_back(std::move(n));
+            if (n->serving) {
+                report(*n);
+            } else {
+                leaving.push_back(std::move(n));
+            }
         }
         nodes_.erase(std::remove(nodes_.begin(), nodes_.end(), nullptr), nodes_.end());
         for (auto& n : leaving) retire(std::move(n));
