@@ -715,8 +715,8 @@ TEST(redis_options_from, reads_url_and_timeout) {
     settings.redis.liveness_ms = 5000;
     EXPECT_EQ(sluice::redis::options_from(settings).liveness, 5000ms);
 
-    settings.redis.url = "redis+cluster://a:7000,b:7001";
-    EXPECT_THROW(sluice::redis::options_from(settings), std::invalid_argument);
+    settings.redis.url = "redis+cluster://a:7000,b:7001";  // seeds, for a redis::router
+    EXPECT_EQ(sluice::redis::options_from(settings).cluster_seeds.size(), 2U);
     settings.redis.url = "unix:///run/redis.sock";
     EXPECT_THROW(sluice::redis::options_from(settings), std::invalid_argument);
 }
