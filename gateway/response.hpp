@@ -27,6 +27,12 @@ struct response {
         close = false;
     }
     void add_header(std::string_view name, std::string value) { headers.emplace_back(name, std::move(value)); }
+    // As reset(), and gives back the memory too (a connection going idle keeps none).
+    void release() {
+        reset();
+        std::string().swap(body);
+        decltype(headers)().swap(headers);
+    }
 };
 
 std::string_view reason_phrase(unsigned status) noexcept;
