@@ -146,22 +146,29 @@ TEST_F(consumer_cluster_test, drains_the_shards_of_all_three_masters) {
     }
     EXPECT_EQ(masters.size(), 3U) << "16 shards spread over the three masters";
 
-    std::set<std::string> finished;
+    // The group starts at 0, so it also sees what earlier tests of this binary queued: those are
+    // finished too, but only ours are counted.
+    std::set<std::string> ours, finished;
+    for (const auto& q : entries) ours.insert(q.submission_id);
     const auto deadline = steady::now() + 30s;
-    while (finished.size() < entries.size() && steady::now() < deadline) {
+    while (finished.size() < ours.size() && steady::now() < deadline) {
         const auto got = run(c.read(8));
         ASSERT_TRUE(got) << got.ec.message() << " " << got.detail;
         for (const auto& entry : got.value) {
+            const bool mine = ours.count(entry.submission_id) == 1;
             const auto started = run(c.start(entry));
             ASSERT_TRUE(started) << started.ec.message() << " " << started.detail;
-            ASSERT_EQ(started.value.outcome, start_outcome::started);
+            if (mine) {
+                ASSERT_EQ(started.value.outcome, start_outcome::started);
+            }
             const auto done = run(c.finish(entry, R"({"points":1})", "2025-03-31T23:59:00.000Z"));
             ASSERT_TRUE(done) << done.ec.message() << " " << done.detail;
+            if (!mine) continue;
             EXPECT_EQ(done.value, finish_outcome::calculated);
             finished.insert(entry.submission_id);
         }
     }
-    ASSERT_EQ(finished.size(), entries.size());
+    ASSERT_EQ(finished.size(), ours.size());
     for (const auto& q : entries) EXPECT_EQ(status_of(q), "calculated") << q.submission_id;
     for (std::uint32_t shard = 0; shard < shards; ++shard) {
         const auto lag = run(c.lag(shard));
