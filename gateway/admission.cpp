@@ -6,6 +6,11 @@
 // Every answer to an authenticated request carries RateLimit-Policy and, when the rate-limit
 // state is known (from the admission script, or read from Redis for answers that were not
 // charged), RateLimit. A 503 never reaches Redis (or Redis did not answer), so it has no RateLimit.
+//
+// Redis is a redis::router: one server, or a Redis Cluster. Every call names a key of the
+// practice's shard, so it goes to the master of that shard's hash tag, and "is Redis reachable"
+// is asked per shard (connected(key)): a lost master, TRYAGAIN or CLUSTERDOWN make only its
+// shards' requests 503 + Retry-After.
 #include "gateway/admission.hpp"
 
 #include "gateway/log.hpp"
@@ -151,11 +156,11 @@ void add_rate_limit(const exchange& x, std::uint32_t remaining, std::int64_t res
 
 // For answers that did not run the admission script: the practice's current state, uncharged.
 net::awaitable<void> add_current_rate_limit(const exchange& x, const std::string& practice) {
-    if (!x.c.redis.connected()) co_return;
     const auto shard = queue::shard_of(practice, x.rt.settings.redis.shards);
     const auto key = queue::ratelimit_key(shard, practice);
+    if (!x.c.redis.connected(key)) co_return;
     const std::array<std::string_view, 2> args{"GET", key};
-    auto [ec, reply] = co_await x.c.redis.async_exec(args, use_tuple);
+    auto [ec, reply] = co_await x.c.redis.async_exec(key, args, use_tuple);
     if (ec || !(reply.is_nil() || reply.is_string())) co_return;
     const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};
     const auto d = ratelimit::gcra_peek(policy, parse_tat(reply), micros_since_epoch(system_clock::now()));
@@ -213,8 +218,9 @@ std::string receipt_json(const std::string& id, const std::string& practice, con
 net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& practice, std::string_view idempotency_key,
                                        const std::string& submission_id) {
     const auto& durability = x.rt.settings.durability;
-    const auto waited =
-        co_await x.c.replication.wait(durability.replicas, std::chrono::milliseconds(durability.wait_timeout_ms));
+    const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
+    const auto waited = co_await x.c.replication.wait(call.keys.front(), durability.replicas,
+                                                      std::chrono::milliseconds(durability.wait_timeout_ms));
     if (waited.ec || waited.acknowledged < static_cast<long long>(durability.replicas)) {
         x.c.metrics.replication_shortfalls.add();
         log(log_level::warning, "submission " + submission_id + " answered 202 with " +
@@ -222,7 +228,6 @@ net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& pra
                                                : std::to_string(waited.acknowledged) + " of " +
                                                      std::to_string(durability.replicas) + " replicas acknowledging"));
     }
-    const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
     auto [ec, reply] = co_await x.c.redis.async_eval(complete_script(), call.key_views(), call.argv_views(), use_tuple);
     if (ec || !reply.is_integer())
         log(log_level::warning, "submission " + submission_id +
@@ -305,7 +310,7 @@ net::awaitable<submit_gate> check_submission_headers(exchange x) {
         count(x.c, admission_outcome::limited);
         co_return gate;
     }
-    if (!x.c.redis.connected()) {
+    if (!x.c.redis.connected(queue::hash_tag(queue::shard_of(who->practice, x.rt.settings.redis.shards)))) {
         shed(x, problem::unavailable, "the submission store is unreachable; nothing was queued, retry later");
         x.c.metrics.refused_before_body.add();
         co_return gate;
@@ -349,12 +354,12 @@ net::awaitable<void> submit(exchange x, submit_gate& gate) {
     }
 
     // The connection, once more: the body may have taken a while to arrive.
-    if (!x.c.redis.connected()) {
+    const auto shard = queue::shard_of(who->practice, x.rt.settings.redis.shards);
+    if (!x.c.redis.connected(queue::hash_tag(shard))) {
         shed(x, problem::unavailable, "the submission store is unreachable; nothing was queued, retry later");
         co_return;
     }
 
-    const auto shard = queue::shard_of(who->practice, x.rt.settings.redis.shards);
     queue::admission_request request;
     request.practice = who->practice;
     request.idempotency_key = std::string(key);
@@ -466,12 +471,20 @@ net::awaitable<void> submission_status(exchange x, std::string_view submission_i
         co_await not_found();
         co_return;
     }
-    if (!x.c.redis.connected()) {
-        unavailable(x, problem::unavailable, "the submission store is unreachable; retry later");
+    const auto practice_shard = queue::shard_of(who->practice, shards);
+    // On a cluster the script's two keys must share a slot: an id of another shard than the
+    // practice's is not this practice's submission (ids carry their practice's shard), so it is
+    // answered as one (404) without reading it. One server reads it and finds the same.
+    if (*shard != practice_shard && x.c.redis.is_cluster()) {
+        co_await not_found();
         co_return;
     }
     const auto sub_key = queue::submission_key(*shard, submission_id);
-    const auto rl_key = queue::ratelimit_key(queue::shard_of(who->practice, shards), who->practice);
+    const auto rl_key = queue::ratelimit_key(practice_shard, who->practice);
+    if (!x.c.redis.connected(sub_key)) {
+        unavailable(x, problem::unavailable, "the submission store is unreachable; retry later");
+        co_return;
+    }
     const std::array<std::string_view, 2> keys{sub_key, rl_key};
     const auto sent = clock::now();
     auto [ec, reply] = co_await x.c.redis.async_eval(status_script(), keys, {}, use_tuple);
