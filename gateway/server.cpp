@@ -97,7 +97,7 @@ net::awaitable<void> sample_queue_lengths(core& c) {
         for (std::uint32_t shard = 0; shard < c.shared.queue_lengths.size(); ++shard) {
             const auto key = queue::queue_key(shard);
             const std::array<std::string_view, 2> args{"XLEN", key};  // (GCC 12: no braced lists in coroutines)
-            auto [xec, reply] = co_await c.redis.async_exec(args, net::as_tuple(net::use_awaitable));
+            auto [xec, reply] = co_await c.redis.async_exec(key, args, net::as_tuple(net::use_awaitable));
             if (!xec && reply.is_integer()) c.shared.queue_lengths[shard].store(reply.integer);
         }
     }
@@ -136,6 +136,13 @@ void core::start() {
                     "thread " + std::to_string(index) + ": Redis " +
                         (up ? "connected" : "connection lost: " + redis.last_error()));
     });
+    if (redis.is_cluster()) {
+        redis.on_node_change([this](const std::string& node, bool up) {
+            config::log(up ? config::log_level::info : config::log_level::warning,
+                "thread " + std::to_string(index) + ": Redis Cluster master " + node +
+                    (up ? " connected" : " lost: its shards answer 503 until it or its replica is back"));
+        });
+    }
     redis.start();
     net::co_spawn(ioc, accept_loop(*this), net::detached);
     net::co_spawn(ioc, sweep_loop(*this), net::detached);

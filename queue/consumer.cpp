@@ -11,15 +11,20 @@
 #include "queue/keys.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <climits>
+#include <map>
+#include <memory>
 #include <random>
 #include <span>
+#include <utility>
 
 namespace sluice::queue {
 
@@ -145,6 +150,54 @@ bool parse_entry(const reply& r, std::uint32_t shard, queued_entry& out) {
     return true;
 }
 
+// An XREADGROUP reply: [[stream key, [entry...]]...], or nil when BLOCK ran out. Appends the
+// entries to `entries`; false (with `out` saying why) for a reply of another shape.
+template <typename T>
+bool parse_read(const reply& r, std::uint32_t shards, std::vector<queued_entry>& entries, consumer_result<T>& out) {
+    if (r.is_nil()) return true;
+    auto unexpected_shape = [&](std::string_view what, const reply& seen) {
+        out = unexpected<T>(what, seen);
+        return false;
+    };
+    if (!r.is_array()) return unexpected_shape("XREADGROUP", r);
+    for (const auto& stream : r.elements) {
+        if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array())
+            return unexpected_shape("XREADGROUP stream", stream);
+        const auto shard = shard_of_queue_key(stream.elements[0].str);
+        if (!shard || *shard >= shards) return unexpected_shape("XREADGROUP key", stream.elements[0]);
+        for (const auto& e : stream.elements[1].elements) {
+            queued_entry entry;
+            if (!parse_entry(e, *shard, entry)) return unexpected_shape("XREADGROUP entry", e);
+            entries.push_back(std::move(entry));
+        }
+    }
+    return true;
+}
+
+// Sends every command (commands[i] about keys[i]) at once and waits for all of their replies.
+// Every call completes (the router's deadline), so this always returns.
+net::awaitable<std::vector<std::pair<error_code, reply>>> exec_all(
+    redis::router& router, const std::vector<std::string_view>& keys,
+    const std::vector<std::vector<std::string_view>>& commands) {
+    struct gathering {
+        explicit gathering(redis::router::executor_type ex, std::size_t n)
+            : results(n), left(n), all_in(ex, net::steady_timer::time_point::max()) {}
+        std::vector<std::pair<error_code, reply>> results;
+        std::size_t left;
+        net::steady_timer all_in;
+    };
+    auto state = std::make_shared<gathering>(router.get_executor(), commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        router.async_exec(keys[i], std::span<const std::string_view>(commands[i]), [state, i](error_code ec, reply r) {
+            state->results[i] = {ec, std::move(r)};
+            if (--state->left == 0) state->all_in.cancel();
+        });
+    }
+    // Completions are never inline, so none has run yet: the wait is in place before the last.
+    if (state->left > 0) co_await state->all_in.async_wait(use_tuple);
+    co_return std::move(state->results);
+}
+
 // The status key of an entry, or a key of the same shard that never exists (so scripts that
 // must be given a key on the right slot see "no record").
 std::string status_key_or_placeholder(const queued_entry& entry, std::uint32_t shards) {
@@ -244,7 +297,7 @@ std::string_view to_string(fail_outcome o) noexcept {
     return "unknown";
 }
 
-consumer::consumer(redis::client& commands, redis::client& blocking, consumer_options options)
+consumer::consumer(redis::router& commands, redis::router& blocking, consumer_options options)
     : commands_(commands), blocking_(blocking), options_(std::move(options)) {
     if (options_.shards == 0) options_.shards = 1;
     queue_keys_.reserve(options_.shards);
@@ -253,7 +306,7 @@ consumer::consumer(redis::client& commands, redis::client& blocking, consumer_op
 
 std::string consumer::queue_key(std::uint32_t shard) const { return queue::queue_key(shard); }
 
-void consumer::register_scripts(redis::client& commands) const {
+void consumer::register_scripts(redis::router& commands) const {
     commands.register_script(start_script());
     commands.register_script(finish_script());
     commands.register_script(fail_script());
@@ -266,7 +319,7 @@ consumer::awaitable<std::uint32_t> consumer::create_groups() {
     for (std::uint32_t shard = 0; shard < options_.shards; ++shard) {
         const std::array<std::string_view, 6> args{"XGROUP",       "CREATE", queue_keys_[shard],
                                                    options_.group, "0",      "MKSTREAM"};
-        auto [ec, r] = co_await commands_.async_exec(args, use_tuple);
+        auto [ec, r] = co_await commands_.async_exec(queue_keys_[shard], args, use_tuple);
         if (!ec && r.is_error() && r.str.starts_with("BUSYGROUP")) continue;  // there already
         if (failed(out, ec, r)) co_return out;
         ++out.value;
@@ -275,6 +328,7 @@ consumer::awaitable<std::uint32_t> consumer::create_groups() {
 }
 
 consumer::awaitable<std::vector<queued_entry>> consumer::read(std::size_t count_per_shard, bool block) {
+    if (blocking_.is_cluster()) co_return co_await read_cluster(count_per_shard, block);
     const auto count = std::to_string(count_per_shard == 0 ? 1 : count_per_shard);
     const auto block_ms = std::to_string(options_.block.count());
     std::vector<std::string_view> args{"XREADGROUP", "GROUP", options_.group, options_.name, "COUNT", count};
@@ -285,24 +339,84 @@ consumer::awaitable<std::vector<queued_entry>> consumer::read(std::size_t count_
     args.push_back("STREAMS");
     args.insert(args.end(), queue_keys_.begin(), queue_keys_.end());
     args.insert(args.end(), queue_keys_.size(), ">");
-    auto [ec, r] = co_await blocking_.async_exec(std::span<const std::string_view>(args), use_tuple);
+    auto [ec, r] =
+        co_await blocking_.async_exec(queue_keys_.front(), std::span<const std::string_view>(args), use_tuple);
     consumer_result<std::vector<queued_entry>> out;
     if (failed(out, ec, r)) co_return out;
-    if (r.is_nil()) co_return out;  // BLOCK ran out: nothing new
-    if (!r.is_array()) co_return unexpected<std::vector<queued_entry>>("XREADGROUP", r);
-    for (const auto& stream : r.elements) {
-        if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array())
-            co_return unexpected<std::vector<queued_entry>>("XREADGROUP stream", stream);
-        const auto shard = shard_of_queue_key(stream.elements[0].str);
-        if (!shard || *shard >= options_.shards)
-            co_return unexpected<std::vector<queued_entry>>("XREADGROUP key", stream.elements[0]);
-        for (const auto& e : stream.elements[1].elements) {
-            queued_entry entry;
-            if (!parse_entry(e, *shard, entry)) co_return unexpected<std::vector<queued_entry>>("XREADGROUP entry", e);
-            out.value.push_back(std::move(entry));
+    if (!parse_read(r, options_.shards, out.value, out)) co_return out;
+    co_return out;
+}
+
+consumer::awaitable<std::vector<queued_entry>> consumer::read_cluster(std::size_t count_per_shard, bool block) {
+    consumer_result<std::vector<queued_entry>> out;
+    if (no_group_seen_) {
+        no_group_seen_ = false;
+        out.ec = consumer_error::no_group;
+        out.detail = "a shard answered NOGROUP during an earlier read";
+        co_return out;
+    }
+    const auto count = std::to_string(count_per_shard == 0 ? 1 : count_per_shard);
+    const auto deadline = std::chrono::steady_clock::now() + (block ? options_.block : std::chrono::milliseconds(0));
+
+    std::vector<std::uint32_t> every_shard(options_.shards);
+    for (std::uint32_t shard = 0; shard < options_.shards; ++shard) every_shard[shard] = shard;
+    for (;;) {
+        if (!co_await read_round(every_shard, count, "", out)) co_return out;
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) co_return out;
+        // Nothing anywhere: block on one shard per master, a different one of its shards each time.
+        std::map<std::string, std::vector<std::uint32_t>> by_master;
+        for (std::uint32_t shard = 0; shard < options_.shards; ++shard) {
+            auto master = blocking_.node_of(queue_keys_[shard]);
+            if (!master.empty()) by_master[std::move(master)].push_back(shard);
+        }
+        std::vector<std::uint32_t> leads;
+        for (const auto& [master, shards] : by_master) leads.push_back(shards[lead_rotation_ % shards.size()]);
+        ++lead_rotation_;
+        if (leads.empty()) co_return out;  // no master known: the caller pauses and reads again
+        const auto slice =
+            std::max<std::chrono::milliseconds::rep>(1, std::min(left, options_.cluster_block_slice).count());
+        if (!co_await read_round(leads, count, std::to_string(slice), out)) co_return out;
+    }
+}
+
+// One XREADGROUP per shard in `shards` (BLOCK `block_ms` unless empty), sent at once; what they
+// deliver is added to `out`. False when the read is over: entries arrived, or an error for `out`.
+net::awaitable<bool> consumer::read_round(const std::vector<std::uint32_t>& shards, const std::string& count,
+                                          const std::string& block_ms,
+                                          consumer_result<std::vector<queued_entry>>& out) {
+    std::vector<std::vector<std::string_view>> commands;
+    std::vector<std::string_view> keys;
+    for (const auto shard : shards) {
+        std::vector<std::string_view> args{"XREADGROUP", "GROUP", options_.group, options_.name, "COUNT", count};
+        if (!block_ms.empty()) {
+            args.push_back("BLOCK");
+            args.push_back(block_ms);
+        }
+        args.push_back("STREAMS");
+        args.push_back(queue_keys_[shard]);
+        args.push_back(">");
+        commands.push_back(std::move(args));
+        keys.push_back(queue_keys_[shard]);
+    }
+    const auto results = co_await exec_all(blocking_, keys, commands);
+    consumer_result<std::vector<queued_entry>> first_failure;
+    for (const auto& [ec, r] : results) {
+        consumer_result<std::vector<queued_entry>> one;
+        if (failed(one, ec, r) || !parse_read(r, options_.shards, out.value, one)) {
+            if (one.ec == consumer_error::no_group) no_group_seen_ = true;
+            if (!first_failure.ec || one.ec == consumer_error::no_group) first_failure = std::move(one);
         }
     }
-    co_return out;
+    if (!out.value.empty()) co_return false;  // a shard that failed is asked again next time
+    if (first_failure.ec) {
+        no_group_seen_ = false;  // returned now
+        out.ec = first_failure.ec;
+        out.detail = std::move(first_failure.detail);
+        co_return false;
+    }
+    co_return true;
 }
 
 consumer::awaitable<claim_page_result> consumer::claim_page(std::uint32_t shard, std::string_view cursor,
@@ -311,7 +425,7 @@ consumer::awaitable<claim_page_result> consumer::claim_page(std::uint32_t shard,
     const auto count_text = std::to_string(count == 0 ? 1 : count);
     const std::array<std::string_view, 8> args{
         "XAUTOCLAIM", queue_keys_.at(shard), options_.group, options_.name, idle, cursor, "COUNT", count_text};
-    auto [ec, r] = co_await commands_.async_exec(args, use_tuple);
+    auto [ec, r] = co_await commands_.async_exec(queue_keys_.at(shard), args, use_tuple);
     consumer_result<claim_page_result> out;
     if (failed(out, ec, r)) co_return out;
     // Redis 7: [next cursor, [entries], [deleted ids]]; 6.2: the first two, deleted entries as nil.
@@ -450,7 +564,7 @@ consumer::awaitable<trim_result> consumer::trim(std::uint32_t shard) {
 consumer::awaitable<group_lag> consumer::lag(std::uint32_t shard) {
     consumer_result<group_lag> out;
     const std::array<std::string_view, 3> args{"XINFO", "GROUPS", queue_keys_.at(shard)};
-    auto [ec, r] = co_await commands_.async_exec(args, use_tuple);
+    auto [ec, r] = co_await commands_.async_exec(queue_keys_.at(shard), args, use_tuple);
     if (!ec && r.is_error() && r.str.starts_with("ERR no such key")) {
         out.ec = consumer_error::no_group;
         out.detail = r.str;

@@ -20,14 +20,23 @@
 // removes only entries every group has acknowledged (never MAXLEN). All keys of one call carry
 // the shard's hash tag, so every call runs unchanged on Redis Cluster.
 //
-// Threading: a consumer uses two clients of the same io_context: `commands` (pipelined, short
-// calls) and `blocking` (XREADGROUP BLOCK holds its whole connection; its client_options::timeout
-// must exceed consumer_options::block). Call members from that io_context's thread only.
+// Threading: a consumer uses two routers (redis/router.hpp) of the same io_context: `commands`
+// (pipelined, short calls) and `blocking` (XREADGROUP BLOCK holds its whole connection; its
+// client_options::timeout must exceed consumer_options::block). Call members from that
+// io_context's thread only.
+//
+// On Redis Cluster every call goes to the master of its shard's slot and follows it through
+// resharding and failover (the router does that). Only read() changes shape: Redis refuses one
+// XREADGROUP over streams of different slots (CROSSSLOT), even on one master, so a read asks
+// every shard without BLOCK (pipelined per master), and when nothing is there, blocks on one
+// shard per master (its dedicated `blocking` connection; the shard taken in turn) for at most
+// consumer_options::cluster_block_slice, then asks every shard again, until options.block has
+// passed. An entry on a shard nobody blocks on waits at most that slice.
 // Errors are returned (consumer_result), never thrown, except std::bad_alloc.
 #pragma once
 
 #include "config/config.hpp"
-#include "redis/client.hpp"
+#include "redis/router.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
@@ -105,6 +114,7 @@ struct consumer_options {
     std::chrono::milliseconds claim_idle{30000};                      // worker.claim_idle_ms
     std::uint32_t max_attempts = 5;                                   // worker.max_attempts
     std::chrono::milliseconds forget_idle{std::chrono::minutes(10)};  // trim(): empty consumers idle longer are removed
+    std::chrono::milliseconds cluster_block_slice{100};               // read() on a cluster (see the top)
 };
 
 // shards, claim_idle and max_attempts from the configuration; the given name.
@@ -170,16 +180,16 @@ public:
     template <typename T>
     using awaitable = boost::asio::awaitable<consumer_result<T>>;
 
-    // Both clients must outlive the consumer; they may be the same client only if read() is
+    // Both routers must outlive the consumer; they may be the same router only if read() is
     // never called with a block time (tests).
-    consumer(redis::client& commands, redis::client& blocking, consumer_options options);
+    consumer(redis::router& commands, redis::router& blocking, consumer_options options);
 
     const consumer_options& options() const noexcept { return options_; }
     std::string queue_key(std::uint32_t shard) const;  // queue::queue_key, for the caller's logs
 
     // SCRIPT LOAD of the consumer scripts at every (re)connect of `commands` (call before its
     // start(); without it the first call of each script goes through EVAL once).
-    void register_scripts(redis::client& commands) const;
+    void register_scripts(redis::router& commands) const;
 
     // XGROUP CREATE <queue> <group> 0 MKSTREAM on every shard; BUSYGROUP is success. At id 0, so
     // entries queued before the first worker started are processed. Value: groups created now.
@@ -188,7 +198,10 @@ public:
     // XREADGROUP GROUP <group> <name> COUNT <count_per_shard> BLOCK <block> STREAMS <all shard
     // queues> > ...: new entries of every shard, at most count_per_shard from each, waiting up
     // to options.block for the first (block false: no BLOCK, answer at once). Uses the
-    // blocking client. Empty when nothing arrived. consumer_error::no_group: create_groups().
+    // blocking router. Empty when nothing arrived. consumer_error::no_group: create_groups().
+    // On a cluster (see the top): what arrived on any shard; a shard whose call failed is left
+    // out while others deliver, and its error is returned only when nothing was delivered (a
+    // missing group is returned by the next read).
     awaitable<std::vector<queued_entry>> read(std::size_t count_per_shard, bool block = true);
 
     // XAUTOCLAIM <queue> <group> <name> <claim_idle> <cursor> COUNT <count>: one page of the
@@ -218,10 +231,17 @@ public:
     awaitable<bool> leave(std::uint32_t shard);
 
 private:
-    redis::client& commands_;
-    redis::client& blocking_;
+    awaitable<std::vector<queued_entry>> read_cluster(std::size_t count_per_shard, bool block);
+    boost::asio::awaitable<bool> read_round(const std::vector<std::uint32_t>& shards, const std::string& count,
+                                            const std::string& block_ms,
+                                            consumer_result<std::vector<queued_entry>>& out);
+
+    redis::router& commands_;
+    redis::router& blocking_;
     consumer_options options_;
     std::vector<std::string> queue_keys_;  // by shard
+    std::size_t lead_rotation_ = 0;        // read_cluster(): which shard of each master blocks
+    bool no_group_seen_ = false;           // read_cluster(): NOGROUP on a shard while others delivered
 };
 
 }  // namespace sluice::queue

@@ -15,7 +15,11 @@
 // - A call that misses its deadline completes with error::timeout and nothing else happens to the
 //   connection: its entry stays in in_flight, abandoned, so that its reply, when it comes, is
 //   matched in order and discarded. Calls enter in_flight in time order with the same timeout, so
-//   the abandoned entries are always a prefix of in_flight (`expired` counts them).
+//   the abandoned entries are almost always a prefix of in_flight (`expired` counts them). The
+//   exceptions are "early" calls, whose deadline is before that of a call ahead of them: a
+//   NOSCRIPT fallback re-sent with its original deadline, and a cluster router's call re-sent
+//   after a redirection (detail::client_access). While any is in flight the sweep also looks for
+//   them past the prefix, so they too complete at their own deadline.
 // - Liveness, not deadlines, decides that a connection is dead: with commands outstanding and no
 //   reply at all for options.liveness, or an idle heartbeat PING unanswered as long, the server
 //   has stopped answering and the connection is dropped and re-made. A slow server that still
@@ -40,6 +44,8 @@
 #include "redis/client.hpp"
 
 #include "config/config.hpp"
+#include "redis/detail/client_access.hpp"
+#include "redis/detail/completion.hpp"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -54,30 +60,6 @@
 #include <random>
 #include <stdexcept>
 #include <vector>
-
-namespace sluice::redis::detail {
-
-// A call's completion with its result, as a nullary handler that keeps the caller's executor
-// (the associated_executor specialisation below), so post() can hand it over to that executor.
-// Written out because asio::append cannot take an any_completion_handler in Boost 1.81 (it
-// recurses while wrapping it).
-struct posted_completion {
-    client::completion_handler handler;
-    boost::system::error_code ec;
-    reply result;
-
-    void operator()() { std::move(handler)(ec, std::move(result)); }
-};
-
-}  // namespace sluice::redis::detail
-
-template <typename Candidate>
-struct boost::asio::associated_executor<sluice::redis::detail::posted_completion, Candidate> {
-    using type = boost::asio::any_completion_executor;
-    static type get(const sluice::redis::detail::posted_completion& c, const Candidate& candidate) noexcept {
-        return boost::asio::get_associated_executor(c.handler, candidate);
-    }
-};
 
 namespace sluice::redis {
 
@@ -127,9 +109,7 @@ bool is_noscript(const redisReply& r) {
     return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
 }
 
-void* as_privdata(std::uint64_t id) {
-    return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id));
-}
+void* as_privdata(std::uint64_t id) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)); }
 
 std::uint64_t from_privdata(void* privdata) {
     return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(privdata));
@@ -163,6 +143,7 @@ struct in_flight_call {
     clock::time_point deadline;
     clock::time_point written{};  // when hiredis wrote it to the socket (unset until then)
     client::completion_handler handler;  // only for call_kind::user
+    bool early = false;  // a user call with a deadline before that of a call ahead of it
     // async_eval only: the script and the EVALSHA command, to re-send as EVAL after NOSCRIPT.
     std::shared_ptr<const script_text> eval_script;
     command evalsha;
@@ -186,11 +167,13 @@ struct connection : std::enable_shared_from_this<connection> {
     // The settled prefix of in_flight: entries no caller waits for any more (abandoned calls and
     // heartbeats), which the sweep has passed over; only their replies are still expected.
     std::size_t expired = 0;
-    std::size_t handshake_left = 0;  // handshake replies still expected
-    bool handshake_failed = false;   // an error reply: the drop is posted
-    std::size_t user_calls = 0;      // entries of in_flight that belong to callers (kind user)
-    std::size_t unwritten_from = 0;  // entries from here on are still in hiredis's output buffer
-    bool ready = false;              // the handshake was answered
+    std::size_t handshake_left = 0;       // handshake replies still expected
+    bool handshake_failed = false;        // an error reply: the drop is posted
+    std::size_t user_calls = 0;           // entries of in_flight that belong to callers (kind user)
+    std::size_t early_calls = 0;          // user entries marked early (see the top of this file)
+    clock::time_point latest_deadline{};  // the latest deadline of a user call entered so far
+    std::size_t unwritten_from = 0;       // entries from here on are still in hiredis's output buffer
+    bool ready = false;                   // the handshake was answered
     // Liveness: when the server last showed it is alive (a reply, or the first command sent
     // while nothing was outstanding), and when anything last went either way (heartbeat).
     clock::time_point last_progress = clock::now();
@@ -239,19 +222,43 @@ public:
     }
 
     void submit(command cmd, std::shared_ptr<const script_text> eval_script, client::completion_handler handler) {
+        const std::string_view resp = cmd.resp;
+        command* evalsha = eval_script ? &cmd : nullptr;
+        submit_until(resp, clock::now() + options_.timeout, evalsha, std::move(eval_script), std::move(handler));
+    }
+
+    // One call with its deadline. `evalsha` (async_eval only) is kept for the NOSCRIPT fallback;
+    // `resp` may point into it (it is written before `evalsha` is moved).
+    void submit_until(std::string_view resp, clock::time_point deadline, command* evalsha,
+                      std::shared_ptr<const script_text> eval_script, client::completion_handler handler) {
         if (stopped_) return complete(std::move(handler), error::stopped);
         if (!connected()) return complete(std::move(handler), error::not_connected);
         if (conn_->user_calls >= options_.max_pending) return complete(std::move(handler), error::too_many_pending);
+        if (deadline <= clock::now()) {
+            ++counters_.timeouts;
+            return complete(std::move(handler), error::timeout);
+        }
 
         connection& conn = *conn_;
-        in_flight_call call(call_kind::user, clock::now() + options_.timeout, std::move(handler));
-        if (!send(conn, call, cmd.resp)) return complete(std::move(call.handler), error::connection_lost);
-        if (eval_script) {
+        in_flight_call call(call_kind::user, deadline, std::move(handler));
+        if (!send(conn, call, resp)) return complete(std::move(call.handler), error::connection_lost);
+        if (eval_script && evalsha != nullptr) {
             call.eval_script = std::move(eval_script);
-            call.evalsha = std::move(cmd);
+            call.evalsha = std::move(*evalsha);
+        }
+        enter_user_call(conn, std::move(call));
+        ++conn.user_calls;
+    }
+
+    // Appends a user call to in_flight, marking it early if a call ahead of it has a later deadline.
+    static void enter_user_call(connection& conn, in_flight_call&& call) {
+        call.early = call.deadline < conn.latest_deadline;
+        if (call.early) {
+            ++conn.early_calls;
+        } else {
+            conn.latest_deadline = call.deadline;
         }
         conn.in_flight.push_back(std::move(call));
-        ++conn.user_calls;
     }
 
     // Reads until the socket has nothing more: hiredis reads at most 16 KB a call, and the reactor
@@ -294,6 +301,10 @@ public:
         if (queue.empty() || queue.front().id != id) return;  // failed already (stopped, dropped)
         in_flight_call call = std::move(queue.front());
         queue.pop_front();
+        if (call.early) {
+            call.early = false;
+            --conn.early_calls;
+        }
         if (conn.expired > 0) --conn.expired;  // the front was in the settled prefix
         if (conn.unwritten_from > 0) --conn.unwritten_from;
         if (r != nullptr) conn.last_progress = conn.last_activity = clock::now();
@@ -311,11 +322,11 @@ public:
             const auto eval = evalsha_to_eval(call.evalsha, call.eval_script->source);
             call.eval_script.reset();
             call.evalsha = {};
-            // Same handler, same deadline, back of the line. Its deadline may now be earlier than
-            // those ahead of it: the sweep then times it out up to one timeout late.
+            // Same handler, same deadline, back of the line: usually an early call now (its
+            // deadline is before those ahead of it), which the sweep finds past the prefix.
             call.written = {};
             if (send(conn, call, eval)) {
-                queue.push_back(std::move(call));
+                enter_user_call(conn, std::move(call));
                 return;
             }
             r = nullptr;  // the context is closing: no new command can be written
@@ -431,6 +442,7 @@ private:
         auto calls = std::move(conn.in_flight);
         conn.in_flight.clear();
         conn.user_calls = 0;
+        conn.early_calls = 0;
         conn.expired = 0;
         conn.unwritten_from = 0;
         conn.handshake_left = 0;
@@ -484,24 +496,37 @@ private:
     }
 
     // Completes every call past its deadline with error::timeout, oldest first; their entries stay,
-    // abandoned, so that their replies are matched and discarded. Heartbeats join the settled
-    // prefix as they are passed (liveness, not a deadline, judges them).
+    // abandoned, so that their replies are matched and discarded. Heartbeats and early calls
+    // abandoned before join the settled prefix as they are passed (liveness, not a deadline,
+    // judges heartbeats). Early calls past the prefix are looked for only while there are any.
     void expire_overdue_calls(connection& conn, clock::time_point now) {
         while (conn.expired < conn.in_flight.size()) {
             auto& call = conn.in_flight[conn.expired];
-            if (call.kind == call_kind::heartbeat) {
+            if (call.kind == call_kind::heartbeat || call.kind == call_kind::abandoned) {
                 ++conn.expired;
                 continue;
             }
             if (call.kind != call_kind::user || call.deadline > now) break;
-            call.kind = call_kind::abandoned;
-            call.eval_script.reset();
-            call.evalsha = {};
-            --conn.user_calls;
+            abandon(conn, call);
             ++conn.expired;
-            ++counters_.timeouts;
-            complete(std::move(call.handler), error::timeout);
         }
+        for (auto i = conn.expired; conn.early_calls > 0 && i < conn.in_flight.size(); ++i) {
+            auto& call = conn.in_flight[i];
+            if (call.kind == call_kind::user && call.early && call.deadline <= now) abandon(conn, call);
+        }
+    }
+
+    void abandon(connection& conn, in_flight_call& call) {
+        if (call.early) {
+            call.early = false;
+            --conn.early_calls;
+        }
+        call.kind = call_kind::abandoned;
+        call.eval_script.reset();
+        call.evalsha = {};
+        --conn.user_calls;
+        ++counters_.timeouts;
+        complete(std::move(call.handler), error::timeout);
     }
 
     void send_heartbeat(connection& conn) {
@@ -673,8 +698,20 @@ void client_state::schedule_reconnect() {
 
 // ---- client ------------------------------------------------------------------------------------
 
+namespace {
+
+client_options single_server(client_options options) {
+    if (!options.cluster_seeds.empty()) {
+        throw std::invalid_argument("redis::client connects to one server; the cluster seeded by " +
+                                    options.cluster_seeds.front().address() + " needs a redis::router");
+    }
+    return options;
+}
+
+}  // namespace
+
 client::client(asio::io_context& ioc, client_options options)
-    : ioc_(ioc), state_(std::make_shared<detail::client_state>(ioc, std::move(options))) {}
+    : ioc_(ioc), state_(std::make_shared<detail::client_state>(ioc, single_server(std::move(options)))) {}
 
 client::~client() {
     state_->detach();
@@ -729,22 +766,28 @@ void client::submit(detail::command cmd, std::shared_ptr<const detail::script_te
     state_->submit(std::move(cmd), std::move(eval_script), std::move(handler));
 }
 
+void detail::client_access::submit_until(client& c, std::string_view resp,
+                                         std::chrono::steady_clock::time_point deadline,
+                                         client::completion_handler handler) {
+    c.state_->submit_until(resp, deadline, nullptr, nullptr, std::move(handler));
+}
+
 // ---- configuration -----------------------------------------------------------------------------
 
 client_options options_from(const config::settings& settings) {
     const auto& url = settings.redis.url;
     const auto target = config::parse_redis_url(url);
-    if (target.cluster) {
-        throw std::invalid_argument("redis.url = \"" + url +
-                                    "\": redis+cluster:// is not supported yet (expected redis://HOST:PORT)");
-    }
-    if (!target.socket_path.empty() || target.endpoints.size() != 1) {
-        throw std::invalid_argument("redis.url = \"" + url +
-                                    "\": unix:// is not supported yet (expected redis://HOST:PORT)");
+    if (!target.socket_path.empty() || target.endpoints.empty() || (!target.cluster && target.endpoints.size() != 1)) {
+        throw std::invalid_argument(
+            "redis.url = \"" + url +
+            "\": unix:// is not supported yet (expected redis://HOST:PORT or redis+cluster://HOST:PORT,...)");
     }
     client_options options;
     options.host = target.endpoints.front().host;
     options.port = target.endpoints.front().port;
+    if (target.cluster) {
+        for (const auto& e : target.endpoints) options.cluster_seeds.push_back({e.host, e.port});
+    }
     options.timeout = std::chrono::milliseconds(settings.redis.timeout_ms);
     options.liveness = std::chrono::milliseconds(
         settings.redis.liveness_ms != 0 ? settings.redis.liveness_ms : std::max(2000u, 2 * settings.redis.timeout_ms));

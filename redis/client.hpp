@@ -33,6 +33,7 @@
 #pragma once
 
 #include "redis/detail/command.hpp"
+#include "redis/endpoint.hpp"
 #include "redis/error.hpp"
 #include "redis/reply.hpp"
 #include "redis/script.hpp"
@@ -52,6 +53,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace sluice::config {
 struct settings;
@@ -70,6 +72,16 @@ struct client_options {
     std::chrono::milliseconds backoff_initial{25};
     std::chrono::milliseconds backoff_max{300};
     std::size_t max_pending = 100000;  // beyond: fail at once with too_many_pending
+
+    // redis+cluster:// (redis::router only; a redis::client refuses options with seeds): the
+    // nodes first asked for the topology. Every connection the router makes to a master uses the
+    // options above with that master's host and port.
+    std::vector<endpoint> cluster_seeds;
+    // The topology is asked again this often while every slot has a connected master, and after
+    // degraded_refresh (doubling up to 1 s) while some slot has not, so a replica promoted in a
+    // failover is found within that.
+    std::chrono::milliseconds topology_refresh{5000};
+    std::chrono::milliseconds degraded_refresh{100};
 };
 
 // What the client has counted since it was made (for metrics).
@@ -77,15 +89,25 @@ struct client_counters {
     std::uint64_t timeouts = 0;        // calls completed with error::timeout at their deadline
     std::uint64_t late_replies = 0;    // replies to such calls, received and discarded
     std::uint64_t liveness_drops = 0;  // connections dropped because the server stopped answering
+    // A cluster router's only (router.hpp), summed over its connections with the above:
+    std::uint64_t moved = 0;               // MOVED replies followed
+    std::uint64_t asked = 0;               // ASK replies followed
+    std::uint64_t try_again = 0;           // calls completed with error::try_again
+    std::uint64_t cluster_down = 0;        // calls completed with error::cluster_down
+    std::uint64_t topology_refreshes = 0;  // topology replies applied
+    std::uint64_t topology_changes = 0;    // ... that moved a slot to another master
+    std::uint64_t topology_failures = 0;   // refreshes no node answered
 };
 
 // The client options of a loaded configuration: redis.url, redis.timeout_ms and
-// redis.liveness_ms. Only redis:// is supported so far; redis+cluster:// and unix:// throw
-// std::invalid_argument naming the key.
+// redis.liveness_ms. redis:// gives host and port; redis+cluster:// gives cluster_seeds (and host
+// and port of the first seed), for a redis::router. unix:// throws std::invalid_argument naming
+// the key.
 client_options options_from(const config::settings& settings);
 
 namespace detail {
 class client_state;
+struct client_access;
 }
 
 class client {
@@ -94,6 +116,7 @@ public:
     using completion_signature = void(boost::system::error_code, reply);
     using completion_handler = boost::asio::any_completion_handler<completion_signature>;
 
+    // Throws std::invalid_argument for options with cluster_seeds (use redis::router).
     client(boost::asio::io_context& ioc, client_options options);
     ~client();  // as stop(); on_connection_change is not called any more
     client(const client&) = delete;
@@ -153,6 +176,8 @@ public:
     }
 
 private:
+    friend struct detail::client_access;  // the router: calls with a deadline of their own
+
     struct initiate_exec {
         client* self;
         template <typename Handler>

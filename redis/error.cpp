@@ -18,6 +18,9 @@ public:
         case error::connection_lost: return "connection to Redis lost with the call in flight";
         case error::too_many_pending: return "too many Redis calls in flight";
         case error::stopped: return "Redis client stopped";
+        case error::try_again: return "Redis Cluster: the key's slot is being migrated (TRYAGAIN)";
+        case error::cluster_down: return "Redis Cluster: no master serves the key's slot (CLUSTERDOWN)";
+        case error::redirected: return "Redis Cluster: the key's slot moved again while the call followed it";
         }
         return "unknown sluice.redis error " + std::to_string(value);
     }

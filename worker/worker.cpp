@@ -12,7 +12,7 @@
 #include "queue/consumer.hpp"
 #include "queue/keys.hpp"
 #include "queue/submission.hpp"
-#include "redis/client.hpp"
+#include "redis/router.hpp"
 #include "worker/calculation.hpp"
 #include "worker/metrics_server.hpp"
 #include "worker/rounding.hpp"
@@ -115,8 +115,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     config::settings settings;
     catalogue::catalogue catalogue;
     std::string allocator;
-    redis::client commands;
-    redis::client blocking;
+    redis::router commands;  // redis+cluster://: one connection per master, routed by shard
+    redis::router blocking;
     queue::consumer consumer;
     worker_metrics metrics;
     metrics_server server;
@@ -552,6 +552,13 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 config::log(up ? config::log_level::info : config::log_level::warning,
                     "Redis (" + role + ") " + (up ? std::string("connected") : "connection lost: " + c->last_error()));
             });
+            if (c->is_cluster()) {
+                c->on_node_change([this, role](const std::string& node, bool up) {
+                    if (!up && stopping) return;
+                    config::log(up ? config::log_level::info : config::log_level::warning,
+                        "Redis Cluster node " + node + " (" + role + ") " + (up ? "connected" : "connection lost"));
+                });
+            }
             c->start();
         }
         if (ledger_client) {

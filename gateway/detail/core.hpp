@@ -18,7 +18,7 @@
 #include "gateway/admission/practice_set.hpp"
 #include "gateway/runtime.hpp"
 #include "ratelimit/gcra.hpp"
-#include "redis/client.hpp"
+#include "redis/router.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -47,7 +47,7 @@ struct shared_state {
     std::atomic<bool> draining{false};
     std::atomic<std::uint32_t> open_connections{0};
     std::atomic<std::uint32_t> max_connections{0};
-    std::atomic<std::uint32_t> redis_connected{0};  // cores whose Redis connection is up
+    std::atomic<std::uint32_t> redis_connected{0};  // cores whose Redis is up (a cluster: some master)
     std::uint32_t core_count = 0;
     config::allocator_report allocator;
     std::vector<const metrics_shard*> shards;              // fixed once all cores exist
@@ -100,8 +100,8 @@ struct core {
     session_list sessions;
     net::steady_timer sweep_timer;
     net::steady_timer drain_timer;
-    net::steady_timer sample_timer;                                    // core 0: queue lengths
-    redis::client redis;                                               // this core's one pipelined connection
+    net::steady_timer sample_timer;  // core 0: queue lengths
+    redis::router redis;             // this core's pipelined connection (one per master of a cluster)
     replication_waiter replication{redis, metrics.replication_waits};  // durability.replicas > 0: group-commit WAIT
     ratelimit::local_limiter failed_auth;
     admission_control admission;  // the adaptive limit on admissions in flight, and the retry schedule
@@ -116,7 +116,7 @@ struct core {
     bool draining = false;
 
     // Called for every request that arrives: every few of them, the Redis connection is serviced
-    // at once (redis::client::poll), so that thousands of ready client sockets cannot keep its
+    // at once (redis::router::poll), so that thousands of ready client sockets cannot keep its
     // replies waiting in the socket or its commands in the client's buffer.
     void note_request() {
         if (++requests_since_redis_poll < redis_poll_every) return;

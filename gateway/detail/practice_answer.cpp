@@ -78,9 +78,10 @@ void add_rate_limit(const exchange& x, std::uint32_t remaining, std::int64_t res
 }
 
 net::awaitable<void> add_current_rate_limit(const exchange& x, const std::string& practice) {
-    if (!x.c.redis.connected()) co_return;
     const auto call = queue::build_ratelimit_peek_call(practice, x.rt.settings);
-    auto [ec, reply] = co_await x.c.redis.async_exec(call.views(), use_tuple);
+    const std::string_view key = call.words.at(1);  // GET <key>: the practice's shard
+    if (!x.c.redis.connected(key)) co_return;
+    auto [ec, reply] = co_await x.c.redis.async_exec(key, call.views(), use_tuple);
     const auto tat = queue::read_tat(reply);
     if (ec || !tat.valid) co_return;
     const auto d = queue::ratelimit_state(tat.tat_us, x.rt.settings, micros_since_epoch(system_clock::now()));

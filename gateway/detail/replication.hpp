@@ -10,12 +10,18 @@
 // form the next batch, sent when it returns. Under load a batch grows to what arrived during one
 // replica round trip: one WAIT per round trip instead of one per admission.
 //
+// On a Redis Cluster (redis+cluster://) each master has its own connection and its own writes, so
+// batches are kept per master: an admission joins the batch of the node its key is routed to, and
+// that batch's WAIT is routed by the same key, to the master that took the write. With one server
+// there is one batch queue, as before. (If a slot moves between the write and the WAIT, the WAIT
+// goes to the new master and may come back short: a shortfall, counted and logged like any other.)
+//
 // Lives on the core's thread only. Each waiter holds its own timer through a shared_ptr, so a
 // batch never points at a destroyed frame.
 #pragma once
 
 #include "gateway/metrics.hpp"
-#include "redis/client.hpp"
+#include "redis/router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -31,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace sluice::gateway::detail {
@@ -45,19 +52,22 @@ public:
     };
 
     // `waits_sent` counts the WAIT commands (one per batch), for /metrics.
-    replication_waiter(redis::client& redis, counter& waits_sent) : redis_(redis), waits_sent_(waits_sent) {}
+    replication_waiter(redis::router& redis, counter& waits_sent) : redis_(redis), waits_sent_(waits_sent) {}
 
-    // Call after this admission's script answered. Completes when a WAIT sent after that answer
-    // has returned.
-    boost::asio::awaitable<outcome> wait(std::uint32_t replicas, std::chrono::milliseconds timeout) {
+    // Call after this admission's script answered; `key` is a key the script wrote (it routes the
+    // WAIT to the master that took the write). Completes when a WAIT sent on that master's
+    // connection after that answer has returned.
+    boost::asio::awaitable<outcome> wait(std::string_view key, std::uint32_t replicas,
+                                         std::chrono::milliseconds timeout) {
         namespace net = boost::asio;
-        if (!next_) next_ = std::make_shared<batch>();
-        const auto joined = next_;
+        lane& l = redis_.is_cluster() ? lanes_[redis_.node_of(key)] : single_;
+        if (!l.next) l.next = std::make_shared<batch>();
+        const auto joined = l.next;
         auto timer = std::make_shared<net::steady_timer>(redis_.get_executor(), net::steady_timer::time_point::max());
         joined->waiters.push_back(timer);
-        if (!in_flight_) {
-            in_flight_ = true;
-            net::co_spawn(redis_.get_executor(), flush(replicas, timeout), net::detached);
+        if (!l.in_flight) {
+            l.in_flight = true;
+            net::co_spawn(redis_.get_executor(), flush(l, std::string(key), replicas, timeout), net::detached);
         }
         if (!joined->done) co_await timer->async_wait(net::as_tuple(net::use_awaitable));
         co_return joined->result;
@@ -70,16 +80,24 @@ private:
         bool done = false;
     };
 
-    boost::asio::awaitable<void> flush(std::uint32_t replicas, std::chrono::milliseconds timeout) {
+    // The batches of one connection: the one being filled, and whether a WAIT is out.
+    struct lane {
+        std::shared_ptr<batch> next;
+        bool in_flight = false;
+    };
+
+    // `l` stays valid: lanes are never erased (a cluster has a handful of masters over a life).
+    boost::asio::awaitable<void> flush(lane& l, std::string key, std::uint32_t replicas,
+                                       std::chrono::milliseconds timeout) {
         namespace net = boost::asio;
         const std::string count = std::to_string(replicas);
         const std::string millis = std::to_string(timeout.count());
-        while (next_) {
-            const auto current = std::move(next_);
-            next_.reset();
+        while (l.next) {
+            const auto current = std::move(l.next);
+            l.next.reset();
             waits_sent_.add();
             const std::array<std::string_view, 3> args{"WAIT", count, millis};
-            auto [ec, reply] = co_await redis_.async_exec(args, net::as_tuple(net::use_awaitable));
+            auto [ec, reply] = co_await redis_.async_exec(key, args, net::as_tuple(net::use_awaitable));
             current->result.ec = ec;
             if (!ec && reply.is_integer()) {
                 current->result.acknowledged = reply.integer;
@@ -89,12 +107,12 @@ private:
             current->done = true;
             for (const auto& waiter : current->waiters) waiter->cancel();
         }
-        in_flight_ = false;
+        l.in_flight = false;
     }
 
-    redis::client& redis_;
-    std::shared_ptr<batch> next_;
-    bool in_flight_ = false;
+    redis::router& redis_;
+    lane single_;                                  // one server
+    std::unordered_map<std::string, lane> lanes_;  // a cluster: by master ("host:port")
     counter& waits_sent_;
 };
 

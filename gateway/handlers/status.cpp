@@ -7,6 +7,7 @@
 #include "gateway/problem.hpp"
 #include "queue/ratelimit_state.hpp"
 #include "queue/status.hpp"
+#include "redis/slot.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -34,7 +35,16 @@ net::awaitable<void> answer(exchange x, request_state& state) {
         co_await add_current_rate_limit(x, who->practice);
         co_return;
     }
-    if (!x.c.redis.connected()) {
+    // On a Redis Cluster the script's two keys (the record, the practice's rate limit) must share a
+    // slot: an id of another shard than the practice's is not this practice's submission (ids carry
+    // their practice's shard), so it is answered as one without reading it. One server reads it
+    // and finds the same.
+    if (x.c.redis.is_cluster() && redis::key_slot(call->keys.at(0)) != redis::key_slot(call->keys.at(1))) {
+        make_problem(x.res, problem::not_found, "no submission of this practice has this id");
+        co_await add_current_rate_limit(x, who->practice);
+        co_return;
+    }
+    if (!x.c.redis.connected(call->keys.at(0))) {
         unavailable(x, problem::unavailable, "the submission store is unreachable; retry later");
         co_return;
     }

@@ -11,6 +11,7 @@
 #include "gateway/detail/handlers.hpp"
 #include "gateway/problem.hpp"
 #include "queue/admission.hpp"
+#include "queue/keys.hpp"
 #include "queue/submission.hpp"
 #include "ratelimit/retry_after.hpp"
 
@@ -69,8 +70,10 @@ std::string receipt_json(std::string_view id, const std::string& practice, const
 net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& practice, std::string_view idempotency_key,
                                        const std::string& submission_id) {
     const auto& durability = x.rt.settings.durability;
-    const auto waited =
-        co_await x.c.replication.wait(durability.replicas, std::chrono::milliseconds(durability.wait_timeout_ms));
+    // WAIT goes to the master that took the write: the one of a key the admission wrote.
+    const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
+    const auto waited = co_await x.c.replication.wait(call.keys.front(), durability.replicas,
+                                                      std::chrono::milliseconds(durability.wait_timeout_ms));
     if (waited.ec || waited.acknowledged < static_cast<long long>(durability.replicas)) {
         x.c.metrics.replication_shortfalls.add();
         config::log(config::log_level::warning,
@@ -79,7 +82,6 @@ net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& pra
                                    : std::to_string(waited.acknowledged) + " of " +
                                          std::to_string(durability.replicas) + " replicas acknowledging"));
     }
-    const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
     auto [ec, reply] =
         co_await x.c.redis.async_eval(queue::complete_script(), call.key_views(), call.argv_views(), use_tuple);
     if (ec || !reply.is_integer())
@@ -165,7 +167,8 @@ net::awaitable<void> at_headers(exchange x, request_state& state) {
         count(x.c, admission_verdict::limited);
         co_return;
     }
-    if (!x.c.redis.connected()) {
+    // Asked of the practice's shard: on a Redis Cluster a lost master stops only its shards.
+    if (!x.c.redis.connected(queue::hash_tag(queue::shard_of(who->practice, x.rt.settings.redis.shards)))) {
         shed(x, problem::unavailable, "the submission store is unreachable; nothing was queued, retry later");
         x.c.metrics.refused_before_body.add();
         co_return;
@@ -210,7 +213,7 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     }
 
     // The connection, once more: the body may have taken a while to arrive.
-    if (!x.c.redis.connected()) {
+    if (!x.c.redis.connected(queue::hash_tag(queue::shard_of(who->practice, x.rt.settings.redis.shards)))) {
         shed(x, problem::unavailable, "the submission store is unreachable; nothing was queued, retry later");
         co_return;
     }

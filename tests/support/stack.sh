@@ -4,6 +4,8 @@
 #   work          a scratch directory (the caller removes it)
 #   practices     how many practices `stack_credentials` generates
 #   extra_toml    (optional) appended to the config, e.g. "[limits]\nmax_connections = 5000"
+#   redis_url     (optional) the Redis the gateway and worker use, e.g. a cluster's
+#                 redis+cluster://...; default the redis-server of stack_start_redis
 # and define `fail MESSAGE` (print, exit non-zero). Then:
 #   stack_start_redis     redis-server with ops/redis.conf (AOF) in $work/redis, on a free port
 #                         ($redis_port; kept for restarts, which load the AOF)
@@ -74,7 +76,7 @@ port = $gateway_port
 threads = 1
 
 [redis]
-url = "redis://127.0.0.1:$redis_port"
+url = "${redis_url:-redis://127.0.0.1:$redis_port}"
 
 [credentials]
 file = "$work/credentials.csv"

@@ -27,6 +27,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -412,6 +413,31 @@ TEST_F(redis_client_test, eval_falls_back_to_eval_after_script_flush) {
     EXPECT_EQ(c.pending(), 0u);
 }
 
+// 4b. The NOSCRIPT fallback goes to the back of the line with its call's original deadline, so it
+// may sit behind calls that expire later; it must still time out at its own deadline, not theirs.
+TEST_F(redis_client_test, a_noscript_fallback_times_out_at_its_own_deadline) {
+    auto o = options();
+    o.timeout = 600ms;
+    o.liveness = 5s;
+    client c(ioc, o);
+    connect(c);
+    resume_on_exit guard{server};
+
+    const script never_loaded("return 'fallback' -- a script this server has not seen");
+    const std::string_view keys[] = {"sluice:test:early"};
+    std::vector<std::string> completed;
+    c.async_eval(never_loaded, keys, {}, [&](error_code ec, reply) { completed.push_back("script: " + ec.message()); });
+    c.poll();  // the EVALSHA is written now; its NOSCRIPT answer waits in the socket, unread
+    std::this_thread::sleep_for(300ms);
+    c.async_exec({"GET", "sluice:test:early"},
+                 [&](error_code ec, reply) { completed.push_back("get: " + ec.message()); });
+    server.pause();  // nothing is answered from here on: the EVAL re-sent behind the GET waits
+    ASSERT_TRUE(run_until([&] { return completed.size() == 2; }, 3s));
+    const std::string timed_out = make_error_code(error::timeout).message();
+    EXPECT_EQ(completed, (std::vector<std::string>{"script: " + timed_out, "get: " + timed_out}))
+        << "the script call (deadline 300 ms before the GET's) timed out after the GET";
+}
+
 TEST_F(redis_client_test, script_sha1_is_the_one_redis_computes) {
     const script s("return redis.call('PING')");
     EXPECT_EQ(s.sha1(), server.command({"SCRIPT", "LOAD", s.source()}).as_string());
@@ -715,8 +741,8 @@ TEST(redis_options_from, reads_url_and_timeout) {
     settings.redis.liveness_ms = 5000;
     EXPECT_EQ(sluice::redis::options_from(settings).liveness, 5000ms);
 
-    settings.redis.url = "redis+cluster://a:7000,b:7001";
-    EXPECT_THROW(sluice::redis::options_from(settings), std::invalid_argument);
+    settings.redis.url = "redis+cluster://a:7000,b:7001";  // seeds, for a redis::router
+    EXPECT_EQ(sluice::redis::options_from(settings).cluster_seeds.size(), 2U);
     settings.redis.url = "unix:///run/redis.sock";
     EXPECT_THROW(sluice::redis::options_from(settings), std::invalid_argument);
 }

@@ -7,7 +7,7 @@
 #include "queue/consumer.hpp"
 
 #include "queue/keys.hpp"
-#include "redis/client.hpp"
+#include "redis/router.hpp"
 #include "tests/integration/worker/worker_test_support.hpp"
 #include "tests/support/redis_environment.hpp"
 
@@ -80,7 +80,7 @@ protected:
         return true;
     }
 
-    void connect(sluice::redis::client& c) {
+    void connect(sluice::redis::router& c) {
         c.start();
         ASSERT_TRUE(run_until([&] { return c.connected(); }, 5s)) << c.last_error();
     }
@@ -114,8 +114,8 @@ protected:
     std::string key(std::uint32_t shard) const { return sluice::queue::queue_key(shard); }
 
     asio::io_context ioc;
-    sluice::redis::client commands{ioc, client_options(1s)};
-    sluice::redis::client blocking{ioc, client_options(2s)};
+    sluice::redis::router commands{ioc, client_options(1s)};
+    sluice::redis::router blocking{ioc, client_options(2s)};
 };
 
 // The pending entries of a shard: (id, consumer, deliveries).
