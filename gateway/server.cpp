@@ -251,6 +251,7 @@ void server::impl::reload() {
         fresh.listen = state->settings.listen;
         fresh.redis = state->settings.redis;
         state = load_runtime(std::move(fresh));  // credentials and catalogue re-read too
+        config::set_log_format(state->settings.log.format);  // log.requests is read per request
         shared.max_connections.store(state->settings.limits.max_connections);
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
         log(log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
