@@ -243,7 +243,7 @@ TEST_F(dead_letter_test, purge_removes_only_the_named_dead_letter_and_list_pages
     std::vector<queued> entries;
     // Five practices of one shard.
     for (int i = 0; entries.size() < 5; ++i) {
-        char code[8];
+        char code[16];
         std::snprintf(code, sizeof code, "B%05d", i);
         if (sluice::queue::shard_of(code, shards) != 1) continue;
         entries.push_back(enqueue(redis(), shards, code, "{not json", 1000s));
