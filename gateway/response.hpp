@@ -31,6 +31,12 @@ struct response {
         practice = {};
     }
     void add_header(std::string_view name, std::string value) { headers.emplace_back(name, std::move(value)); }
+    // As reset(), and gives back the memory too (a connection going idle keeps none).
+    void release() {
+        reset();
+        std::string().swap(body);
+        decltype(headers)().swap(headers);
+    }
 };
 
 std::string_view reason_phrase(unsigned status) noexcept;

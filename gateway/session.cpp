@@ -103,6 +103,13 @@ private:
         deadline = limit.count() > 0 ? clock::now() + limit : clock::time_point::max();
     }
     net::awaitable<next> serve_one(const runtime& rt);
+    void release_idle_memory() noexcept {
+        buffer_.shrink_to_fit();
+        parser_.reset();
+        response_.release();
+        std::string().swap(out_);
+        std::string().swap(request_id_);
+    }
     net::awaitable<next> answer_before_body(route r, bool wait_for_body);
     void handle(route_match match);
     net::awaitable<void> reply_and_close(problem p, std::string_view detail, route r);
@@ -120,12 +127,24 @@ private:
 };
 
 net::awaitable<void> session::run() {
+    error_code nb;
+    socket.non_blocking(true, nb);  // read_some below must never block the core's thread
     for (;;) {
         if (buffer_.size() == 0) {
             if (core_.draining) break;
+            // Idle: no buffer, parser or answer held while waiting (thousands of keep-alive
+            // connections wait at once), and no read attempted before the socket is readable.
+            release_idle_memory();
             enter(session_phase::idle, ms(core_.state->settings.limits.idle_timeout_ms));
-            auto [ec, n] = co_await socket.async_read_some(buffer_.prepare(4096), use_tuple);
-            if (ec) break;  // closed by the client, or cut off by the sweep
+            auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+            if (ec) break;  // cut off by the sweep, or the drain
+            // One read of everything that has arrived, into the core's scratch buffer; only what
+            // came is kept (usually a whole request: head and body, so no second read).
+            error_code rec;
+            const auto n = socket.read_some(net::buffer(core_.scratch), rec);
+            if (rec == net::error::would_block || rec == net::error::try_again) continue;
+            if (rec) break;  // closed by the client
+            net::buffer_copy(buffer_.prepare(n), net::buffer(core_.scratch.data(), n));
             buffer_.commit(n);
         }
         // The snapshot as the request arrives, held to its end: a SIGHUP may replace core_.state

@@ -31,9 +31,11 @@ std::uint64_t below(std::uint64_t random, std::uint64_t bound) noexcept {
 
 bool is_success(int status) { return status >= 200 && status <= 299; }
 
-// A longer Retry-After is honoured as one day (ratelimit's own ceiling): keeps 2 * RA far from
+// A longer Retry-After is honoured as one day (ratelimit's own ceiling): keeps the wait far from
 // overflow whatever a server sends.
 constexpr std::chrono::seconds longest_retry_after{86'400};
+// Retry-After is whole seconds: clients told the same number spread over the second after it.
+constexpr std::chrono::seconds retry_after_spread{1};
 
 }  // namespace
 
@@ -172,7 +174,7 @@ retry_decision next_action(client_behaviour behaviour, const attempt_outcome& ou
     }
     if (advised && outcome.retry_after && *outcome.retry_after > std::chrono::seconds{0}) {
         const nanoseconds wait = std::min(*outcome.retry_after, longest_retry_after);
-        return {next_step::retry, uniform_between(wait, 2 * wait, random)};
+        return {next_step::retry, uniform_between(wait, wait + retry_after_spread, random)};
     }
     // Exponential backoff with full jitter; the doubling stops at the cap (and before overflow).
     nanoseconds ceiling = std::max(limits.backoff_base, nanoseconds{0});

@@ -4,7 +4,7 @@
 // the submission, not the request (API.md), so every retry and every copy carries the same key
 // and the same body, and the gateway must queue each submission exactly once.
 //
-//   polite     honours Retry-After with jitter (see next_action), backs off exponentially with
+//   polite     honours Retry-After (comes back within a second after it), backs off exponentially with
 //              full jitter when there is no Retry-After, gives up on answers a retry cannot fix.
 //   impatient  the user who keeps pressing OK: retries at once on any transport error or non-2xx
 //              answer, up to a bound.
@@ -96,18 +96,20 @@ struct retry_decision {
 //   any 2xx                         done
 //   impatient, anything else        retry after 0, until impatient_max_attempts, then give up
 //   polite and double (per copy):
-//     429, 503, 409 with Retry-After   retry after a delay uniform in [RA, 2 RA] (RA of 0 counts
-//                                   as none; RA above a day as a day)
+//     429, 503, 409 with Retry-After   retry after a delay uniform in [RA, RA + 1 s] (RA of 0
+//                                   counts as none; RA above a day as a day)
 //     transport error, 408, 429/503/409 without Retry-After, 500, 502, 504
 //                                   retry after full jitter: uniform in
 //                                   [0, min(cap, base * 2^(attempt - 1))]
 //     anything else (400, 401, 403, 413, 422, 3xx, ...)   give up: the same bytes get the same answer
 //     and give up once polite_max_attempts requests were sent.
 //
-// Why [RA, 2 RA] and not [0, RA]: "full jitter" is a window as wide as the wait, but a client that
-// honours Retry-After never comes back before it (a GCRA 429 retried early is simply refused
-// again); so the window starts at RA. The gateway already spreads its 503 Retry-After; the client's
-// own jitter spreads clients that got the same whole second.
+// Why [RA, RA + 1 s]: a client that honours Retry-After never comes back before it (a GCRA 429
+// retried early is simply refused again), and the gateway's 503 Retry-After already says when the
+// client can be served (its retry schedule spreads the shed clients over the seconds ahead at the
+// rate it can admit them); the second of jitter only spreads the clients told the same whole
+// second. (An earlier model waited [RA, 2 RA]: it doubled every wait the gateway had computed, and
+// left capacity idle while its clients sat out the extra.)
 retry_decision next_action(client_behaviour behaviour, const attempt_outcome& outcome, int attempt,
                            const retry_limits& limits, std::uint64_t random) noexcept;
 

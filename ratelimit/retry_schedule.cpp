@@ -47,6 +47,10 @@ void retry_schedule::advance(clock::time_point now) noexcept {
     const auto t = tick_of(now);
     into_tick_ = now < start_ ? clock::duration{} : (now - start_) % tick;
     if (t <= now_tick_) return;
+    const auto second = (t - 1) / ticks_per_second;  // ticks count from 1
+    for (auto sec = per_second_at_ + 1; sec <= second && sec <= per_second_at_ + remembered_seconds; ++sec)
+        per_second_[sec % remembered_seconds] = 0;
+    per_second_at_ = std::max(per_second_at_, second);
     // Buckets passed over had no admissions.
     for (std::uint32_t b = now_tick_ + 1; b <= t && b <= now_tick_ + bucket_count; ++b) admitted_[b % bucket_count] = 0;
     now_tick_ = t;
@@ -70,7 +74,10 @@ double retry_schedule::capacity(clock::time_point now) noexcept {
     const double long_rate = sum(ticks_per_second);              // 1 s
     const double recent_rate = (sum(4) + admitted_[now_tick_ % bucket_count]) /
                                std::chrono::duration<double>(4 * tick + into_tick_).count();
-    return std::max({1.0, short_rate, long_rate, recent_rate});
+    std::uint32_t best_second = 0;
+    for (std::size_t i = 0; i < remembered_seconds; ++i)
+        if (i != per_second_at_ % remembered_seconds) best_second = std::max(best_second, per_second_[i]);
+    return std::max({1.0, short_rate, long_rate, recent_rate, 0.8 * best_second});
 }
 
 std::uint32_t retry_schedule::due_this_tick(clock::time_point now) noexcept {
@@ -133,6 +140,7 @@ double retry_schedule::fresh_share(clock::time_point now) noexcept {
 void retry_schedule::on_admitted(std::uint64_t request_hash, arrival_kind kind, clock::time_point now) noexcept {
     advance(now);
     ++admitted_[now_tick_ % bucket_count];
+    ++per_second_[per_second_at_ % remembered_seconds];
     if (kind != arrival_kind::fresh) forget(request_hash);
 }
 

@@ -28,8 +28,12 @@
 // Capacity is measured in ticks: the largest of the rate over the last 200 ms, over the last
 // second, and over the last 40 ms and the current tick so far. The short windows find the
 // capacity within a fraction of a second of a surge's start (the rate before it says nothing
-// about it); the long one smooths a noisy moment. A tick's room is the capacity spread over the
-// second's ticks, at least one (so below 100 admissions/s the schedule is looser than capacity).
+// about it); the long one smooths a noisy moment. It is also at least 4/5 of the best whole
+// second of the last minute: a measurement made while the thread was briefly starved (a busy
+// machine, a probe, a hiccup of Redis) would otherwise send its clients far into the future, where
+// they cannot be recalled when the capacity is back; erring high costs a cheap second refusal,
+// erring low leaves capacity idle. A tick's room is the capacity spread over the second's ticks,
+// at least one (so below 100 admissions/s the schedule is looser than capacity).
 //
 // Everything is per gateway thread (shared nothing); one thread's view of its own admissions is
 // what it can keep. The memory of shed requests is a fixed table (lossy: a forgotten request is
@@ -113,6 +117,9 @@ private:
     clock::duration into_tick_{};
     static constexpr std::size_t bucket_count = 128;
     std::array<std::uint32_t, bucket_count> admitted_{};  // admissions per tick (ring)
+    static constexpr std::size_t remembered_seconds = 60;
+    std::array<std::uint32_t, remembered_seconds> per_second_{};  // admissions per whole second (ring)
+    std::uint32_t per_second_at_ = 0;                             // the second per_second_ counts now
     std::vector<slot> slots_;
     std::uint32_t first_horizon_ = 0;  // the last tick given to a first submission
     std::uint32_t last_given_ = 0;     // the last tick given to anyone

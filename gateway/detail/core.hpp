@@ -26,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -109,6 +110,9 @@ struct core {
     std::size_t index;
     std::uint32_t rejecting = 0;  // connections being answered 503 for max_connections
     std::uint32_t requests_since_redis_poll = 0;
+    // Where an idle connection's first read lands (sessions hold no buffer while idle); one per
+    // core, used by one read at a time on the core's thread.
+    std::array<char, 64 * 1024> scratch;
     bool draining = false;
 
     // Called for every request that arrives: every few of them, the Redis connection is serviced

@@ -30,8 +30,14 @@ TEST_F(schedule_fixture, capacity_is_the_rate_over_the_last_second) {
     EXPECT_EQ(schedule.capacity(t0), 1.0);  // nothing measured: at least 1
     admit_spread(500, t0);
     EXPECT_NEAR(schedule.capacity(t0 + 1s + 1ms), 500.0, 1.0);
-    // Two seconds with none: back to the floor.
-    EXPECT_EQ(schedule.capacity(t0 + 3s + 1ms), 1.0);
+}
+
+TEST_F(schedule_fixture, capacity_remembers_four_fifths_of_the_best_second_of_the_last_minute) {
+    admit_spread(500, t0);
+    // A starved moment (nothing admitted for two seconds) does not make the schedule pessimistic.
+    EXPECT_NEAR(schedule.capacity(t0 + 3s + 1ms), 400.0, 1.0);
+    // A minute later the memory is gone.
+    EXPECT_EQ(schedule.capacity(t0 + 62s), 1.0);
 }
 
 TEST_F(schedule_fixture, capacity_follows_a_surge_within_a_fifth_of_a_second) {
