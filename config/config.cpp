@@ -239,6 +239,8 @@ constexpr text_rule ledger_url{
     is_ledger_url,
     "\"\" (no ledger), a postgresql:// URI or libpq key=value pairs (host=... port=... dbname=...)"};
 constexpr text_rule path{is_path, "a non-empty path (UTF-8, no control characters)"};
+constexpr text_rule optional_path{[](std::string_view text) { return text.empty() || is_path(text); },
+                                  "\"\" (none) or a path (UTF-8, no control characters)"};
 constexpr text_rule log_format{[](std::string_view text) { return text == "text" || text == "json"; },
                                "\"text\" or \"json\""};
 
@@ -300,6 +302,8 @@ void for_each_key(Settings& s, Visit&& visit)
 
     visit("log", "format", s.log.format, log_format);
     visit("log", "requests", s.log.requests, boolean_rule{});
+
+    visit("status", "message_file", s.status.message_file, optional_path);
 }
 
 struct key_name {
@@ -695,7 +699,8 @@ bool operator==(const settings& a, const settings& b)
     return a.listen == b.listen && a.redis == b.redis && a.credentials == b.credentials
         && a.ratelimit == b.ratelimit && a.idempotency == b.idempotency && a.limits == b.limits
         && a.admission == b.admission && a.shutdown == b.shutdown && a.durability == b.durability
-        && a.catalogue == b.catalogue && a.worker == b.worker && a.ledger == b.ledger && a.log == b.log;
+        && a.catalogue == b.catalogue && a.worker == b.worker && a.ledger == b.ledger && a.log == b.log
+        && a.status == b.status;
 }
 
 redis_target parse_redis_url(std::string_view url)

@@ -136,6 +136,15 @@ struct log_settings {
     bool operator==(const log_settings&) const = default;
 };
 
+// [status]: the public status page (GET /status). The operator's message is a file so that it can
+// be changed without touching the config: its text is shown on the page, re-read on SIGHUP; a
+// missing file shows no message.
+struct status_settings {
+    std::string message_file;  // "" : no operator's message
+
+    bool operator==(const status_settings&) const = default;
+};
+
 struct settings {
     listen_settings listen;
     redis_settings redis;
@@ -150,6 +159,7 @@ struct settings {
     worker_settings worker;
     ledger_settings ledger;
     log_settings log;
+    status_settings status;
 };
 
 // A configuration fault. what() is the one line shown to the operator, e.g.

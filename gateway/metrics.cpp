@@ -4,6 +4,7 @@
 #include "config/allocator.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <charconv>
 
 namespace sluice::gateway {
@@ -15,6 +16,8 @@ std::string_view route_name(route r) noexcept {
         case route::healthz: return "healthz";
         case route::readyz: return "readyz";
         case route::metrics: return "metrics";
+        case route::service_status: return "service_status";
+        case route::service_status_json: return "service_status_json";
         case route::unmatched: return "unmatched";
         case route::count_: break;
     }
@@ -252,6 +255,27 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
         const auto n = facts.queue_lengths[shard].load(std::memory_order_relaxed);
         if (n >= 0) w << "sluice_queue_length{shard=\"" << static_cast<std::uint64_t>(shard) << "\"} " << n << "\n";
     }
+    // The status page's figures (status_page.hpp), here so that both show the same numbers.
+    if (facts.queue_waiting >= 0)
+        w << "# HELP sluice_queue_waiting Submissions not yet calculated, over every shard (undelivered plus "
+             "delivered and not acknowledged).\n"
+             "# TYPE sluice_queue_waiting gauge\n"
+             "sluice_queue_waiting "
+          << facts.queue_waiting << "\n";
+    if (facts.drain_per_second >= 0) {
+        char rate[32];
+        std::snprintf(rate, sizeof rate, "%.3f", facts.drain_per_second);
+        w << "# HELP sluice_queue_drain_rate Submissions acknowledged by the workers per second, over the last "
+             "minute.\n"
+             "# TYPE sluice_queue_drain_rate gauge\n"
+             "sluice_queue_drain_rate "
+          << rate << "\n";
+    }
+    if (facts.submissions_today >= 0)
+        w << "# HELP sluice_submissions_today Submissions queued since 00:00 UTC, over every gateway.\n"
+             "# TYPE sluice_submissions_today gauge\n"
+             "sluice_submissions_today "
+          << facts.submissions_today << "\n";
 
     w << "# HELP sluice_ready 1 when the gateway accepts submissions.\n"
          "# TYPE sluice_ready gauge\n"

@@ -16,11 +16,13 @@ struct route_entry {
     std::string_view allow;
 };
 
-constexpr std::array<route_entry, 4> routes{{
+constexpr std::array<route_entry, 6> routes{{
     {"/v1/submissions", route::submit, http::verb::post, "POST"},
     {"/healthz", route::healthz, http::verb::get, "GET"},
     {"/readyz", route::readyz, http::verb::get, "GET"},
     {"/metrics", route::metrics, http::verb::get, "GET"},
+    {"/status", route::service_status, http::verb::get, "GET"},
+    {"/status.json", route::service_status_json, http::verb::get, "GET"},
 }};
 
 // GET /v1/submissions/{id}: the id is one non-empty path segment.

@@ -4,6 +4,7 @@
 
 #include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
+#include "gateway/detail/status_handler.hpp"
 #include "gateway/log.hpp"
 #include "queue/keys.hpp"
 
@@ -85,22 +86,6 @@ net::awaitable<void> sweep_loop(core& c) {
     }
 }
 
-// Core 0 samples every queue shard's length once a second for /metrics (never per request).
-net::awaitable<void> sample_queue_lengths(core& c) {
-    for (;;) {
-        c.sample_timer.expires_after(std::chrono::seconds(1));
-        auto [ec] = co_await c.sample_timer.async_wait(net::as_tuple(net::use_awaitable));
-        if (ec || c.draining) co_return;
-        if (!c.redis.connected()) continue;
-        for (std::uint32_t shard = 0; shard < c.shared.queue_lengths.size(); ++shard) {
-            const auto key = queue::queue_key(shard);
-            const std::array<std::string_view, 2> args{"XLEN", key};  // (GCC 12: no braced lists in coroutines)
-            auto [xec, reply] = co_await c.redis.async_exec(args, net::as_tuple(net::use_awaitable));
-            if (!xec && reply.is_integer()) c.shared.queue_lengths[shard].store(reply.integer);
-        }
-    }
-}
-
 // Failed authentication is throttled per client address; at most this many addresses are tracked
 // per core (an attacker with more addresses only loosens the limit, never grows memory).
 constexpr std::size_t failed_auth_addresses = 65536;
@@ -125,6 +110,7 @@ core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
 void core::start() {
     redis.register_script(admission_script());
     redis.register_script(status_script());
+    redis.register_script(queue_stats_script());
     redis.on_connection_change([this](bool up) {
         if (up)
             shared.redis_connected.fetch_add(1);
@@ -137,7 +123,7 @@ void core::start() {
     redis.start();
     net::co_spawn(ioc, accept_loop(*this), net::detached);
     net::co_spawn(ioc, sweep_loop(*this), net::detached);
-    if (index == 0) net::co_spawn(ioc, sample_queue_lengths(*this), net::detached);
+    if (index == 0) net::co_spawn(ioc, sample_queue_figures(*this), net::detached);
 }
 
 void core::finish_drain() {

@@ -10,6 +10,7 @@
 #include "gateway/admission.hpp"
 #include "gateway/detail/core.hpp"
 #include "gateway/detail/request_head.hpp"
+#include "gateway/detail/status_handler.hpp"
 #include "gateway/log.hpp"
 #include "gateway/problem.hpp"
 #include "gateway/response.hpp"
@@ -336,13 +337,18 @@ void session::handle(route_match match) {
             }
             return;
         case route::metrics: {
-            const process_facts facts{core_.shared.allocator.name, core_.shared.allocator.version,
+            process_facts facts{core_.shared.allocator.name, core_.shared.allocator.version,
                                       core_.state->settings.limits.max_connections, core_.shared.queue_lengths};
+            add_queue_figures(core_.shared, facts);
             response_.content_type = "text/plain; version=0.0.4; charset=utf-8";
             response_.body = render_prometheus(core_.shared.shards, facts, core_.shared.ready(),
                                                core_.shared.draining.load(std::memory_order_relaxed));
             return;
         }
+        case route::service_status:
+        case route::service_status_json:
+            answer_service_status(core_, response_, match.which == route::service_status_json);
+            return;
         case route::submit:
         case route::status:
         case route::unmatched:

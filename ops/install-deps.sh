@@ -15,6 +15,7 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14     # the fuzz preset: libFuzzer, sanitizers, llvm-symbolizer
   varnish slowhttptest                    # tests/wire (varnishtest) and tests/slow
   haproxy prometheus                      # tests/ops: ops/haproxy.cfg for real, promtool for ops/prometheus
+  chromium jq                             # tests/ops: the status page rendered headless, its JSON read
 )
 
 missing=()

@@ -72,6 +72,7 @@ settings non_defaults()
                 .pool_size = 8,
                 .timeout_ms = 500};
     s.log = {.format = "json", .requests = true};
+    s.status = {.message_file = "/etc/sluice/status-message.txt"};
     return s;
 }
 
@@ -133,6 +134,9 @@ timeout_ms = 500
 [log]
 format = "json"
 requests = true
+
+[status]
+message_file = "/etc/sluice/status-message.txt"
 )";
 
 // ---- defaults --------------------------------------------------------------------------------
@@ -274,6 +278,8 @@ TEST(config_environment, every_key_has_its_variable)
         {"SLUICE_LEDGER_TIMEOUT_MS", "50", [](auto& s) { return s.ledger.timeout_ms == 50; }},
         {"SLUICE_LOG_FORMAT", "json", [](auto& s) { return s.log.format == "json"; }},
         {"SLUICE_LOG_REQUESTS", "true", [](auto& s) { return s.log.requests; }},
+        {"SLUICE_STATUS_MESSAGE_FILE", "/run/sluice/message",
+         [](auto& s) { return s.status.message_file == "/run/sluice/message"; }},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.variable + "=" + c.value);
@@ -339,7 +345,7 @@ TEST(config_errors, unknown_section)
     EXPECT_STREQ(
         error.what(),
         "config: listn: unknown section; the sections are listen, redis, credentials, ratelimit, "
-        "idempotency, limits, admission, shutdown, durability, catalogue, worker, ledger, log (at test.toml:3)");
+        "idempotency, limits, admission, shutdown, durability, catalogue, worker, ledger, log, status (at test.toml:3)");
 }
 
 TEST(config_errors, key_outside_any_section)
@@ -874,6 +880,9 @@ timeout_ms = 2000
 [log]
 format = "text"
 requests = false
+
+[status]
+message_file = ""
 )");
 }
 
