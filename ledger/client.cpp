@@ -280,7 +280,7 @@ private:
         settings.push_back(
             {"SELECT set_config('statement_timeout', $1, false), "
              "set_config('client_connection_check_interval', $2, false)",
-             {std::to_string(options_.timeout.count()), std::string(connection_check_interval_ms)},
+             {std::to_string(2 * options_.timeout.count()), std::string(connection_check_interval_ms)},
              {}});
         call handshake(c->connect_deadline, {}, 1);
         if (!send(*c, handshake, settings)) {

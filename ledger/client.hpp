@@ -14,7 +14,8 @@
 // - Every call has a deadline (options.timeout). A connection whose oldest call is overdue is
 //   stuck (calls are answered in order), so it is reset: its overdue calls complete with
 //   error::timeout, the others in flight with error::connection_lost, and it reconnects. Each
-//   connection also sets statement_timeout to the same value and client_connection_check_interval,
+//   connection also sets statement_timeout to twice that value (so the client's own deadline, not a
+//   race with the server's cancel, decides a busy call's outcome) and client_connection_check_interval,
 //   so the server stops work nobody waits for. A call that timed out may still have committed:
 //   writes through this client are idempotent (upserts keyed by id), so a retry is safe.
 // - Each connection reconnects forever (capped exponential backoff, full jitter) until stop(). It

@@ -77,7 +77,7 @@ double retry_schedule::capacity(clock::time_point now) noexcept {
     std::uint32_t best_second = 0;
     for (std::size_t i = 0; i < remembered_seconds; ++i)
         if (i != per_second_at_ % remembered_seconds) best_second = std::max(best_second, per_second_[i]);
-    return std::max({1.0, short_rate, long_rate, recent_rate, 0.8 * best_second});
+    return std::max({1.0, short_rate, long_rate, recent_rate, static_cast<double>(best_second)});
 }
 
 std::uint32_t retry_schedule::due_this_tick(clock::time_point now) noexcept {

@@ -28,11 +28,12 @@
 // Capacity is measured in ticks: the largest of the rate over the last 200 ms, over the last
 // second, and over the last 40 ms and the current tick so far. The short windows find the
 // capacity within a fraction of a second of a surge's start (the rate before it says nothing
-// about it); the long one smooths a noisy moment. It is also at least 4/5 of the best whole
-// second of the last minute: a measurement made while the thread was briefly starved (a busy
-// machine, a probe, a hiccup of Redis) would otherwise send its clients far into the future, where
-// they cannot be recalled when the capacity is back; erring high costs a cheap second refusal,
-// erring low leaves capacity idle. A tick's room is the capacity spread over the second's ticks,
+// about it); the long one smooths a noisy moment. It is also at least the best whole second of
+// the last minute: a measurement made while the thread sheds (refusals and new connections cost it
+// CPU) or was briefly starved (a busy machine, a probe, a hiccup of Redis) would otherwise send its
+// clients far into the future, where they cannot be recalled when the capacity is back; erring
+// high costs a cheap second refusal, erring low leaves capacity idle. (4/5 of it left the thread
+// a fifth idle after every surge measured here.) A tick's room is the capacity spread over the second's ticks,
 // at least one (so below 100 admissions/s the schedule is looser than capacity).
 //
 // Everything is per gateway thread (shared nothing); one thread's view of its own admissions is

@@ -39,6 +39,29 @@ using steady = std::chrono::steady_clock;
 constexpr int bind_attempts = 5;
 constexpr std::size_t log_excerpt_chars = 4000;
 
+// True while a process of group `group` is alive (a zombie has released its shared memory and
+// does not count: in a container nobody may reap it). Reads /proc/<pid>/stat: "pid (comm) S ppid pgrp".
+bool group_has_live_members(pid_t group) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            continue;
+        std::ifstream in(entry.path() / "stat");
+        std::string stat;
+        if (!std::getline(in, stat)) continue;
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(stat.substr(close + 1));
+        char state = 0;
+        long parent = 0;
+        long pgrp = 0;
+        if (!(rest >> state >> parent >> pgrp)) continue;
+        if (pgrp == group && state != 'Z' && state != 'X') return true;
+    }
+    return false;
+}
+
 std::string errno_text(int error) { return std::system_category().message(error); }
 
 std::string tail(const std::string& text) {
@@ -373,8 +396,12 @@ void postgres_server::reap(std::chrono::milliseconds grace) {
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
     }
-    // Backends left behind by a crashed postmaster exit by themselves; make sure.
+    // Backends left behind by a crashed postmaster exit by themselves; make sure, and wait until
+    // they are gone: one still attached to the shared memory block stops the next start
+    // ("pre-existing shared memory block is still in use").
     ::kill(-pid_, SIGKILL);
+    const auto members_deadline = steady::now() + grace;
+    while (group_has_live_members(pid_) && steady::now() < members_deadline) std::this_thread::sleep_for(5ms);
     pid_ = 0;
     paused_ = false;
 }
