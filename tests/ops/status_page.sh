@@ -60,6 +60,14 @@ accepted=$(metric 'sluice_admissions_total{outcome="accepted"}')
 figures_settled() { [[ $(metric sluice_queue_waiting) == "$accepted" && $(metric sluice_submissions_today) == "$accepted" ]]; }
 wait_for 10 "/metrics shows $accepted waiting and today (waiting $(metric sluice_queue_waiting), today $(metric sluice_submissions_today))" figures_settled
 echo "accepted $accepted submissions; /metrics: waiting $(metric sluice_queue_waiting), today $(metric sluice_submissions_today)"
+# A second gateway sampling the same shards (queue_stats.lua run here as it would) counts nothing twice.
+day=$(date -u +%F)
+for shard in $(seq 0 15); do
+  redis-cli -p "$redis_port" EVAL "$(cat "$repo/gateway/queue_stats.lua")" 3 "sluice:{$shard}:q" \
+    "sluice:{$shard}:stats:counted" "sluice:{$shard}:stats:day:$day" workers 691200 >/dev/null
+done
+sleep 1.5
+[[ $(metric sluice_submissions_today) == "$accepted" ]] || fail "a second sampler changed today's count to $(metric sluice_submissions_today)"
 
 # ---- without JavaScript: the page as sent ------------------------------------------------------
 curl -sf -m 5 -D "$work/headers" "http://127.0.0.1:$gateway_port/status" >"$work/plain.html" || fail "GET /status failed"
