@@ -55,6 +55,8 @@ struct text_rule {
     std::string_view allowed;  // completes "expected ..."
 };
 
+struct boolean_rule {};  // true or false (TOML booleans; "true"/"false" in the environment)
+
 std::string describe(const integer_rule& rule)
 {
     return "an integer from " + std::to_string(rule.min) + " to " + std::to_string(rule.max);
@@ -73,6 +75,11 @@ std::string describe(const real_rule& rule)
 std::string describe(const text_rule& rule)
 {
     return std::string(rule.allowed);
+}
+
+std::string describe(const boolean_rule&)
+{
+    return "true or false";
 }
 
 bool is_ip_literal(std::string_view text)
@@ -228,6 +235,10 @@ constexpr text_rule ledger_url{
     is_ledger_url,
     "\"\" (no ledger), a postgresql:// URI or libpq key=value pairs (host=... port=... dbname=...)"};
 constexpr text_rule path{is_path, "a non-empty path (UTF-8, no control characters)"};
+constexpr text_rule optional_path{[](std::string_view text) { return text.empty() || is_path(text); },
+                                  "\"\" (none) or a path (UTF-8, no control characters)"};
+constexpr text_rule log_format{[](std::string_view text) { return text == "text" || text == "json"; },
+                               "\"text\" or \"json\""};
 
 // ---------------------------------------------------------------------------------------------
 // The keys: every one, in API.md's order, with its field and its rule. `visit` is called as
@@ -284,6 +295,11 @@ void for_each_key(Settings& s, Visit&& visit)
     visit("ledger", "retention_days", s.ledger.retention_days, integer_rule{1, 36'500});  // up to a century
     visit("ledger", "pool_size", s.ledger.pool_size, integer_rule{1, 256});
     visit("ledger", "timeout_ms", s.ledger.timeout_ms, integer_rule{1, 600'000});
+
+    visit("log", "format", s.log.format, log_format);
+    visit("log", "requests", s.log.requests, boolean_rule{});
+
+    visit("status", "message_file", s.status.message_file, optional_path);
 }
 
 struct key_name {
@@ -368,7 +384,13 @@ std::string toml_text(double value)
     return real_text(value);
 }
 
+std::string toml_text(bool value)
+{
+    return value ? "true" : "false";
+}
+
 template <std::integral Integer>
+    requires(!std::same_as<Integer, bool>)
 std::string toml_text(Integer value)
 {
     return std::to_string(value);
@@ -381,6 +403,7 @@ std::string toml_text(Integer value)
 // Assigning one value: from a TOML node or from an environment variable's text.
 
 template <std::integral Field>
+    requires(!std::same_as<Field, bool>)
 void store(Field& field, const integer_rule& rule, std::int64_t value, const std::string& key,
            const std::string& shown_value, const std::string& origin)
 {
@@ -416,7 +439,14 @@ template <typename Rule>
                        location(node.source(), "config"));
 }
 
+void assign(bool& field, const boolean_rule& rule, const toml::node& node, const std::string& key)
+{
+    if (!node.is_boolean()) throw_wrong_type(rule, node, key);
+    field = node.as_boolean()->get();
+}
+
 template <std::integral Field>
+    requires(!std::same_as<Field, bool>)
 void assign(Field& field, const integer_rule& rule, const toml::node& node, const std::string& key)
 {
     // A float is a type error even when whole (port = 8080.0): the file is wrong, say so.
@@ -454,7 +484,17 @@ std::optional<Number> number_from(std::string_view text)
     return value;
 }
 
+void assign(bool& field, const boolean_rule& rule, const std::string& text, const std::string& key,
+            const std::string& origin)
+{
+    if (text != "true" && text != "false") {
+        throw config_error(key, toml_string(text), "expected " + describe(rule), origin);
+    }
+    field = text == "true";
+}
+
 template <std::integral Field>
+    requires(!std::same_as<Field, bool>)
 void assign(Field& field, const integer_rule& rule, const std::string& text, const std::string& key,
             const std::string& origin)
 {
@@ -654,8 +694,9 @@ bool operator==(const settings& a, const settings& b)
 {
     return a.listen == b.listen && a.redis == b.redis && a.credentials == b.credentials
         && a.ratelimit == b.ratelimit && a.idempotency == b.idempotency && a.limits == b.limits
-        && a.shutdown == b.shutdown && a.durability == b.durability && a.catalogue == b.catalogue
-        && a.worker == b.worker && a.ledger == b.ledger;
+        && a.admission == b.admission && a.shutdown == b.shutdown && a.durability == b.durability
+        && a.catalogue == b.catalogue && a.worker == b.worker && a.ledger == b.ledger && a.log == b.log
+        && a.status == b.status;
 }
 
 redis_target parse_redis_url(std::string_view url)

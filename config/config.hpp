@@ -124,6 +124,27 @@ struct ledger_settings {
     bool operator==(const ledger_settings&) const = default;
 };
 
+// [log]: how every program writes its log lines (config/log.hpp) and whether the gateway logs
+// each request.
+struct log_settings {
+    std::string format = "text";  // "text": one readable line each; "json": one object per line
+    // One line per request answered (request id, practice, route, status, latency). Off, it costs
+    // one branch per request; on, a formatted line and a write() each: size the log for it.
+    // Applied on SIGHUP like the limits.
+    bool requests = false;
+
+    bool operator==(const log_settings&) const = default;
+};
+
+// [status]: the public status page (GET /status). The operator's message is a file so that it can
+// be changed without touching the config: its text is shown on the page, re-read on SIGHUP; a
+// missing file shows no message.
+struct status_settings {
+    std::string message_file;  // "" : no operator's message
+
+    bool operator==(const status_settings&) const = default;
+};
+
 struct settings {
     listen_settings listen;
     redis_settings redis;
@@ -137,6 +158,8 @@ struct settings {
     catalogue_settings catalogue;
     worker_settings worker;
     ledger_settings ledger;
+    log_settings log;
+    status_settings status;
 };
 
 // A configuration fault. what() is the one line shown to the operator, e.g.

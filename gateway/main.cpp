@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
         const auto allocator = config::start_process("sluice-gateway");
         auto start = config::handle_command_line(argc, argv, "accepts practice submissions over HTTP");
         if (start.exit_code) return *start.exit_code;  // --help, --check-config, or a usage/config error
+        config::set_log_format(start.config.log.format);
         raise_descriptor_limit(start.config.limits.max_connections);
         log(log_level::info,
             "allocator: " + allocator.name + (allocator.version.empty() ? "" : " " + allocator.version));

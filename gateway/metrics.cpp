@@ -143,6 +143,19 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
         const std::int64_t n = facts.queue_lengths[shard].load(std::memory_order_relaxed);
         if (n >= 0) w.sample("sluice_queue_length", "shard=\"" + std::to_string(shard) + "\"", n);
     }
+    // The status page's figures (status_page.hpp), here so that both show the same numbers.
+    if (facts.queue_waiting >= 0)
+        w.gauge("sluice_queue_waiting",
+                "Submissions not yet calculated, over every shard (undelivered plus delivered and not acknowledged).",
+                facts.queue_waiting);
+    if (facts.drain_per_second >= 0) {
+        w.family("sluice_queue_drain_rate", metric_type::gauge,
+                 "Submissions acknowledged by the workers per second, over the last minute.");
+        w.sample("sluice_queue_drain_rate", "", facts.drain_per_second);
+    }
+    if (facts.submissions_today >= 0)
+        w.gauge("sluice_submissions_today", "Submissions queued since 00:00 UTC, over every gateway.",
+                facts.submissions_today);
 
     w.gauge("sluice_ready", "1 when the gateway accepts submissions.", ready ? 1 : 0);
     w.gauge("sluice_draining", "1 after SIGTERM while in-flight requests finish.", draining ? 1 : 0);

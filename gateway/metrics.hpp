@@ -83,6 +83,10 @@ struct process_facts {
     std::string allocator_version;  // "" when unknown
     std::uint64_t max_connections = 0;
     std::span<const std::atomic<std::int64_t>> queue_lengths;  // per shard, sampled; -1: not yet known
+    // Over every shard, sampled with the lengths (gateway/queue_stats.lua); negative: not yet known.
+    std::int64_t queue_waiting = -1;
+    double drain_per_second = -1;
+    std::int64_t submissions_today = -1;
 };
 
 // Renders every shard, summed, as Prometheus text exposition format 0.0.4.

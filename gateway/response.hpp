@@ -18,6 +18,9 @@ struct response {
     std::string body;
     std::vector<std::pair<std::string_view, std::string>> headers;  // beyond the standard ones
     bool close = false;  // answer with Connection: close and close afterwards
+    // The authenticated practice, for the request log (log.requests); "" before authentication.
+    // Points into the runtime snapshot the request holds until its answer is written.
+    std::string_view practice;
 
     void reset() {
         status = 200;
@@ -25,6 +28,7 @@ struct response {
         body.clear();
         headers.clear();
         close = false;
+        practice = {};
     }
     void add_header(std::string_view name, std::string value) { headers.emplace_back(name, std::move(value)); }
     // As reset(), and gives back the memory too (a connection going idle keeps none).

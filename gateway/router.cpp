@@ -21,12 +21,15 @@ struct route_entry {
     const detail::handler* handler;
 };
 
-constexpr std::array<route_entry, 5> routes{{
+constexpr std::array<route_entry, 7> routes{{
     {"/v1/submissions", http::verb::post, "POST", route::submit, "submit", &detail::handlers::submissions},
     {"/v1/submissions/{id}", http::verb::get, "GET", route::status, "status", &detail::handlers::status},
     {"/healthz", http::verb::get, "GET", route::healthz, "healthz", &detail::handlers::healthz},
     {"/readyz", http::verb::get, "GET", route::readyz, "readyz", &detail::handlers::readyz},
     {"/metrics", http::verb::get, "GET", route::metrics, "metrics", &detail::handlers::metrics},
+    {"/status", http::verb::get, "GET", route::service_status, "service_status", &detail::handlers::service_status},
+    {"/status.json", http::verb::get, "GET", route::service_status_json, "service_status_json",
+     &detail::handlers::service_status_json},
 }};
 
 constexpr std::string_view param_marker = "{id}";

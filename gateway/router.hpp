@@ -23,6 +23,8 @@ enum class route : std::uint8_t {
     healthz,
     readyz,
     metrics,
+    service_status,       // GET /status: the status page
+    service_status_json,  // GET /status.json: its figures
     unmatched,  // 404 and protocol errors answered before routing
     count_
 };

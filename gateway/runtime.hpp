@@ -8,6 +8,7 @@
 #include "credentials/credentials.hpp"
 
 #include <memory>
+#include <string>
 
 namespace sluice::gateway {
 
@@ -15,9 +16,11 @@ struct runtime {
     config::settings settings;
     credentials::credential_table credentials;
     catalogue::catalogue catalogue;
+    std::string operator_message;  // status.message_file's text, for the status page ("" : none)
 };
 
-// Reads settings.credentials.file and settings.catalogue.dir. Throws config_error.
+// Reads settings.credentials.file, settings.catalogue.dir and settings.status.message_file.
+// Throws config_error.
 std::shared_ptr<const runtime> load_runtime(config::settings settings);
 
 }  // namespace sluice::gateway

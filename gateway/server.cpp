@@ -5,6 +5,7 @@
 #include "gateway/detail/core.hpp"
 #include "config/log.hpp"
 #include "queue/admission.hpp"
+#include "gateway/detail/status_handler.hpp"
 #include "queue/keys.hpp"
 #include "queue/status.hpp"
 
@@ -87,22 +88,6 @@ net::awaitable<void> sweep_loop(core& c) {
     }
 }
 
-// Core 0 samples every queue shard's length once a second for /metrics (never per request).
-net::awaitable<void> sample_queue_lengths(core& c) {
-    for (;;) {
-        c.sample_timer.expires_after(std::chrono::seconds(1));
-        auto [ec] = co_await c.sample_timer.async_wait(net::as_tuple(net::use_awaitable));
-        if (ec || c.draining) co_return;
-        if (!c.redis.connected()) continue;
-        for (std::uint32_t shard = 0; shard < c.shared.queue_lengths.size(); ++shard) {
-            const auto key = queue::queue_key(shard);
-            const std::array<std::string_view, 2> args{"XLEN", key};  // (GCC 12: no braced lists in coroutines)
-            auto [xec, reply] = co_await c.redis.async_exec(key, args, net::as_tuple(net::use_awaitable));
-            if (!xec && reply.is_integer()) c.shared.queue_lengths[shard].store(reply.integer);
-        }
-    }
-}
-
 // Failed authentication is throttled per client address; at most this many addresses are tracked
 // per core (an attacker with more addresses only loosens the limit, never grows memory).
 constexpr std::size_t failed_auth_addresses = 65536;
@@ -127,6 +112,7 @@ core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
 void core::start() {
     redis.register_script(queue::admission_script());
     redis.register_script(queue::status_script());
+    redis.register_script(queue_stats_script());
     redis.on_connection_change([this](bool up) {
         if (up)
             shared.redis_connected.fetch_add(1);
@@ -146,7 +132,7 @@ void core::start() {
     redis.start();
     net::co_spawn(ioc, accept_loop(*this), net::detached);
     net::co_spawn(ioc, sweep_loop(*this), net::detached);
-    if (index == 0) net::co_spawn(ioc, sample_queue_lengths(*this), net::detached);
+    if (index == 0) net::co_spawn(ioc, sample_queue_figures(*this), net::detached);
 }
 
 void core::finish_drain() {
@@ -260,6 +246,7 @@ void server::impl::reload() {
         fresh.listen = state->settings.listen;
         fresh.redis = state->settings.redis;
         state = load_runtime(std::move(fresh));  // credentials and catalogue re-read too
+        config::set_log_format(state->settings.log.format);  // log.requests is read per request
         shared.max_connections.store(state->settings.limits.max_connections);
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
         config::log(config::log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +

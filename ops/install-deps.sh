@@ -14,6 +14,8 @@ packages=(
   wrk nginx-light curl
   clang-14 libclang-rt-14-dev llvm-14     # the fuzz preset: libFuzzer, sanitizers, llvm-symbolizer
   varnish slowhttptest                    # tests/wire (varnishtest) and tests/slow
+  haproxy prometheus                      # tests/ops: ops/haproxy.cfg for real, promtool for ops/prometheus
+  chromium jq                             # tests/ops: the status page rendered headless, its JSON read
 )
 
 missing=()
@@ -40,6 +42,14 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/
 fi
 # varnish's package may start a system varnishd (port 6081); the tests need only varnishtest.
 for service in varnish varnishncsa; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
+    "${sudo_cmd[@]}" systemctl stop "$service" || true
+  fi
+done
+# haproxy's package may start a system HAProxy (its own /etc/haproxy config), and prometheus's a
+# Prometheus on 9090 (the worker's default metrics port) and its node exporter on 9100: the tests
+# run their own haproxy and need only promtool.
+for service in haproxy prometheus prometheus-node-exporter; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
     "${sudo_cmd[@]}" systemctl stop "$service" || true
   fi

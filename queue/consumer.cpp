@@ -520,11 +520,12 @@ consumer::awaitable<finish_outcome> consumer::finish(const queued_entry& entry, 
 }
 
 consumer::awaitable<fail_result> consumer::fail(const queued_entry& entry, std::string_view reason,
-                                                std::string_view failed_at) {
+                                                std::string_view failed_at, failure_kind kind) {
     consumer_result<fail_result> out;
     const auto status_key = status_key_or_placeholder(entry, options_.shards);
     const auto dlq = dead_letter_key(entry.shard);
-    const auto max_attempts = std::to_string(options_.max_attempts);
+    // A pending entry has been delivered at least once, so 1 dead-letters it now.
+    const auto max_attempts = std::to_string(kind == failure_kind::permanent ? 1 : options_.max_attempts);
     const std::array<std::string_view, 3> keys{queue_keys_.at(entry.shard), status_key, dlq};
     const std::array<std::string_view, 5> args{options_.group, entry.entry_id, reason, max_attempts, failed_at};
     auto [ec, r] = co_await commands_.async_eval(fail_script(), keys, args, use_tuple);

@@ -12,8 +12,8 @@
 //   finish()  consumer_finish.lua: status=calculated, result, calculated_at + XACK, atomically;
 //             idempotent: only the first finish of a submission answers `calculated`
 //   fail()    consumer_fail.lua: not acked (redelivered by reclaim after claim_idle), or, once
-//             delivered max_attempts times, XADD to the dead-letter stream with the reason +
-//             XACK + status=failed, error=<reason>, atomically
+//             delivered max_attempts times (at once for a permanent failure), XADD to the
+//             dead-letter stream with the reason + XACK + status=failed, error=<reason>, atomically
 //
 // Invariants: no script creates a status record (a missing one would never expire) and every
 // write to one keeps its TTL; an entry is acknowledged only together with its verdict; trim()
@@ -159,6 +159,14 @@ enum class fail_outcome {
 };
 std::string_view to_string(fail_outcome o) noexcept;
 
+// How final a failed delivery is.
+enum class failure_kind {
+    retryable,  // another delivery may succeed (a worker with a corrected catalogue, PostgreSQL
+                // back): left pending and retried until max_attempts, then dead-lettered
+    permanent,  // no delivery can ever succeed (a body that is not JSON, an entry without a valid
+                // submission id, a status record that is gone): dead-lettered at once
+};
+
 struct fail_result {
     fail_outcome outcome = fail_outcome::not_pending;
     std::uint64_t deliveries = 0;
@@ -217,7 +225,9 @@ public:
     awaitable<start_result> start(const queued_entry& entry);
     awaitable<finish_outcome> finish(const queued_entry& entry, std::string_view result_json,
                                      std::string_view calculated_at);
-    awaitable<fail_result> fail(const queued_entry& entry, std::string_view reason, std::string_view failed_at);
+    // A permanent failure is dead-lettered at this delivery, whatever max_attempts says.
+    awaitable<fail_result> fail(const queued_entry& entry, std::string_view reason, std::string_view failed_at,
+                                failure_kind kind = failure_kind::retryable);
 
     // consumer_trim.lua on one shard: XTRIM MINID below everything still needed. Run it
     // periodically (it reads the group state), not per entry.

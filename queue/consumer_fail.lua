@@ -9,6 +9,8 @@
 --   3 dead-letter stream sluice:{S}:dlq
 -- ARGV:
 --   1 group   2 entry id   3 reason   4 max_attempts   5 failed_at (RFC 3339)
+--   (a failure no delivery can mend, such as a body that is not JSON, is sent with max_attempts
+--   1: a pending entry has been delivered at least once, so it is dead-lettered at once)
 -- Reply {outcome, deliveries} (deliveries: XPENDING's times-delivered):
 --   {"retry", n}          n < max_attempts: NOT acked; it is redelivered by XAUTOCLAIM once idle
 --                         longer than worker.claim_idle_ms. A queued/processing record becomes

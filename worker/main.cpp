@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
                                                  "calculates queued practice submissions (--migrate-only: apply the "
                                                  "ledger's schema migrations to ledger.url and exit)");
         if (start.exit_code) return *start.exit_code;  // --help, --check-config, or a usage/config error
+        config::set_log_format(start.config.log.format);
         if (!start.config.ledger.url.empty()) {
             try {
                 (void)sluice::ledger::options_from(start.config);  // ledger.url must parse

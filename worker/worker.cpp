@@ -225,6 +225,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
     struct outcome {
         std::string result_json;
         std::string failure;
+        queue::failure_kind kind = queue::failure_kind::retryable;  // of the failure
         std::string period, scheme;
         std::string points, payment_gbp;  // exact decimals, as in result_json
     };
@@ -233,6 +234,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         outcome out;
         if (!parsed) {
             out.failure = describe_fault(parsed.fault());
+            // Bytes that are not JSON stay so whatever the catalogue: no retry can mend them.
+            if (parsed.fault().kind == queue::fault_kind::malformed_json) out.kind = queue::failure_kind::permanent;
             return out;
         }
         const auto& submission = parsed.value();
@@ -241,6 +244,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         if (submission.practice != entry.practice) {
             out.failure =
                 "the body's practice " + submission.practice + " is not the entry's practice " + entry.practice;
+            out.kind = queue::failure_kind::permanent;
             return out;
         }
         const auto* period = catalogue.period(submission.period);
@@ -321,13 +325,17 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         case queue::start_outcome::already_calculated:
         case queue::start_outcome::already_failed: co_return;
         case queue::start_outcome::invalid_entry:
-            co_await fail(entry, entry.deleted ? "the stream entry was deleted before it was calculated"
-                                               : "the stream entry has no valid submission id of shard " + shard +
-                                                     " (id \"" + entry.submission_id.substr(0, 80) + "\")");
+            co_await fail(entry,
+                          entry.deleted ? "the stream entry was deleted before it was calculated"
+                                        : "the stream entry has no valid submission id of shard " + shard + " (id \"" +
+                                              entry.submission_id.substr(0, 80) + "\")",
+                          queue::failure_kind::permanent);
             co_return;
         case queue::start_outcome::missing_record:
-            co_await fail(entry, "no status record " + queue::submission_key(entry.shard, entry.submission_id) +
-                                     " (it expired, or was never written)");
+            co_await fail(entry,
+                          "no status record " + queue::submission_key(entry.shard, entry.submission_id) +
+                              " (it expired, or was never written)",
+                          queue::failure_kind::permanent);
             co_return;
         case queue::start_outcome::exhausted:
             co_await fail(entry, "gave up after " + std::to_string(started.value.deliveries) +
@@ -344,12 +352,14 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         const auto calculated_at = config::utc_timestamp();
         if (!calculated.failure.empty()) {
             // The last attempt: its failure goes to the system of record before the dead letter.
-            if (recorder && started.value.deliveries >= settings.worker.max_attempts) {
+            const bool last = calculated.kind == queue::failure_kind::permanent ||
+                              started.value.deliveries >= settings.worker.max_attempts;
+            if (recorder && last) {
                 const auto [written, _] =
                     co_await write_to_ledger(ledger_record(entry, calculated, started.value.deliveries, calculated_at));
                 if (written == ledger_write::stopping) co_return;
             }
-            co_await fail(entry, std::move(calculated.failure));
+            co_await fail(entry, std::move(calculated.failure), calculated.kind);
             co_return;
         }
         if (recorder) {  // the system of record first; only then may the entry be acknowledged
@@ -371,14 +381,16 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         case queue::finish_outcome::duplicate: metrics.duplicates.add(); break;
         case queue::finish_outcome::already_failed: break;
         case queue::finish_outcome::missing_record:
-            co_await fail(entry, "the status record disappeared before the result could be written");
+            co_await fail(entry, "the status record disappeared before the result could be written",
+                          queue::failure_kind::permanent);
             break;
         }
     }
 
-    net::awaitable<void> fail(const queue::queued_entry& entry, std::string reason) {
+    net::awaitable<void> fail(const queue::queued_entry& entry, std::string reason,
+                              queue::failure_kind kind = queue::failure_kind::retryable) {
         reason = clipped(std::move(reason));
-        const auto failed = co_await consumer.fail(entry, reason, config::utc_timestamp());
+        const auto failed = co_await consumer.fail(entry, reason, config::utc_timestamp(), kind);
         if (!failed) {
             redis_failed("failing entry " + entry.entry_id, failed);
             co_return;
@@ -395,8 +407,11 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         case queue::fail_outcome::dead_lettered:
             metrics.failed.add();
             metrics.dead_lettered.add();
-            config::log(config::log_level::error, who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
-                                      std::to_string(failed.value.deliveries) + " deliveries: " + reason);
+            config::log(config::log_level::error,
+                        who + " moved to " + queue::dead_letter_key(entry.shard) + " after " +
+                            std::to_string(failed.value.deliveries) + " deliveries" +
+                            (kind == queue::failure_kind::permanent ? " (a failure no retry can mend)" : "") + ": " +
+                            reason);
             break;
         case queue::fail_outcome::not_pending: break;
         }

@@ -15,7 +15,11 @@
 //   trim      every 5 s: XTRIM MINID of acknowledged entries (consumer_trim.lua)
 //   sample    every 1 s: XINFO GROUPS of every shard for the lag metrics
 // Each held entry: start (status=processing, attempts) -> parse + calculate -> finish (result
-// + XACK), or fail (left pending for a retry; dead-lettered after max_attempts).
+// + XACK), or fail (left pending for a retry; dead-lettered after max_attempts). A failure no
+// retry can mend is dead-lettered at once: a body that is not JSON, a body of another practice
+// than its entry, an entry without a valid submission id, a status record that is gone. Faults
+// that depend on the catalogue (an unknown period or code) are retried, since another worker may
+// hold a corrected catalogue; once dead-lettered, `sluice-admin dlq replay` queues them again.
 //
 // stop() (SIGTERM): no new reads or claims; what it holds is finished (acknowledged) or failed
 // as usual; then it leaves the groups it holds nothing in and the io_context runs out of work.

@@ -53,6 +53,10 @@ struct shared_state {
     std::vector<const metrics_shard*> shards;              // fixed once all cores exist
     std::vector<std::atomic<std::int64_t>> queue_lengths;  // per queue shard, sampled by core 0; -1 unknown
     practice_set admitted_practices;                       // fairness while shedding
+    // The status page's figures over every queue shard, sampled with the lengths; -1: unknown.
+    std::atomic<std::int64_t> queue_waiting{-1};
+    std::atomic<std::int64_t> drain_millis_per_second{-1};  // thousandths of an entry per second
+    std::atomic<std::int64_t> submissions_today{-1};
 
     // Ready for submissions: not draining, and every core can reach Redis.
     bool ready() const noexcept {

@@ -11,5 +11,7 @@ extern const handler status;       // GET /v1/submissions/{id} (status.cpp)
 extern const handler healthz;      // GET /healthz (probes.cpp)
 extern const handler readyz;       // GET /readyz (probes.cpp)
 extern const handler metrics;      // GET /metrics (probes.cpp)
+extern const handler service_status;       // GET /status: the status page (service_status.cpp)
+extern const handler service_status_json;  // GET /status.json: its figures (service_status.cpp)
 
 }  // namespace sluice::gateway::detail::handlers

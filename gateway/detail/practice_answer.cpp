@@ -65,6 +65,7 @@ const credentials::credential* authenticate(const exchange& x, system_clock::tim
 }
 
 void authenticated_headers(const exchange& x, const credentials::credential& who, system_clock::time_point now) {
+    x.res.practice = who.practice;
     const auto warn = std::chrono::days(x.rt.settings.credentials.warn_days);
     if (who.not_after - now <= warn) x.res.add_header("Credential-Expires", config::format_rfc3339(who.not_after));
     const ratelimit::gcra_policy policy{x.rt.settings.ratelimit.rate, x.rt.settings.ratelimit.burst};

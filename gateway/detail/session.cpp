@@ -14,6 +14,7 @@
 #include "gateway/detail/handler.hpp"
 #include "gateway/detail/request_checks.hpp"
 #include "gateway/detail/request_head.hpp"
+#include "config/log.hpp"
 #include "gateway/problem.hpp"
 #include "gateway/response.hpp"
 #include "gateway/router.hpp"
@@ -327,7 +328,10 @@ net::awaitable<void> session::write_response(route r, bool keep_alive_header) {
     auto [ec, n] = co_await net::async_write(socket, net::buffer(out_), use_tuple);
     (void)n;
     (void)ec;  // a failed write ends the session; the answer still counts as given
-    core_.metrics.count_request(r, response_.status, clock::now() - started_);
+    const auto latency = clock::now() - started_;
+    core_.metrics.count_request(r, response_.status, latency);
+    if (core_.state->settings.log.requests)  // log.requests: off by default, one branch when off
+        config::log_request({request_id_, response_.practice, route_name(r), response_.status, latency});
     if (counted_inflight_) {
         core_.metrics.inflight_requests.add(-1);
         counted_inflight_ = false;

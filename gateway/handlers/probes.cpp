@@ -2,6 +2,7 @@
 // them authenticates or touches Redis; /readyz is false while draining or while a core's Redis
 // connection is down.
 #include "gateway/detail/handlers.hpp"
+#include "gateway/detail/status_handler.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/problem.hpp"
 
@@ -26,8 +27,9 @@ net::awaitable<void> answer_readyz(exchange x, request_state&) {
 
 net::awaitable<void> answer_metrics(exchange x, request_state&) {
     const auto& shared = x.c.shared;
-    const process_facts facts{shared.allocator.name, shared.allocator.version, x.rt.settings.limits.max_connections,
-                              shared.queue_lengths};
+    process_facts facts{shared.allocator.name, shared.allocator.version, x.rt.settings.limits.max_connections,
+                        shared.queue_lengths};
+    add_queue_figures(shared, facts);  // the status page's figures (service_status.cpp)
     x.res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     x.res.body =
         render_prometheus(shared.shards, facts, shared.ready(), shared.draining.load(std::memory_order_relaxed));

@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace sluice::test {
@@ -443,6 +444,43 @@ TEST_F(Admission, SighupReloadsCredentialsWithoutDroppingConnections) {
     auto still = ask(gw.port(), submit_request(b, "r2", qof_body(b.practice, 99)));
     ASSERT_TRUE(still);
     EXPECT_EQ(still->status, 202) << still->body;
+}
+
+// log.requests: one line per request with its request id, practice, route, status and latency, in
+// the JSON format a log shipper reads; off (the default) the gateway writes no request line, and
+// a SIGHUP turns it on without a restart.
+TEST_F(Admission, RequestLogIsOffByDefaultAndOneJsonObjectPerRequestWhenOn) {
+    gateway_process gw({"[log]\nformat = \"json\"\n", 1, "", a.line});
+    auto r = ask(gw.port(), submit_request(a, "log-1", qof_body(a.practice)));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    EXPECT_EQ(gw.log().find("\"message\":\"request\""), std::string::npos) << "off by default: " << gw.log();
+    EXPECT_NE(gw.log().find(R"("level":"info","program":"sluice-gateway","message":"allocator:)"), std::string::npos)
+        << "operator lines are JSON too: " << gw.log();
+
+    gw.rewrite_config("[log]\nformat = \"json\"\nrequests = true\n");
+    gw.send_signal(SIGHUP);
+    ASSERT_TRUE(gw.wait_for_log("reloaded configuration", 3s)) << gw.log();
+    raw_client c(gw.port());
+    ASSERT_TRUE(c.send(submit_request(a, "log-2", qof_body(a.practice, 100))));
+    auto accepted = c.read_answer();
+    ASSERT_TRUE(accepted);
+    ASSERT_EQ(accepted->status, 202) << accepted->body;
+    const auto request_id = accepted->header("x-request-id");
+    ASSERT_TRUE(c.send(get_request("/nowhere")));
+    auto missing = c.read_answer();
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->status, 404);
+    const std::string submitted = R"("message":"request","request_id":")" + request_id +
+                                  R"(","practice":"A81001","route":"submit","status":202,"latency_ms":)";
+    ASSERT_TRUE(gw.wait_for_log(submitted, 3s)) << gw.log();
+    ASSERT_TRUE(gw.wait_for_log(R"("practice":null,"route":"unmatched","status":404,"latency_ms":)", 3s)) << gw.log();
+    // Every line of the log is one JSON object.
+    std::istringstream lines(gw.log());
+    for (std::string line; std::getline(lines, line);) {
+        EXPECT_EQ(line.front(), '{') << line;
+        EXPECT_EQ(line.back(), '}') << line;
+    }
 }
 
 TEST_F(Admission, RedisDownMeans503AtOnceAndNotReady) {

@@ -76,6 +76,33 @@ TEST(GatewayHttp, ReadyzIsReadyWhileServing) {
     EXPECT_EQ(a->status, 200);
 }
 
+// The status page's routes (the page itself is checked in Chromium by tests/ops/status_page.sh).
+TEST(GatewayHttp, StatusPageIsHtmlAndItsFiguresJson) {
+    gateway_process gw;
+    auto page = ask(gw.port(), get_request("/status"));
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_EQ(page->header("content-type"), "text/html; charset=utf-8");
+    EXPECT_EQ(page->header("cache-control"), "no-store");
+    EXPECT_NE(page->body.find("<h2 id=\"headline\">Accepting submissions</h2>"), std::string::npos) << page->body;
+    // The sampler fills the queue figures within a second or two of Redis connecting.
+    std::string json;
+    for (int i = 0; i < 100; ++i) {
+        auto a = ask(gw.port(), get_request("/status.json"));
+        ASSERT_TRUE(a);
+        EXPECT_EQ(a->status, 200);
+        json = a->body;
+        if (json.find("\"queue_waiting\":0") != std::string::npos) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_NE(json.find("\"accepting\":true"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"queue_waiting\":0"), std::string::npos) << json;
+    EXPECT_NE(json.find("\"estimated_seconds\":0"), std::string::npos) << json;
+    auto post = ask(gw.port(), "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+    ASSERT_TRUE(post);
+    EXPECT_EQ(post->status, 405);
+}
+
 TEST(GatewayHttp, KeepAliveServesManyRequestsOnOneConnection) {
     gateway_process gw;
     raw_client c(gw.port());

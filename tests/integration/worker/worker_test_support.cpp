@@ -58,15 +58,19 @@ queued enqueue(const redis_server& server, std::uint32_t shards, std::string_vie
     const std::string sha256(64, 'a');
     const std::string received_at = "2025-03-31T23:58:12.345Z";
     const std::string receipt = R"({"submission_id":")" + q.submission_id + R"(","status":"queued"})";
-    q.entry_id =
-        server
-            .command({"XADD", queue::queue_key(q.shard), "*", "id", q.submission_id, "practice", q.practice, "sha256",
-                      sha256, "received_at", received_at, "idem", "key-" + q.submission_id, "body", q.body})
-            .as_string();
-    server.command({"HSET", q.status_key, "id", q.submission_id, "practice", q.practice, "status", "queued", "attempts",
-                    "0", "received_at", received_at, "content_sha256", sha256, "receipt", receipt, "entry_id",
-                    q.entry_id});
-    server.command({"EXPIRE", q.status_key, std::to_string(ttl.count())});
+    // One script, as admission.lua: a worker never sees the entry without its status record (one
+    // that did would dead-letter it at once as "no status record").
+    static const std::string script = R"(
+        local entry_id = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'practice', ARGV[2], 'sha256', ARGV[3],
+          'received_at', ARGV[4], 'idem', 'key-' .. ARGV[1], 'body', ARGV[5])
+        redis.call('HSET', KEYS[2], 'id', ARGV[1], 'practice', ARGV[2], 'status', 'queued', 'attempts', '0',
+          'received_at', ARGV[4], 'content_sha256', ARGV[3], 'receipt', ARGV[6], 'entry_id', entry_id)
+        redis.call('EXPIRE', KEYS[2], ARGV[7])
+        return entry_id)";
+    q.entry_id = server
+                     .command({"EVAL", script, "2", queue::queue_key(q.shard), q.status_key, q.submission_id,
+                               q.practice, sha256, received_at, q.body, receipt, std::to_string(ttl.count())})
+                     .as_string();
     return q;
 }
 

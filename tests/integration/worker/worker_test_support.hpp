@@ -35,9 +35,10 @@ struct queued {
     std::string status_key;  // sluice:{S}:sub:<id>
 };
 
-// Queues `body` for `practice` on its shard (shard_of(practice, shards)) as admission.lua does:
-// XADD sluice:{S}:q * id practice sha256 received_at body; HSET of the status record (id, practice,
-// status=queued, attempts=0, received_at, content_sha256, receipt, entry_id); EXPIRE ttl.
+// Queues `body` for `practice` on its shard (shard_of(practice, shards)) as admission.lua does, in
+// one script: XADD sluice:{S}:q * id practice sha256 received_at idem body; HSET of the status
+// record (id, practice, status=queued, attempts=0, received_at, content_sha256, receipt, entry_id);
+// EXPIRE ttl.
 // `shard_override` puts it on another shard (the id then encodes that shard).
 queued enqueue(const redis_server& server, std::uint32_t shards, std::string_view practice, std::string_view body,
                std::chrono::seconds ttl = 3600s, std::optional<std::uint32_t> shard_override = std::nullopt);

@@ -71,6 +71,8 @@ settings non_defaults()
                 .retention_days = 3650,
                 .pool_size = 8,
                 .timeout_ms = 500};
+    s.log = {.format = "json", .requests = true};
+    s.status = {.message_file = "/etc/sluice/status-message.txt"};
     return s;
 }
 
@@ -128,6 +130,13 @@ url = "postgresql://sluice@db.example:5433/sluice?sslmode=require"
 retention_days = 3650
 pool_size = 8
 timeout_ms = 500
+
+[log]
+format = "json"
+requests = true
+
+[status]
+message_file = "/etc/sluice/status-message.txt"
 )";
 
 // ---- defaults --------------------------------------------------------------------------------
@@ -267,6 +276,10 @@ TEST(config_environment, every_key_has_its_variable)
         {"SLUICE_LEDGER_RETENTION_DAYS", "30", [](auto& s) { return s.ledger.retention_days == 30; }},
         {"SLUICE_LEDGER_POOL_SIZE", "1", [](auto& s) { return s.ledger.pool_size == 1; }},
         {"SLUICE_LEDGER_TIMEOUT_MS", "50", [](auto& s) { return s.ledger.timeout_ms == 50; }},
+        {"SLUICE_LOG_FORMAT", "json", [](auto& s) { return s.log.format == "json"; }},
+        {"SLUICE_LOG_REQUESTS", "true", [](auto& s) { return s.log.requests; }},
+        {"SLUICE_STATUS_MESSAGE_FILE", "/run/sluice/message",
+         [](auto& s) { return s.status.message_file == "/run/sluice/message"; }},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.variable + "=" + c.value);
@@ -329,9 +342,10 @@ TEST(config_errors, unknown_section)
 {
     const auto error = parse_error("[listen]\nport = 1\n[listn]\nport = 2\n");
     EXPECT_EQ(error.key(), "listn");
-    EXPECT_STREQ(error.what(),
-                 "config: listn: unknown section; the sections are listen, redis, credentials, ratelimit, "
-                 "idempotency, limits, admission, shutdown, durability, catalogue, worker, ledger (at test.toml:3)");
+    EXPECT_STREQ(
+        error.what(),
+        "config: listn: unknown section; the sections are listen, redis, credentials, ratelimit, "
+        "idempotency, limits, admission, shutdown, durability, catalogue, worker, ledger, log, status (at test.toml:3)");
 }
 
 TEST(config_errors, key_outside_any_section)
@@ -544,6 +558,21 @@ TEST(config_errors, admission_target_queue_delay_range)
     EXPECT_EQ(parse("[admission]\ntarget_queue_delay_ms = 5\n", {}, "test.toml").admission.target_queue_delay_ms, 5u);
     EXPECT_EQ(parse("", {{"SLUICE_ADMISSION_TARGET_QUEUE_DELAY_MS", "35"}}, "test.toml").admission.target_queue_delay_ms,
               35u);
+}
+
+TEST(config_errors, log_format_and_requests)
+{
+    auto e = parse_error("[log]\nformat = \"xml\"\n");
+    EXPECT_EQ(e.key(), "log.format");
+    EXPECT_STREQ(e.what(), R"(config: log.format = "xml": expected "text" or "json" (at test.toml:2))");
+    e = parse_error("[log]\nrequests = 1\n");
+    EXPECT_EQ(e.key(), "log.requests");
+    EXPECT_STREQ(e.what(), "config: log.requests = 1: expected true or false, got an integer (at test.toml:2)");
+    e = parse_error("", {{"SLUICE_LOG_REQUESTS", "yes"}});
+    EXPECT_STREQ(e.what(), R"(config: log.requests = "yes": expected true or false (from SLUICE_LOG_REQUESTS))");
+    EXPECT_FALSE(parse("[log]\nrequests = false\n", {}).log.requests);
+    EXPECT_FALSE(parse("", {{"SLUICE_LOG_REQUESTS", "false"}}).log.requests);
+    EXPECT_EQ(parse("[log]\nformat = \"json\"\n", {}).log.format, "json");
 }
 
 // durability.wait_timeout_ms must be below redis.timeout_ms once replicas are waited for, from the
@@ -847,6 +876,13 @@ url = ""
 retention_days = 2555
 pool_size = 4
 timeout_ms = 2000
+
+[log]
+format = "text"
+requests = false
+
+[status]
+message_file = ""
 )");
 }
 
@@ -911,6 +947,12 @@ TEST(config_equality, compares_every_section)
     EXPECT_NE(a, b);
     b = a;
     b.catalogue.dir = "other";
+    EXPECT_NE(a, b);
+    b = a;
+    b.admission.target_queue_delay_ms = 7;
+    EXPECT_NE(a, b);
+    b = a;
+    b.log.requests = true;
     EXPECT_NE(a, b);
 }
 
