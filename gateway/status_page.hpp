@@ -16,6 +16,8 @@
 // external resource; a small inline script re-reads /status.json and updates the figures.
 #pragma once
 
+#include "config/html.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -56,8 +58,7 @@ std::string render_status_html(const status_view& v);
 // "about 3 minutes", "under a minute", "about 2 hours 10 minutes": for people, not parsers.
 std::string human_duration(std::int64_t seconds);
 
-// Escapes text for HTML element content and attribute values.
-std::string html_escape(std::string_view text);
+using config::html_escape;  // config/html.hpp
 
 // The drain rate over a sliding window: samples of a monotonic count of entries taken off the
 // queue (acknowledged), with their times. Pure: the sampler feeds it.

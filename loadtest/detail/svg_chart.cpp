@@ -271,22 +271,6 @@ figure.chart .area{stroke:none;fill-opacity:.9}
 )";
 }
 
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char c : text) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
-
 std::string render_chart(const chart_spec& spec, const std::vector<double>& slot_edges,
                          const std::vector<chart_series>& series) {
     const std::size_t slots = slot_edges.size() < 2 ? 0 : slot_edges.size() - 1;

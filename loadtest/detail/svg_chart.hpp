@@ -8,6 +8,8 @@
 // grows with the number of slots and series, never with the number of requests.
 #pragma once
 
+#include "config/html.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -16,8 +18,7 @@
 
 namespace sluice::loadtest::detail {
 
-// &, <, >, " and ' as entities: safe in text and in quoted attribute values.
-std::string html_escape(std::string_view text);
+using config::html_escape;  // config/html.hpp
 
 // The style sheet of the charts' classes (figure.chart, .legend, .grid, .series, ...), for the
 // page's <style>.
