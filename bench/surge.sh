@@ -76,7 +76,7 @@ ${2:-}" /readyz "${1:-$limits_toml}"
 
 gateway_metric() { curl -s -m 10 "http://$host:$gateway_port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 # A field of a sluice-loadtest JSON report's "totals" (or of another top-level object).
-json_field() { grep -o "\"$2\":{[^}]*}" "$1" | head -n1 | grep -o "\"$3\":[0-9.eE+-]*" | cut -d: -f2; }
+json_field() { grep -o "\"$2\":{[^}]*}" "$1" | sed -n 1p | grep -o "\"$3\":[0-9.eE+-]*" | cut -d: -f2; }
 accepted_p99_ms() { grep -o '"p99_ns":[0-9]*' "$1" | sed -n 2p | cut -d: -f2 | awk '{ printf "%.1f", $1 / 1e6 }'; }
 
 echo "sluice bench: surge (goodput under overload, 10,000 connections, polite clients; the 503 cost)"
@@ -174,7 +174,7 @@ cost_run() {  # NAME: sluice-loadtest at rate_503 for duration s; prints gateway
 }
 fresh_stack
 admission_us=$(cost_run admissions)
-admission_202=$(grep -o '"statuses":{[^}]*}' "$work/cost-admissions.json" | head -n1)
+admission_202=$(grep -o '"statuses":{[^}]*}' "$work/cost-admissions.json" | sed -n 1p)
 # One admission slot, taken by a call to a paused Redis that is given a minute: every other
 # submission is refused by the admission control, before its body is read.
 fresh_stack "$limits_toml
@@ -185,7 +185,7 @@ kill -STOP "$redis_pid"
 "$loadtest" --target "http://$host:$gateway_port" --tokens "$work/wrk-tokens.csv" --schedule constant:rate=1,duration=1s \
     --connections 1 --timeout 1s --catalogue "$repo_root/data/catalogue" --run-id "hold-$$" --quiet >/dev/null 2>&1 || true
 refusal_us=$(cost_run refusals)
-refusal_503=$(grep -o '"statuses":{[^}]*}' "$work/cost-refusals.json" | head -n1)
+refusal_503=$(grep -o '"statuses":{[^}]*}' "$work/cost-refusals.json" | sed -n 1p)
 kill -CONT "$redis_pid"
 echo "503 cost (gateway CPU per answer at $rate_503 answers/s, 256 connections):"
 echo "  admission (202)          $admission_us us   ($admission_202)"
