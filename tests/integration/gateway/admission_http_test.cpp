@@ -31,34 +31,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-std::string qof_body(std::string_view practice, int numerator = 120) {
-    return R"({"practice":")" + std::string(practice) +
-           R"(","period":"2024-25","scheme":"QOF","list_size":8123,"items":[{"code":"AF006","numerator":)" +
-           std::to_string(numerator) +
-           R"(,"denominator":140,"pca":6},{"code":"HYP008","numerator":950,"denominator":1210}],"registers":[{"condition":"AF","size":201},{"condition":"HYP","size":1312}]})";
-}
-
-std::string submit_request(const test_credential& who, std::string_view key, const std::string& body,
-                           std::string_view content_type = "application/json") {
-    std::string headers = "Authorization: Bearer " + who.token + "\r\n";
-    if (!key.empty()) headers += "Idempotency-Key: " + std::string(key) + "\r\n";
-    headers += "Content-Type: " + std::string(content_type) + "\r\n";
-    return post_request("/v1/submissions", body, headers);
-}
-
-std::string status_request(const test_credential& who, std::string_view id) {
-    return get_request("/v1/submissions/" + std::string(id), "Authorization: Bearer " + who.token + "\r\n");
-}
-
-// The value of a JSON string member, for assertions (the bodies are flat and ours).
-std::string json_string(const std::string& body, const std::string& name) {
-    const auto key = "\"" + name + "\":\"";
-    const auto at = body.find(key);
-    if (at == std::string::npos) return {};
-    const auto start = at + key.size();
-    return body.substr(start, body.find('"', start) - start);
-}
-
 long long stream_length(std::uint32_t shard) { return redis().command({"XLEN", queue::queue_key(shard)}).as_integer(); }
 
 long long total_queued() {

@@ -29,33 +29,6 @@ namespace {
 using clock = std::chrono::steady_clock;
 constexpr std::uint32_t shards = 16;  // redis.shards' default
 
-std::string qof_body(std::string_view practice, int numerator = 120) {
-    return R"({"practice":")" + std::string(practice) +
-           R"(","period":"2024-25","scheme":"QOF","list_size":8123,"items":[{"code":"AF006","numerator":)" +
-           std::to_string(numerator) +
-           R"(,"denominator":140,"pca":6},{"code":"HYP008","numerator":950,"denominator":1210}],"registers":[{"condition":"AF","size":201},{"condition":"HYP","size":1312}]})";
-}
-
-std::string submit_request(const test_credential& who, std::string_view key, const std::string& body,
-                           std::string_view content_type = "application/json") {
-    std::string headers = "Authorization: Bearer " + who.token + "\r\n";
-    if (!key.empty()) headers += "Idempotency-Key: " + std::string(key) + "\r\n";
-    headers += "Content-Type: " + std::string(content_type) + "\r\n";
-    return post_request("/v1/submissions", body, headers);
-}
-
-std::string status_request(const test_credential& who, std::string_view id) {
-    return get_request("/v1/submissions/" + std::string(id), "Authorization: Bearer " + who.token + "\r\n");
-}
-
-std::string json_string(const std::string& body, const std::string& name) {
-    const auto key = "\"" + name + "\":\"";
-    const auto at = body.find(key);
-    if (at == std::string::npos) return {};
-    const auto start = at + key.size();
-    return body.substr(start, body.find('"', start) - start);
-}
-
 // Practice codes A80000, A80001, ...: `count` of them, with credentials.
 std::vector<test_credential> practices(int count, int first = 0) {
     std::vector<test_credential> out;

@@ -123,4 +123,18 @@ struct test_credential {
 // not_after: seconds from now (negative: already expired).
 test_credential make_credential(std::string practice, long long valid_for_seconds = 365LL * 24 * 3600);
 
+// A valid QOF submission body for `practice` (AF006 with `numerator` of 140, HYP008, registers).
+std::string qof_body(std::string_view practice, int numerator = 120);
+
+// POST /v1/submissions with the practice's bearer token, an Idempotency-Key (none if empty) and
+// a Content-Type.
+std::string submit_request(const test_credential& who, std::string_view key, const std::string& body,
+                           std::string_view content_type = "application/json");
+
+// GET /v1/submissions/{id} with the practice's bearer token.
+std::string status_request(const test_credential& who, std::string_view id);
+
+// The value of a JSON string member, for assertions (the bodies are flat and ours).
+std::string json_string(const std::string& body, const std::string& name);
+
 }  // namespace sluice::test
