@@ -18,11 +18,12 @@
 # The machine is shared (builds run beside CI's own work), so redis-server, the gateway and the
 # good client run at SCHED_RR where allowed (root), and slowhttptest at nice 19: what is measured
 # is what the slow connections cost the gateway, not what others' compilers or the attacker's own
-# busy loop cost the two cores. A failed comparison is measured once more, baseline and attack
-# again; it fails only if both pairs are beyond 2x. Bounded: each measurement is 2,000 requests
-# over 5 s, the attack at most 45 s, two pairs at most; measuring starts once the gateway holds
-# 90 % of the slow connections (heads: required, within 20 s; bodies: within 5 s if at all, as a
-# gateway that refuses them after the head closes them at once).
+# busy loop cost the two cores. A failed comparison is measured again, baseline and attack
+# again; it fails only if three pairs are all beyond 2x (a single scheduler stall of a few ms on a
+# shared machine is beyond 2x of a 1.3 ms p99). Bounded: each measurement is 2,000 requests over
+# 5 s, the attack at most 45 s, three pairs at most; measuring starts once the gateway holds 90 %
+# of the slow connections and the count has stopped rising (heads: required, within 20 s + 10 s;
+# bodies: within 5 s if at all, as a gateway that refuses them after the head closes them at once).
 set -euo pipefail
 repo=$1
 build=$2
@@ -58,6 +59,21 @@ realtime=()
 if chrt -a -r -p 10 "$redis_pid" 2>/dev/null && chrt -a -r -p 10 "$gateway_pid" 2>/dev/null; then
   realtime=(chrt -r 10)
 fi
+# slowhttptest is a busy loop over its 3,000 sockets (a whole core, measured), much of it inside
+# select() in the kernel, where a woken real-time task on the same core waits for it: ~1-2 ms at
+# p99 that the gateway did not cause. So the attacker gets the last core to itself and the stack
+# and the good client the others (a real attacker's CPU is elsewhere, not beside the gateway).
+stack_cpus=""
+attacker_cpu=()
+cores=$(nproc)
+if ((cores >= 2)); then
+  stack_cpus="0-$((cores - 2))"
+  if taskset -a -c -p "$stack_cpus" "$redis_pid" >/dev/null 2>&1 \
+    && taskset -a -c -p "$stack_cpus" "$gateway_pid" >/dev/null 2>&1; then
+    attacker_cpu=(taskset -c "$((cores - 1))")
+    realtime=(taskset -c "$stack_cpus" "${realtime[@]}")
+  fi
+fi
 
 measure() {  # measure RUN: prints the good client's p99 in microseconds; fails unless every request got 202
   local run=$1
@@ -91,7 +107,7 @@ start_attack() {
   (
     trap 'kill -9 $(jobs -p) 2>/dev/null; exit 0' TERM
     while :; do
-      nice -n 19 slowhttptest "${args[@]}" >>"$work/slowhttptest.log" 2>&1 &
+      "${attacker_cpu[@]}" nice -n 19 slowhttptest "${args[@]}" >>"$work/slowhttptest.log" 2>&1 &
       wait $!
     done
   ) &
@@ -111,6 +127,18 @@ start_attack() {
   if [[ $mode == headers ]] && (($(open_connections) - base < connections * 90 / 100)); then
     fail "the gateway holds $(($(open_connections) - base)) slow connections, not the $connections of the attack"
   fi
+  # Then until the attack's ramp is over (the count holds still for a second, at most 10 s): what
+  # is measured is the cost of holding slow connections, not the kernel's handshakes of new ones.
+  if [[ $mode == headers ]]; then
+    local before now
+    before=$(open_connections)
+    for _ in $(seq 1 10); do
+      sleep 1
+      now=$(open_connections)
+      ((now == before)) && break
+      before=$now
+    done
+  fi
 }
 stop_attack() {
   { kill -TERM "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
@@ -120,7 +148,7 @@ stop_attack() {
 }
 
 verdict=""
-for pair in 1 2; do
+for pair in 1 2 3; do
   baseline=$(measure "$pair-before")
   start_attack
   held=$(open_connections)
@@ -129,8 +157,8 @@ for pair in 1 2; do
   stop_attack
   echo "slow $mode, pair $pair: good client p99 ${baseline} us before, ${attacked} us during the attack" \
     "(gateway descriptors: $held when measuring began, $held_after when it ended; ratio" \
-    "$(awk -v a="$attacked" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }'))${realtime:+, stack at SCHED_RR}"
+    "$(awk -v a="$attacked" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }'))${attacker_cpu:+, attacker on its own core}"
   if ((attacked <= 2 * baseline)); then verdict=held; break; fi
 done
-[[ $verdict == held ]] || fail "the good client's p99 rose beyond 2x of its baseline in both pairs"
+[[ $verdict == held ]] || fail "the good client's p99 rose beyond 2x of its baseline in all three pairs"
 echo "PASS slow $mode"
