@@ -11,6 +11,9 @@
 #    (default 4) over CONNECTIONS (default 3,000) keep-alive connections, polite clients (they
 #    honour Retry-After), then --verify.
 #
+# PRACTICES (default 100,000) and SUBMISSIONS_PER_PRACTICE (default 1) make practices submit
+# again (repeats wait behind first submissions); SURGE_TIMELINE=1 prints the run per second.
+#
 # Passes when every submission was accepted exactly once (none lost, none duplicated, nobody
 # gave up), the only answers were 202 and 503 (no transport error), the gateway never dropped its
 # Redis connection (sluice_redis_liveness_drops_total 0, no "connection lost" in its log), and the
@@ -30,11 +33,12 @@ overload=${OVERLOAD:-2.5}
 surge_seconds=${SURGE_SECONDS:-4}
 connections=${CONNECTIONS:-3000}
 goodput_floor=${GOODPUT_FLOOR:-0.3}
+per_practice=${SUBMISSIONS_PER_PRACTICE:-1}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-surge.XXXXXX")
 # One submission per practice (repeat submissions are held back behind first ones by design, which
 # is not what this test is about): a machine fast enough to ask for more gets a shorter surge.
-practices=100000
+practices=${PRACTICES:-100000}
 # Rate limits out of the way: this is about the gateway's capacity, not one practice's rate.
 extra_toml='[ratelimit.per_practice]\nrate = 1000000.0\nburst = 1000000'
 fail() { echo "FAIL (surge): $*" >&2; exit 1; }
@@ -72,16 +76,18 @@ capacity=$(awk -v r="$requests" -v n="${non2xx:-0}" -v s="$seconds" 'BEGIN { pri
 rate=$(awk -v c="$capacity" -v o="$overload" 'BEGIN { printf "%d", c * o }')
 surge_practices=$(wc -l <"$work/surge-tokens.csv")
 surge_ms=$(( surge_seconds * 1000 ))
-(( rate * surge_seconds <= surge_practices )) || surge_ms=$(( surge_practices * 1000 / rate ))
+surge_submissions=$(( surge_practices * per_practice ))
+(( rate * surge_seconds <= surge_submissions )) || surge_ms=$(( surge_submissions * 1000 / rate ))
 echo "surge: capacity ${capacity} admissions/s (wrk, 256 connections: ${requests} answers, ${non2xx:-0} of them 503); offering ${rate}/s for ${surge_ms} ms over ${connections} connections"
 
 # ---- 2. the surge ----------------------------------------------------------------------------
 status=0
 timeout 300 "$build/loadtest/sluice-loadtest" --target "http://127.0.0.1:$gateway_port" \
   --tokens "$work/surge-tokens.csv" --schedule "constant:rate=$rate,duration=${surge_ms}ms" \
-  --connections "$connections" --mix polite=100 --timeout 10s --catalogue "$repo/data/catalogue" \
+  --connections "$connections" --submissions-per-practice "$per_practice" --mix polite=100 --timeout 10s --catalogue "$repo/data/catalogue" \
   --run-id "surge-$$" --verify --json "$work/report.json" --quiet >"$work/loadtest.log" 2>&1 || status=$?
 sed -n '/^totals/,$p' "$work/loadtest.log"
+[[ -n ${SURGE_TIMELINE:-} ]] && sed -n '/^over time/,/^status codes/p' "$work/loadtest.log"
 ((status == 0)) || fail "sluice-loadtest exited $status (a --verify violation is 1): $(tail -n 20 "$work/loadtest.log")"
 
 # ---- 3. the verdict --------------------------------------------------------------------------

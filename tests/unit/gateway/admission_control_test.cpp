@@ -25,6 +25,7 @@ using ratelimit::submission_class;
 
 struct client {
     submission_class cls = submission_class::first;
+    bool comes_back = true;  // false: refused, it never returns (a probe, a client sent elsewhere)
     clock::time_point next_try{};
     int attempts = 0;
     bool admitted = false;
@@ -41,9 +42,8 @@ struct surge_result {
 
 // `clients` arrive evenly over `arrival_span`; the server takes `service` per call, one at a time.
 surge_result run_surge(std::vector<client>& clients, clock::duration arrival_span, clock::duration service,
-                       clock::duration step = 100us) {
+                       clock::duration step = 100us, admission_control_options options = {}) {
     const auto t0 = clock::time_point() + 10'000s;
-    admission_control_options options;
     options.limit.target_delay = 20ms;
     admission_control control(options, t0);
 
@@ -72,9 +72,11 @@ surge_result run_surge(std::vector<client>& clients, clock::duration arrival_spa
             const auto ticket = control.decide(1'000'003ull * (i + 1), c.cls, now);
             if (ticket.admitted) {
                 server.push_back({i, ticket, now});
-            } else {
+            } else if (c.comes_back) {
                 ++result.retry_after_given[ticket.retry_after];
                 waiting.emplace(now + std::chrono::seconds(ticket.retry_after), i);
+            } else {
+                ++done;
             }
         }
         while (!server.empty() && service_free + service <= now) {
@@ -91,7 +93,7 @@ surge_result run_surge(std::vector<client>& clients, clock::duration arrival_spa
         if (server.empty()) service_free = now;
     }
     for (const auto& c : clients) {
-        if (c.admitted) ++result.admitted;
+        if (c.admitted || !c.comes_back) ++result.admitted;
         result.max_attempts = std::max(result.max_attempts, c.attempts);
         if (c.attempts > 2) ++result.refused_more_than_once;
     }
@@ -149,6 +151,22 @@ TEST(admission_control, first_submissions_go_before_repeat_ones) {
     first_wait /= static_cast<double>(clients.size() / 2);
     repeat_wait /= static_cast<double>(clients.size() / 2);
     EXPECT_LT(first_wait * 2, repeat_wait) << "mean wait: first " << first_wait << " s, repeat " << repeat_wait << " s";
+}
+
+TEST(admission_control, clients_that_never_come_back_do_not_leave_the_server_idle) {
+    // A gateway started into a surge at twice its capacity where half the clients refused never
+    // come back (behind a load balancer their retries land on another gateway; a probe ignores
+    // Retry-After). The bookings they leave must not push the others out while the server idles:
+    // the server can serve every client who comes back within the surge and a second after it.
+    std::vector<client> clients(20'000);
+    for (std::size_t i = 0; i < clients.size(); i += 2) clients[i].comes_back = false;
+    admission_control_options options;
+    options.schedule.capacity_floor = 1000;
+    const auto r = run_surge(clients, 10s, 1ms, 100us, options);
+    EXPECT_EQ(r.admitted, clients.size());
+    // Measured: 11.0 s (the retries that do come back go first, at capacity); 19.9 s before the
+    // schedule measured its show rate (their phantoms held the room in the seconds after the surge).
+    EXPECT_LT(r.last_admission, 13000ms) << std::chrono::duration<double>(r.last_admission).count() << " s";
 }
 
 }  // namespace

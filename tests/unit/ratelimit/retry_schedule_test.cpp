@@ -90,6 +90,16 @@ TEST_F(schedule_fixture, retries_are_spread_over_the_second_as_their_clients_wer
     for (const auto& [ra, n] : per_second) EXPECT_EQ(n, 10) << "Retry-After " << ra;
 }
 
+TEST_F(schedule_fixture, a_thread_that_has_measured_nothing_assumes_its_floor) {
+    retry_schedule fresh{retry_schedule_options{.capacity_floor = 1000}, t0};
+    EXPECT_EQ(fresh.capacity(t0), 1000.0);
+    // A gateway started into a surge: 60 shed in its first tick are told at most 6 s (10 a tick),
+    // not the 60 s that a capacity of 1/s (nothing measured) would give them.
+    int last = 0;
+    for (std::uint64_t i = 0; i < 60; ++i) last = fresh.on_shed(i, arrival_kind::fresh, submission_class::first, t0);
+    EXPECT_EQ(last, 6);
+}
+
 TEST_F(schedule_fixture, retry_after_counts_from_the_moment_the_client_was_shed) {
     admit_spread(100, t0);
     // Shed late in a second and told 1: it comes back late in the next, which is the tick counted.
@@ -145,6 +155,36 @@ TEST_F(schedule_fixture, repeat_submissions_wait_behind_first_ones) {
     EXPECT_EQ(schedule.on_shed(31, arrival_kind::fresh, submission_class::first, now), 4);
     // Later, with the first submissions' time passed, repeats are told the next second.
     EXPECT_EQ(schedule.on_shed(1001, arrival_kind::fresh, submission_class::repeat, now + 10s), 1);
+}
+
+TEST_F(schedule_fixture, bookings_that_never_come_back_are_overbooked) {
+    admit_spread(1000, t0);
+    EXPECT_EQ(schedule.show_rate(), 1.0);  // nothing has come due yet
+    // 2,000 shed over second 1 (20 a tick, room for 10) are told 1 and 2; none of them comes back
+    // (a probe that ignores Retry-After, clients sent to another gateway by a load balancer).
+    for (std::uint64_t i = 0; i < 2000; ++i)
+        schedule.on_shed(i, arrival_kind::fresh, submission_class::first, t0 + 1s + std::chrono::microseconds(500 * i));
+    const auto later = t0 + 4s + 500ms;
+    schedule.capacity(later);  // advances past their ticks
+    EXPECT_EQ(schedule.show_rate(), 0.25);
+    // So a tick's room is four times the capacity's share: 40 shed in one tick get second 1.
+    int last = 0;
+    for (std::uint64_t i = 0; i < 40; ++i) last = schedule.on_shed(10'000 + i, arrival_kind::fresh, submission_class::first, later);
+    EXPECT_EQ(last, 1);
+}
+
+TEST_F(schedule_fixture, bookings_that_come_back_keep_the_show_rate_at_one) {
+    admit_spread(1000, t0);
+    for (std::uint64_t i = 0; i < 500; ++i)
+        schedule.on_shed(i, arrival_kind::fresh, submission_class::first, t0 + 1s + std::chrono::microseconds(2000 * i));
+    // Every one comes back at its time (one second later, at its offset) and is admitted.
+    for (std::uint64_t i = 0; i < 500; ++i) {
+        const auto back = t0 + 2s + std::chrono::microseconds(2000 * i);
+        ASSERT_EQ(schedule.classify(i, back), arrival_kind::due) << i;
+        schedule.on_admitted(i, arrival_kind::due, back);
+    }
+    schedule.capacity(t0 + 3s + 100ms);
+    EXPECT_EQ(schedule.show_rate(), 1.0);
 }
 
 TEST_F(schedule_fixture, a_due_retry_shed_again_is_given_the_first_free_second) {
