@@ -1,0 +1,102 @@
+// Loading a certificate and key with the gateway's TLS policy (tls.hpp).
+#include "gateway/detail/tls.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+namespace sluice::gateway::detail {
+
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// RFC 7301's wire form: each protocol name preceded by its length.
+constexpr unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+
+// TLS 1.2 suites: ECDHE key exchange (forward secrecy) and AEAD ciphers only. TLS 1.3's suites
+// are all of that kind, and OpenSSL's defaults for them are kept.
+constexpr const char* tls12_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
+
+int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                  void*) {
+    unsigned char* selected = nullptr;
+    if (SSL_select_next_proto(&selected, outlen, alpn_http11, sizeof alpn_http11, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;  // no_application_protocol: we speak only HTTP/1.1
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+// OpenSSL's reason for the last failure, and the queue cleared for the next one.
+std::string openssl_reason() {
+    const unsigned long code = ERR_peek_last_error();
+    std::string reason = "unknown OpenSSL error";
+    if (code != 0) {
+        char text[256];
+        ERR_error_string_n(code, text, sizeof text);
+        reason = text;
+    }
+    ERR_clear_error();
+    return reason;
+}
+
+[[noreturn]] void refuse(std::string_view key, const std::string& path, const std::string& what) {
+    throw config::config_error(std::string(key), "\"" + path + "\"", what);
+}
+
+void check_readable(std::string_view key, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) refuse(key, path, std::string("a readable file: ") + std::strerror(errno));
+}
+
+}  // namespace
+
+tls_context::tls_context(std::unique_ptr<ssl::context> ssl, std::int64_t not_after, std::string subject)
+    : ssl_(std::move(ssl)), not_after_(not_after), subject_(std::move(subject)) {}
+
+tls_context::~tls_context() = default;
+
+std::shared_ptr<const tls_context> load_tls_context(const config::tls_settings& tls) {
+    check_readable("tls.cert_file", tls.cert_file);
+    check_readable("tls.key_file", tls.key_file);
+    ERR_clear_error();
+
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+    SSL_CTX* native = context->native_handle();
+    if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1)
+        throw std::runtime_error("TLS: OpenSSL refused the gateway's protocol policy: " + openssl_reason());
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_alpn_select_cb(native, select_http11, nullptr);
+
+    if (SSL_CTX_use_certificate_chain_file(native, tls.cert_file.c_str()) != 1)
+        refuse("tls.cert_file", tls.cert_file, "a PEM certificate (then its chain): " + openssl_reason());
+    if (SSL_CTX_use_PrivateKey_file(native, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+        refuse("tls.key_file", tls.key_file, "a PEM private key, unencrypted: " + openssl_reason());
+    if (SSL_CTX_check_private_key(native) != 1)
+        refuse("tls.key_file", tls.key_file,
+               "the private key of the certificate in tls.cert_file (\"" + tls.cert_file + "\"): " + openssl_reason());
+
+    const X509* leaf = SSL_CTX_get0_certificate(native);
+    std::int64_t not_after = 0;
+    std::tm expiry{};
+    if (leaf != nullptr && ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &expiry) == 1) not_after = ::timegm(&expiry);
+    std::string subject;
+    if (leaf != nullptr) {
+        char text[512];
+        X509_NAME_oneline(X509_get_subject_name(leaf), text, sizeof text);
+        subject = text;
+    }
+    return std::make_shared<const tls_context>(std::move(context), not_after, std::move(subject));
+}
+
+}  // namespace sluice::gateway::detail
