@@ -2,7 +2,10 @@
 #include "gateway/detail/tls.hpp"
 
 #include <boost/asio/ssl/context.hpp>
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -10,6 +13,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <memory>
 
 namespace sluice::gateway::detail {
 
@@ -34,17 +38,16 @@ int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const 
     return SSL_TLSEXT_ERR_OK;
 }
 
-// OpenSSL's reason for the last failure, and the queue cleared for the next one.
+// OpenSSL's reasons for the last failure, first cause first ("no start line, PEM lib"), and the
+// queue emptied for the next one.
 std::string openssl_reason() {
-    const unsigned long code = ERR_peek_last_error();
-    std::string reason = "unknown OpenSSL error";
-    if (code != 0) {
-        char text[256];
-        ERR_error_string_n(code, text, sizeof text);
-        reason = text;
+    std::string reasons;
+    for (unsigned long code; (code = ERR_get_error()) != 0;) {
+        const char* reason = ERR_reason_error_string(code);
+        const std::string text = reason != nullptr ? reason : "OpenSSL error " + std::to_string(code);
+        if (reasons.find(text) == std::string::npos) reasons += (reasons.empty() ? "" : ", ") + text;
     }
-    ERR_clear_error();
-    return reason;
+    return reasons.empty() ? "unknown OpenSSL error" : reasons;
 }
 
 [[noreturn]] void refuse(std::string_view key, const std::string& path, const std::string& what) {
@@ -80,9 +83,13 @@ std::shared_ptr<const tls_context> load_tls_context(const config::tls_settings& 
 
     if (SSL_CTX_use_certificate_chain_file(native, tls.cert_file.c_str()) != 1)
         refuse("tls.cert_file", tls.cert_file, "a PEM certificate (then its chain): " + openssl_reason());
-    if (SSL_CTX_use_PrivateKey_file(native, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-        refuse("tls.key_file", tls.key_file, "a PEM private key, unencrypted: " + openssl_reason());
-    if (SSL_CTX_check_private_key(native) != 1)
+    // The key is read first on its own, so that a file that is no key and a key of another
+    // certificate are told apart.
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(nullptr, EVP_PKEY_free);
+    if (std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_file(tls.key_file.c_str(), "r"), BIO_free); in)
+        key.reset(PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr));
+    if (!key) refuse("tls.key_file", tls.key_file, "a PEM private key, unencrypted: " + openssl_reason());
+    if (SSL_CTX_use_PrivateKey(native, key.get()) != 1 || SSL_CTX_check_private_key(native) != 1)
         refuse("tls.key_file", tls.key_file,
                "the private key of the certificate in tls.cert_file (\"" + tls.cert_file + "\"): " + openssl_reason());
 
