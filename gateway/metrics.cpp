@@ -112,6 +112,9 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
     if (facts.tls) {
         w.counter("sluice_tls_handshakes_total", "TLS handshakes completed.",
                   sum([](const metrics_shard& s) { return s.tls_handshakes.value(); }));
+        w.counter("sluice_tls_resumed_handshakes_total",
+                  "TLS handshakes completed that resumed a session (a session ticket): no certificate signature.",
+                  sum([](const metrics_shard& s) { return s.tls_resumed_handshakes.value(); }));
         w.counter("sluice_tls_handshake_failures_total",
                   "TLS handshakes that failed: refused (protocol version, ALPN), broken off by the client, or cut "
                   "at limits.header_timeout_ms.",

@@ -63,6 +63,7 @@ struct metrics_shard {
     counter rejected_connections;  // beyond limits.max_connections
     counter accept_errors;
     counter tls_handshakes;          // completed
+    counter tls_resumed_handshakes;  // of which resumed a session (a ticket): no certificate signature
     counter tls_handshake_failures;  // refused, broken off, or cut at limits.header_timeout_ms
     std::array<counter, admission_verdict_count> admissions;
     latency_histogram redis_round_trip;

@@ -155,7 +155,7 @@ net::awaitable<void> session<Stream, Owner>::run() {
             core_.metrics.tls_handshake_failures.add(1);
             co_return;  // the socket closes with the session
         }
-        core_.metrics.tls_handshakes.add(1);
+        count_tls_handshake(core_, stream_.native_handle());
     }
     for (;;) {
         if (buffer_.size() == 0) {

@@ -1,6 +1,8 @@
 // Loading a certificate and key with the gateway's TLS policy (tls.hpp).
 #include "gateway/detail/tls.hpp"
 
+#include "gateway/detail/core.hpp"
+
 #include <boost/asio/ssl/context.hpp>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -65,6 +67,11 @@ tls_context::tls_context(std::unique_ptr<ssl::context> ssl, std::int64_t not_aft
     : ssl_(std::move(ssl)), not_after_(not_after), subject_(std::move(subject)) {}
 
 tls_context::~tls_context() = default;
+
+void count_tls_handshake(core& c, SSL* ssl) noexcept {
+    c.metrics.tls_handshakes.add(1);
+    if (SSL_session_reused(ssl) == 1) c.metrics.tls_resumed_handshakes.add(1);
+}
 
 std::shared_ptr<const tls_context> load_tls_context(const config::tls_settings& tls) {
     check_readable("tls.cert_file", tls.cert_file);

@@ -25,6 +25,7 @@
 namespace boost::asio::ssl {
 class context;
 }
+struct ssl_st;  // OpenSSL's SSL
 
 namespace sluice::gateway::detail {
 
@@ -52,6 +53,9 @@ private:
 // policy above. Throws config::config_error naming the key whose file is at fault (unreadable,
 // not PEM, or a key that does not match the certificate), with OpenSSL's reason.
 std::shared_ptr<const tls_context> load_tls_context(const config::tls_settings& tls);
+
+// A completed handshake, counted in the core's metrics with whether it resumed a session.
+void count_tls_handshake(core& c, ssl_st* ssl) noexcept;
 
 // The TLS listener's accept loop: the core's tls_acceptor, each connection handshaken with the
 // core's tls context of the moment, then served by the same session loop as plain HTTP

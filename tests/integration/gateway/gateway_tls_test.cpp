@@ -124,6 +124,31 @@ TEST(GatewayTls, ServesTls12And13AndRefusesTls11) {
     EXPECT_TRUE(metric_shows(gw.port(), "sluice_tls_handshake_failures_total 2"));
 }
 
+// A returning client resumes its session from a ticket (no server-side cache), in TLS 1.3 and 1.2.
+TEST(GatewayTls, ResumesSessionsFromTickets) {
+    tls_files pair("sluice-test");
+    gateway_process gw(pair.toml());
+    for (const int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+        SCOPED_TRACE(version);
+        tls_client first(gw.tls_port(), versions(version, version));
+        ASSERT_TRUE(first.connected()) << first.error();
+        EXPECT_FALSE(first.resumed());
+        ASSERT_TRUE(first.send(get_request("/healthz")));
+        ASSERT_TRUE(first.read_answer());
+        auto again = versions(version, version);
+        again.session = first.session();
+        ASSERT_TRUE(again.session);
+        tls_client second(gw.tls_port(), again);
+        ASSERT_TRUE(second.connected()) << second.error();
+        EXPECT_TRUE(second.resumed());
+        ASSERT_TRUE(second.send(get_request("/healthz")));
+        const auto a = second.read_answer();
+        ASSERT_TRUE(a);
+        EXPECT_EQ(a->status, 200);
+    }
+    EXPECT_TRUE(metric_shows(gw.port(), "sluice_tls_resumed_handshakes_total 2"));
+}
+
 // ALPN: http/1.1 is selected from what a browser offers; a client that offers no ALPN is served
 // anyway; one that offers only protocols we lack is refused (no_application_protocol).
 TEST(GatewayTls, NegotiatesHttp11ByAlpn) {

@@ -98,6 +98,7 @@ tls_client::tls_client(std::uint16_t port, const tls_client_options& options) {
     }
     SSL* ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd_);
+    if (options.session) SSL_set_session(ssl, static_cast<SSL_SESSION*>(options.session.get()));
     ERR_clear_error();
     if (SSL_connect(ssl) != 1) {
         error_ = openssl_error("handshake failed");
@@ -129,6 +130,14 @@ std::string tls_client::peer_common_name() const {
     char text[256] = {};
     X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, text, sizeof text);
     return text;
+}
+
+bool tls_client::resumed() const { return ssl_ != nullptr && SSL_session_reused(as_ssl(ssl_)) == 1; }
+
+std::shared_ptr<void> tls_client::session() const {
+    SSL_SESSION* s = ssl_ == nullptr ? nullptr : SSL_get1_session(as_ssl(ssl_));
+    if (s == nullptr) return nullptr;
+    return std::shared_ptr<void>(s, [](void* p) { SSL_SESSION_free(static_cast<SSL_SESSION*>(p)); });
 }
 
 bool tls_client::send(std::string_view bytes) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@ struct tls_client_options {
     int max_version = 0;
     std::vector<std::string> alpn = {"http/1.1"};  // offered in order; empty: no ALPN extension
     std::filesystem::path ca_file;                 // verify the server against it; empty: no verification
+    std::shared_ptr<void> session;                 // an earlier client's session() to resume; null: none
 };
 
 class tls_client {
@@ -40,6 +42,9 @@ public:
     std::string alpn() const;          // the protocol the server selected, "" if none
     std::string version() const;       // "TLSv1.3", ...
     std::string peer_common_name() const;
+    bool resumed() const;              // the handshake resumed options.session
+    // The session to resume later (TLS 1.3: its ticket arrives with the first answer read).
+    std::shared_ptr<void> session() const;
 
     bool send(std::string_view bytes);
     std::optional<http_answer> read_answer(std::chrono::milliseconds timeout = 5s);
