@@ -4,12 +4,13 @@
 #
 # One self-signed P-256 pair (openssl CLI) serves both. The gateway runs with listen.threads = 1,
 # its plain and TLS listeners, redis-server (ops/redis.conf) behind it; nginx with one worker.
-# Four measured runs (wrk -t1, after a 2 s warm-up each):
+# Five measured runs (wrk -t1, after a 2 s warm-up each):
 #
 #   admissions, keep-alive (wrk -c256 -s bench/admission.lua: every request a real admission)
 #     1. the gateway's TLS listener;
 #     2. nginx terminating TLS and proxying to the same gateway's plain listener (upstream
-#        keep-alive): the honest anchor, the same admissions behind the other way of doing TLS.
+#        keep-alive): the honest anchor, the same admissions behind the other way of doing TLS;
+#     (and, for what TLS costs the gateway, the same load on its plain listener, no TLS at all);
 #   new connections (wrk -c64 with Connection: close: one TLS handshake per request)
 #     3. the gateway's TLS listener, GET /healthz;
 #     4. nginx, `return 200`.
@@ -29,9 +30,9 @@
 # Environment:
 #   SLUICE_GATEWAY  the gateway binary (default: build/release/gateway/sluice-gateway)
 #   SLUICE_TOKEN    the token tool (default: build/release/credentials/sluice-token)
-#   DURATION        seconds per measured run (default 10); the script takes about 5 * DURATION + 25 s
+#   DURATION        seconds per measured run (default 10)
 #
-# Loopback only. Every process it starts is stopped by its pid on exit; its files (the pair,
+# Takes about 6 * DURATION + 30 s. Loopback only. Every process it starts is stopped by its pid on exit; its files (the pair,
 # credentials, Redis's AOF) live in one temporary directory, removed on exit.
 set -euo pipefail
 
@@ -172,6 +173,8 @@ measure gateway-admissions "https://$host:$tls_port/v1/submissions" -s "$script"
 after_run gateway-admissions
 measure nginx-admissions "https://$host:$nginx_port/v1/submissions" -s "$script"
 after_run nginx-admissions
+measure plain-admissions "http://$host:$gateway_port/v1/submissions" -s "$script"
+after_run plain-admissions
 
 connections=$handshake_connections
 measure gateway-handshakes "https://$host:$tls_port/healthz" -H "Connection: close"
@@ -199,8 +202,12 @@ nginx_full=$(s_time_rate "$nginx_port")
 echo "admissions over TLS, keep-alive (POST /v1/submissions, each a real admission through Redis)"
 table_columns 34 11 12 9 9 10 8 11 11 11
 print_row "path" "admitted/s" "requests/s" "p50 ms" "p99 ms" "requests" "errors" "gw us/req" "nginx us" "redis us"
-for name in gateway-admissions nginx-admissions; do
-    label=$([[ $name == gateway-* ]] && echo "gateway TLS" || echo "nginx TLS -> gateway plain (anchor)")
+for name in gateway-admissions nginx-admissions plain-admissions; do
+    case $name in
+    gateway-*) label="gateway TLS" ;;
+    nginx-*) label="nginx TLS -> gateway plain (anchor)" ;;
+    *) label="gateway plain, no TLS (context)" ;;
+    esac
     print_row "$label" "${admitted[$name]}" "$(report_field "$name" rps)" "$(report_field "$name" p50)" "$(report_field "$name" p99)" \
         "$(report_field "$name" requests)" "$(report_field "$name" errors)" "${cpu_gateway[$name]}" \
         "$([[ $name == nginx-* ]] && echo "${cpu_nginx[$name]}" || echo -)" "${cpu_redis[$name]}"
@@ -208,7 +215,8 @@ done
 print_row "gateway / anchor" "$(ratio "${admitted[gateway-admissions]}" "${admitted[nginx-admissions]}")" \
     "$(ratio "$(report_field gateway-admissions rps)" "$(report_field nginx-admissions rps)")"
 echo "  the gateway's admission outcomes: gateway TLS run: ${outcomes[gateway-admissions]}; anchor run:"
-echo "  ${outcomes[nginx-admissions]} (anything but 'accepted' is a 4xx/5xx: wrk's 'errors' column)"
+echo "  ${outcomes[nginx-admissions]}; plain run: ${outcomes[plain-admissions]} (anything but 'accepted' is a 4xx/5xx:"
+echo "  wrk's 'errors' column; 'shed' is the gateway's admission control, e.g. during its 5 s minimum-RTT probes)"
 echo "  admitted/s: the gateway's 202s (its sluice_admissions_total{outcome=\"accepted\"}) over the measured run."
 echo "  CPU in microseconds per answered request over the measured run (user + system): the gateway process, nginx's"
 echo "  worker, redis-server. TLS termination costs the gateway path 'gw us/req' - the plain gateway's share of the"

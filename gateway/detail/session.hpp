@@ -127,7 +127,6 @@ private:
     net::awaitable<void> reply_and_close(problem p, std::string_view detail, route r);
     net::awaitable<void> write_response(route r, bool keep_alive_header);
     net::awaitable<void> linger_and_close();
-    net::awaitable<bool> wait_for_request();
 
     Stream stream_;
     Owner owner_;
@@ -160,8 +159,31 @@ net::awaitable<void> session<Stream, Owner>::run() {
     for (;;) {
         if (buffer_.size() == 0) {
             if (core_.draining) break;
-            if (!(co_await wait_for_request())) break;
-            if (buffer_.size() == 0) continue;
+            // Idle: no buffer, parser or answer held while waiting (thousands of keep-alive
+            // connections wait at once). Written out here, not in a helper coroutine: this is the
+            // plain path's hot loop, and a nested awaitable would cost a frame per request.
+            release_idle_memory();
+            enter(session_phase::idle, ms(core_.state->settings.limits.idle_timeout_ms));
+            if constexpr (tls) {
+                // OpenSSL may hold bytes already read from the socket (a pipelined request), so
+                // the wait is a read through it; idle, OpenSSL holds no record buffer
+                // (SSL_MODE_RELEASE_BUFFERS).
+                auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(tls_idle_read_bytes), use_tuple);
+                if (ec) break;  // closed by the client, cut off by the sweep, or the drain
+                buffer_.commit(n);
+            } else {
+                // No read attempted before the socket is readable.
+                auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+                if (ec) break;  // cut off by the sweep, or the drain
+                // One read of everything that has arrived, into the core's scratch buffer; only
+                // what came is kept (usually a whole request: head and body, so no second read).
+                error_code rec;
+                const auto n = socket.read_some(net::buffer(core_.scratch), rec);
+                if (rec == net::error::would_block || rec == net::error::try_again) continue;
+                if (rec) break;  // closed by the client
+                net::buffer_copy(buffer_.prepare(n), net::buffer(core_.scratch.data(), n));
+                buffer_.commit(n);
+            }
         }
         // The snapshot as the request arrives, held to its end: a SIGHUP may replace core_.state
         // meanwhile, and the request must see one configuration throughout.
@@ -180,36 +202,6 @@ net::awaitable<void> session<Stream, Owner>::run() {
     }
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
-}
-
-// Idle: waits for the next request's first bytes into buffer_; false when the connection ended.
-template <class Stream, class Owner>
-net::awaitable<bool> session<Stream, Owner>::wait_for_request() {
-    // No buffer, parser or answer held while waiting (thousands of keep-alive connections wait
-    // at once).
-    release_idle_memory();
-    enter(session_phase::idle, ms(core_.state->settings.limits.idle_timeout_ms));
-    if constexpr (tls) {
-        // OpenSSL may hold bytes already read from the socket (a pipelined request), so the wait
-        // is a read through it; idle, OpenSSL itself holds no record buffer (SSL_MODE_RELEASE_BUFFERS).
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(tls_idle_read_bytes), use_tuple);
-        if (ec) co_return false;  // closed by the client, cut off by the sweep, or the drain
-        buffer_.commit(n);
-        co_return true;
-    } else {
-        // No read attempted before the socket is readable.
-        auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-        if (ec) co_return false;  // cut off by the sweep, or the drain
-        // One read of everything that has arrived, into the core's scratch buffer; only what
-        // came is kept (usually a whole request: head and body, so no second read).
-        error_code rec;
-        const auto n = socket.read_some(net::buffer(core_.scratch), rec);
-        if (rec == net::error::would_block || rec == net::error::try_again) co_return true;  // nothing yet
-        if (rec) co_return false;  // closed by the client
-        net::buffer_copy(buffer_.prepare(n), net::buffer(core_.scratch.data(), n));
-        buffer_.commit(n);
-        co_return true;
-    }
 }
 
 template <class Stream, class Owner>
