@@ -266,9 +266,9 @@ void server::impl::reload_tls(const config::tls_settings& tls_settings) {
         tls = detail::load_tls_context(tls_settings);
     } catch (const std::exception& e) {
         shared.tls_reload_failures.fetch_add(1, std::memory_order_relaxed);
-        config::log(config::log_level::error,
-                    std::string("reload: TLS certificate not reloaded, new connections keep the running one: ") +
-                        e.what());
+        config::log(
+            config::log_level::error,
+            std::string("reload: TLS certificate not reloaded, new connections keep the running one: ") + e.what());
         return;
     }
     shared.tls_not_after.store(tls->not_after(), std::memory_order_relaxed);

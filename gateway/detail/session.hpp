@@ -41,7 +41,6 @@
 #include <boost/beast/http/parser.hpp>
 
 #include <optional>
-#include <random>
 #include <type_traits>
 
 namespace sluice::gateway::detail {

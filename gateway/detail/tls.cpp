@@ -33,8 +33,7 @@ constexpr const char* tls12_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20";
 int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                   void*) {
     unsigned char* selected = nullptr;
-    if (SSL_select_next_proto(&selected, outlen, alpn_http11, sizeof alpn_http11, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&selected, outlen, alpn_http11, sizeof alpn_http11, in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_ALERT_FATAL;  // no_application_protocol: we speak only HTTP/1.1
     *out = selected;
     return SSL_TLSEXT_ERR_OK;

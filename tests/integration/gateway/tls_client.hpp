@@ -39,10 +39,10 @@ public:
     // The handshake completed; otherwise error() says why (OpenSSL's reason).
     bool connected() const { return ssl_ != nullptr; }
     const std::string& error() const { return error_; }
-    std::string alpn() const;          // the protocol the server selected, "" if none
-    std::string version() const;       // "TLSv1.3", ...
+    std::string alpn() const;     // the protocol the server selected, "" if none
+    std::string version() const;  // "TLSv1.3", ...
     std::string peer_common_name() const;
-    bool resumed() const;              // the handshake resumed options.session
+    bool resumed() const;  // the handshake resumed options.session
     // The session to resume later (TLS 1.3: its ticket arrives with the first answer read).
     std::shared_ptr<void> session() const;
 
