@@ -262,6 +262,10 @@ void server::impl::bind_all() {
 
 // A new pair for new connections, or the running one kept (and the failure logged and counted).
 void server::impl::reload_tls(const config::tls_settings& tls_settings) {
+    if (const auto now = detail::tls_pair_fingerprint(tls_settings); !now.empty() && now == tls->fingerprint()) {
+        config::log(config::log_level::info, "TLS certificate and key unchanged: kept, with their session tickets");
+        return;
+    }
     try {
         tls = detail::load_tls_context(tls_settings);
     } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 // Loading a certificate and key with the gateway's TLS policy (tls.hpp).
 #include "gateway/detail/tls.hpp"
 
+#include "config/digest.hpp"
 #include "gateway/detail/core.hpp"
 
 #include <boost/asio/ssl/context.hpp>
@@ -14,8 +15,11 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <optional>
 
 namespace sluice::gateway::detail {
 
@@ -60,10 +64,30 @@ void check_readable(std::string_view key, const std::string& path) {
     if (!in) refuse(key, path, std::string("a readable file: ") + std::strerror(errno));
 }
 
+std::optional<std::string> file_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    return std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 }  // namespace
 
-tls_context::tls_context(std::unique_ptr<ssl::context> ssl, std::int64_t not_after, std::string subject)
-    : ssl_(std::move(ssl)), not_after_(not_after), subject_(std::move(subject)) {}
+tls_context::tls_context(std::unique_ptr<ssl::context> ssl, std::int64_t not_after, std::string subject,
+                         std::string fingerprint)
+    : ssl_(std::move(ssl)),
+      not_after_(not_after),
+      subject_(std::move(subject)),
+      fingerprint_(std::move(fingerprint)) {}
+
+std::string tls_pair_fingerprint(const config::tls_settings& tls) {
+    const auto cert = file_text(tls.cert_file);
+    const auto key = file_text(tls.key_file);
+    if (!cert || !key) return {};
+    std::string both = tls.cert_file + '\0' + *cert + '\0' + tls.key_file + '\0' + *key;
+    const auto digest = config::sha256(both);
+    std::fill(both.begin(), both.end(), '\0');  // the key's text, not left in freed memory
+    return config::to_hex(digest);
+}
 
 tls_context::~tls_context() = default;
 
@@ -75,6 +99,7 @@ void count_tls_handshake(core& c, SSL* ssl) noexcept {
 std::shared_ptr<const tls_context> load_tls_context(const config::tls_settings& tls) {
     check_readable("tls.cert_file", tls.cert_file);
     check_readable("tls.key_file", tls.key_file);
+    auto fingerprint = tls_pair_fingerprint(tls);
     ERR_clear_error();
 
     auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
@@ -109,7 +134,8 @@ std::shared_ptr<const tls_context> load_tls_context(const config::tls_settings& 
         X509_NAME_oneline(X509_get_subject_name(leaf), text, sizeof text);
         subject = text;
     }
-    return std::make_shared<const tls_context>(std::move(context), not_after, std::move(subject));
+    return std::make_shared<const tls_context>(std::move(context), not_after, std::move(subject),
+                                              std::move(fingerprint));
 }
 
 }  // namespace sluice::gateway::detail

@@ -8,7 +8,8 @@
 // releases a connection's record buffers while it is idle.
 //
 // A tls_context is immutable once loaded and shared by every core (OpenSSL's SSL_CTX is safe to
-// use from several threads). SIGHUP loads a new one and each core swaps its pointer: connections
+// use from several threads). SIGHUP loads a new one (if the files changed) and each core swaps
+// its pointer: connections
 // accepted afterwards use the new certificate, open ones keep the context they started with (each
 // holds a shared_ptr). The SSL headers stay out of this header: only tls.cpp and session_tls.cpp
 // include them (cmake/asio.cmake).
@@ -33,7 +34,8 @@ struct core;
 
 class tls_context {
 public:
-    tls_context(std::unique_ptr<boost::asio::ssl::context> ssl, std::int64_t not_after, std::string subject);
+    tls_context(std::unique_ptr<boost::asio::ssl::context> ssl, std::int64_t not_after, std::string subject,
+                std::string fingerprint);
     ~tls_context();
     tls_context(const tls_context&) = delete;
     tls_context& operator=(const tls_context&) = delete;
@@ -42,12 +44,20 @@ public:
     boost::asio::ssl::context& ssl() const noexcept { return *ssl_; }
     std::int64_t not_after() const noexcept { return not_after_; }  // the leaf's expiry, Unix seconds
     const std::string& subject() const noexcept { return subject_; }
+    const std::string& fingerprint() const noexcept { return fingerprint_; }  // tls_pair_fingerprint's, at load
 
 private:
     std::unique_ptr<boost::asio::ssl::context> ssl_;
     std::int64_t not_after_;
     std::string subject_;
+    std::string fingerprint_;
 };
+
+// What the pair's files hold now: a digest of both files and their paths ("" if one cannot be
+// read). A SIGHUP that finds it unchanged keeps the running context, and with it the session
+// ticket keys: a reload for the credentials does not send every returning client through a full
+// handshake.
+std::string tls_pair_fingerprint(const config::tls_settings& tls);
 
 // Loads tls.cert_file (PEM: the leaf, then any intermediates) and tls.key_file (PEM) with the
 // policy above. Throws config::config_error naming the key whose file is at fault (unreadable,

@@ -147,6 +147,19 @@ TEST(GatewayTls, ResumesSessionsFromTickets) {
         EXPECT_EQ(a->status, 200);
     }
     EXPECT_TRUE(metric_shows(gw.port(), "sluice_tls_resumed_handshakes_total 2"));
+
+    // A SIGHUP that finds the pair unchanged keeps the context, so its tickets still resume.
+    tls_client before(gw.tls_port());
+    ASSERT_TRUE(before.connected()) << before.error();
+    ASSERT_TRUE(before.send(get_request("/healthz")));
+    ASSERT_TRUE(before.read_answer());
+    gw.send_signal(SIGHUP);
+    ASSERT_TRUE(gw.wait_for_log("TLS certificate and key unchanged", 10s)) << gw.log();
+    tls_client_options again;
+    again.session = before.session();
+    tls_client after(gw.tls_port(), again);
+    ASSERT_TRUE(after.connected()) << after.error();
+    EXPECT_TRUE(after.resumed());
 }
 
 // ALPN: http/1.1 is selected from what a browser offers; a client that offers no ALPN is served
