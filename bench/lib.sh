@@ -124,7 +124,8 @@ wait_until_answers() {
     local deadline=$((SECONDS + start_deadline_s))
     while ((SECONDS < deadline)); do
         kill -0 "$pid" 2>/dev/null || return 1
-        if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
+        # https: the benchmarks' own self-signed pair, so the probe does not verify it.
+        if curl -fsS -o /dev/null --max-time 1 $([[ $url == https://* ]] && echo -k) "$url" 2>/dev/null; then
             kill -0 "$pid" 2>/dev/null || return 1 # someone else answered on "our" port
             return 0
         fi
@@ -150,8 +151,13 @@ start_failed() {
 # start_nginx PROBE_PATH LOCATIONS: nginx with one worker, keep-alive like the gateway (a million
 # requests per connection), nothing logged, serving the given `location` blocks on a fresh port;
 # waits until GET PROBE_PATH answers 2xx. Sets nginx_port and nginx_pid.
+# With nginx_tls_cert and nginx_tls_key set (PEM files), it serves HTTPS (TLS 1.2 and 1.3, the
+# probe unverified); nginx_http_lines go into its http block (an upstream, say).
 nginx_port=
 nginx_pid=
+nginx_tls_cert=
+nginx_tls_key=
+nginx_http_lines=
 start_nginx() {
     local probe=$1 locations=$2 attempt prefix=$work/nginx user_line=""
     mkdir -p "$prefix"
@@ -184,8 +190,10 @@ http {
     keepalive_requests 1000000;
     keepalive_timeout 75s;
 
+$nginx_http_lines
     server {
-        listen $host:$nginx_port;
+        listen $host:$nginx_port$([[ -n $nginx_tls_cert ]] && echo " ssl");
+$([[ -n $nginx_tls_cert ]] && printf '        ssl_certificate %s;\n        ssl_certificate_key %s;\n        ssl_protocols TLSv1.2 TLSv1.3;\n' "$nginx_tls_cert" "$nginx_tls_key")
 $locations
     }
 }
@@ -193,7 +201,8 @@ EOF
         "$nginx_bin" -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/error.log" >"$prefix/stdout.log" 2>&1 &
         nginx_pid=$!
         track_pid "$nginx_pid"
-        if wait_until_answers "$nginx_pid" "http://$host:$nginx_port$probe" nginx "$prefix/error.log"; then
+        if wait_until_answers "$nginx_pid" "http$([[ -n $nginx_tls_cert ]] && echo s)://$host:$nginx_port$probe" nginx \
+            "$prefix/error.log"; then
             return 0
         fi
         start_failed "$nginx_pid" nginx "$nginx_port" "$prefix/error.log" "$prefix/stdout.log"

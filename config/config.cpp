@@ -253,6 +253,11 @@ void for_each_key(Settings& s, Visit&& visit)
     visit("listen", "address", s.listen.address, ip_literal);
     visit("listen", "port", s.listen.port, port);
     visit("listen", "threads", s.listen.threads, integer_rule{0, 1024});  // 0: one per core
+    visit("listen", "plain_http", s.listen.plain_http, boolean_rule{});
+
+    visit("tls", "cert_file", s.tls.cert_file, optional_path);
+    visit("tls", "key_file", s.tls.key_file, optional_path);
+    visit("tls", "port", s.tls.port, port);
 
     visit("redis", "url", s.redis.url, redis_url);
     visit("redis", "timeout_ms", s.redis.timeout_ms, integer_rule{1, 60'000});
@@ -648,6 +653,23 @@ settings parse(std::string_view toml_text, const environment& env, std::string_v
                            "above redis.timeout_ms (" + std::to_string(s.redis.timeout_ms) +
                                "): a slow reply is a timeout of one call, only silence is a dead server");
     }
+    if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
+        const bool cert_missing = s.tls.cert_file.empty();
+        throw config_error(cert_missing ? "tls.cert_file" : "tls.key_file", "\"\"",
+                           cert_missing ? "a path when tls.key_file is set (TLS needs both, or neither)"
+                                        : "a path when tls.cert_file is set (TLS needs both, or neither)");
+    }
+    if (!s.listen.plain_http && !s.tls.enabled()) {
+        throw config_error("listen.plain_http", "false",
+                           "true unless [tls] is on (tls.cert_file and tls.key_file set): a gateway with no "
+                           "listener serves nobody");
+    }
+    // Two SO_REUSEPORT listeners on one port would share its connections at random, plain and TLS.
+    if (s.tls.enabled() && s.listen.plain_http && s.tls.port != 0 && s.tls.port == s.listen.port) {
+        throw config_error("tls.port", std::to_string(s.tls.port),
+                           "a port other than listen.port (" + std::to_string(s.listen.port) +
+                               ") while the plain listener is on");
+    }
     if (s.durability.replicas > 0 && s.durability.wait_timeout_ms >= s.redis.timeout_ms) {
         throw config_error("durability.wait_timeout_ms", std::to_string(s.durability.wait_timeout_ms),
                            "below redis.timeout_ms (" + std::to_string(s.redis.timeout_ms) +
@@ -692,7 +714,7 @@ std::string to_toml(const settings& s)
 // Sections compare with their defaulted ==; a new section must be added here.
 bool operator==(const settings& a, const settings& b)
 {
-    return a.listen == b.listen && a.redis == b.redis && a.credentials == b.credentials
+    return a.listen == b.listen && a.tls == b.tls && a.redis == b.redis && a.credentials == b.credentials
         && a.ratelimit == b.ratelimit && a.idempotency == b.idempotency && a.limits == b.limits
         && a.admission == b.admission && a.shutdown == b.shutdown && a.durability == b.durability
         && a.catalogue == b.catalogue && a.worker == b.worker && a.ledger == b.ledger && a.log == b.log

@@ -22,9 +22,26 @@ namespace sluice::config {
 struct listen_settings {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8080;  // 0: the kernel picks a free port (tests)
-    std::uint32_t threads = 0;  // 0: one per core
+    std::uint32_t threads = 0;  // 0: one per core (the TLS listener's threads too)
+    // The plain HTTP listener on `port`. false: TLS only ([tls] must be on), for a gateway that
+    // faces clients directly.
+    bool plain_http = true;
 
     bool operator==(const listen_settings&) const = default;
+};
+
+// [tls]: HTTPS on its own port, beside (or instead of) the plain listener. Off while cert_file and
+// key_file are "" (both or neither). The listener binds listen.address with listen.threads;
+// TLS 1.2 and 1.3 only, ALPN http/1.1. The files are PEM (cert_file may hold the chain after the
+// leaf) and are re-read on SIGHUP: new connections get the new pair, open ones keep theirs; a
+// pair that does not load is refused and the running one kept.
+struct tls_settings {
+    std::string cert_file;
+    std::string key_file;
+    std::uint16_t port = 8443;  // 0: the kernel picks a free port (tests)
+
+    bool enabled() const noexcept { return !cert_file.empty(); }
+    bool operator==(const tls_settings&) const = default;
 };
 
 struct redis_settings {
@@ -147,6 +164,7 @@ struct status_settings {
 
 struct settings {
     listen_settings listen;
+    tls_settings tls;
     redis_settings redis;
     credentials_settings credentials;
     ratelimit_settings ratelimit;  // [ratelimit.per_practice]

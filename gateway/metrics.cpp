@@ -109,6 +109,22 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
               sum([](const metrics_shard& s) { return s.replication_shortfalls.value(); }));
     w.counter("sluice_http_accept_errors_total", "accept() failures (for example out of file descriptors).",
               sum([](const metrics_shard& s) { return s.accept_errors.value(); }));
+    if (facts.tls) {
+        w.counter("sluice_tls_handshakes_total", "TLS handshakes completed.",
+                  sum([](const metrics_shard& s) { return s.tls_handshakes.value(); }));
+        w.counter("sluice_tls_resumed_handshakes_total",
+                  "TLS handshakes completed that resumed a session (a session ticket): no certificate signature.",
+                  sum([](const metrics_shard& s) { return s.tls_resumed_handshakes.value(); }));
+        w.counter("sluice_tls_handshake_failures_total",
+                  "TLS handshakes that failed: refused (protocol version, ALPN), broken off by the client, or cut "
+                  "at limits.header_timeout_ms.",
+                  sum([](const metrics_shard& s) { return s.tls_handshake_failures.value(); }));
+        w.counter("sluice_tls_reload_failures_total",
+                  "SIGHUP reloads whose certificate or key did not load (the running pair was kept).",
+                  facts.tls_reload_failures);
+        w.gauge("sluice_tls_certificate_expiry_timestamp_seconds",
+                "When the certificate new TLS connections get expires (Unix time).", facts.tls_not_after);
+    }
     w.family("sluice_http_max_connections", metric_type::gauge, "The configured limits.max_connections.");
     w.sample("sluice_http_max_connections", "", facts.max_connections);
 

@@ -62,6 +62,9 @@ struct metrics_shard {
     counter accepted_connections;
     counter rejected_connections;  // beyond limits.max_connections
     counter accept_errors;
+    counter tls_handshakes;          // completed
+    counter tls_resumed_handshakes;  // of which resumed a session (a ticket): no certificate signature
+    counter tls_handshake_failures;  // refused, broken off, or cut at limits.header_timeout_ms
     std::array<counter, admission_verdict_count> admissions;
     latency_histogram redis_round_trip;
     gauge admissions_inflight;
@@ -87,6 +90,10 @@ struct process_facts {
     std::int64_t queue_waiting = -1;
     double drain_per_second = -1;
     std::int64_t submissions_today = -1;
+    // [tls], when on: reloads that kept the running pair, and the certificate's expiry.
+    bool tls = false;
+    std::uint64_t tls_reload_failures = 0;
+    std::int64_t tls_not_after = 0;  // Unix seconds
 };
 
 // Renders every shard, summed, as Prometheus text exposition format 0.0.4.

@@ -102,6 +102,7 @@ constexpr ratelimit::gcra_policy failed_auth_policy{1.0, 10};
 core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
     : ioc(1),
       acceptor(ioc),
+      tls_acceptor(ioc),
       shared(s),
       state(std::move(rt)),
       sweep_timer(ioc),
@@ -134,7 +135,8 @@ void core::start() {
         });
     }
     redis.start();
-    net::co_spawn(ioc, accept_loop(*this), net::detached);
+    if (acceptor.is_open()) net::co_spawn(ioc, accept_loop(*this), net::detached);
+    if (tls_acceptor.is_open()) net::co_spawn(ioc, tls_accept_loop(*this), net::detached);
     net::co_spawn(ioc, sweep_loop(*this), net::detached);
     if (index == 0) net::co_spawn(ioc, sample_queue_figures(*this), net::detached);
 }
@@ -150,6 +152,7 @@ void core::begin_drain() {
     draining = true;
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    tls_acceptor.close(ignored);
     // Idle keep-alives have nothing in flight: close them now. The others finish their request
     // and answer it with Connection: close (session.cpp checks `draining`).
     for (auto& s : sessions)
@@ -184,6 +187,10 @@ void warn_about_restart_only_changes(const config::settings& old_s, const config
     if (old_s.listen.address != new_s.listen.address || old_s.listen.port != new_s.listen.port ||
         old_s.listen.threads != new_s.listen.threads)
         config::log(config::log_level::warning, "reload: listen.* changed; it takes effect only after a restart");
+    if (old_s.listen.plain_http != new_s.listen.plain_http || old_s.tls.enabled() != new_s.tls.enabled() ||
+        old_s.tls.port != new_s.tls.port)
+        config::log(config::log_level::warning,
+                    "reload: listen.plain_http, tls.port or turning [tls] on or off takes effect only after a restart");
     if (old_s.redis != new_s.redis)
         config::log(config::log_level::warning, "reload: redis.* changed; it takes effect only after a restart");
 }
@@ -199,9 +206,12 @@ struct server::impl {
     std::vector<std::unique_ptr<detail::core>> cores;
     detail::net::io_context control{1};
 
-    std::string listening;  // "address:port threads=N", for the ready line
+    std::shared_ptr<const detail::tls_context> tls;  // [tls] on: the pair new connections get
+
+    std::string listening;  // "address:port threads=N [tls address:port]", for the ready line
 
     void bind_all();
+    void reload_tls(const config::tls_settings& tls_settings);
     void drain(bool force);
     void reload();
 };
@@ -209,25 +219,69 @@ struct server::impl {
 server::server(server_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 server::~server() = default;
 
+namespace {
+
+// Opens `acceptor` on `endpoint` as one of a port's SO_REUSEPORT group.
+void open_acceptor(detail::tcp::acceptor& acceptor, const detail::tcp::endpoint& endpoint) {
+    namespace net = detail::net;
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(net::socket_base::reuse_address(true));
+    acceptor.set_option(detail::reuse_port(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(net::socket_base::max_listen_connections);
+}
+
+}  // namespace
+
 void server::impl::bind_all() {
     namespace net = detail::net;
     const auto& listen = state->settings.listen;
+    const auto& tls_settings = state->settings.tls;
     const auto thread_count = listen.threads != 0 ? listen.threads : std::max(1u, std::thread::hardware_concurrency());
-    detail::tcp::endpoint endpoint(net::ip::make_address(listen.address), listen.port);
+    const auto address = net::ip::make_address(listen.address);
+    detail::tcp::endpoint endpoint(address, listen.port);
+    detail::tcp::endpoint tls_endpoint(address, tls_settings.port);
     for (std::uint32_t i = 0; i < thread_count; ++i) {
         auto c = std::make_unique<detail::core>(shared, state, i);
-        c->acceptor.open(endpoint.protocol());
-        c->acceptor.set_option(net::socket_base::reuse_address(true));
-        c->acceptor.set_option(detail::reuse_port(true));
-        c->acceptor.bind(endpoint);
-        c->acceptor.listen(net::socket_base::max_listen_connections);
         // Port 0 asks the kernel for a free port; the other acceptors join the one it gave.
-        if (i == 0) endpoint = c->acceptor.local_endpoint();
+        if (listen.plain_http) {
+            open_acceptor(c->acceptor, endpoint);
+            if (i == 0) endpoint = c->acceptor.local_endpoint();
+        }
+        if (tls) {
+            open_acceptor(c->tls_acceptor, tls_endpoint);
+            if (i == 0) tls_endpoint = c->tls_acceptor.local_endpoint();
+            c->tls = tls;
+        }
         shared.shards.push_back(&c->metrics);
         cores.push_back(std::move(c));
     }
     shared.core_count = thread_count;
-    listening = describe_endpoint(endpoint) + " threads=" + std::to_string(thread_count);
+    const std::string threads = " threads=" + std::to_string(thread_count);
+    if (listen.plain_http)
+        listening = describe_endpoint(endpoint) + threads + (tls ? " tls " + describe_endpoint(tls_endpoint) : "");
+    else
+        listening = "tls " + describe_endpoint(tls_endpoint) + threads;
+}
+
+// A new pair for new connections, or the running one kept (and the failure logged and counted).
+void server::impl::reload_tls(const config::tls_settings& tls_settings) {
+    if (const auto now = detail::tls_pair_fingerprint(tls_settings); !now.empty() && now == tls->fingerprint()) {
+        config::log(config::log_level::info, "TLS certificate and key unchanged: kept, with their session tickets");
+        return;
+    }
+    try {
+        tls = detail::load_tls_context(tls_settings);
+    } catch (const std::exception& e) {
+        shared.tls_reload_failures.fetch_add(1, std::memory_order_relaxed);
+        config::log(
+            config::log_level::error,
+            std::string("reload: TLS certificate not reloaded, new connections keep the running one: ") + e.what());
+        return;
+    }
+    shared.tls_not_after.store(tls->not_after(), std::memory_order_relaxed);
+    for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), t = tls] { core->tls = t; });
+    config::log(config::log_level::info, "reloaded TLS certificate " + tls->subject() + " for new connections");
 }
 
 void server::impl::drain(bool force) {
@@ -249,10 +303,15 @@ void server::impl::reload() {
         // Keep what needs a restart as it is, so that every part of the process agrees.
         fresh.listen = state->settings.listen;
         fresh.redis = state->settings.redis;
+        // [tls] on or off and its port need a restart; its files are re-read now (a pair that does
+        // not load is refused alone: the rest of the reload still applies).
+        if (fresh.tls.enabled() != state->settings.tls.enabled()) fresh.tls = state->settings.tls;
+        fresh.tls.port = state->settings.tls.port;
         state = load_runtime(std::move(fresh));  // credentials and catalogue re-read too
         config::set_log_format(state->settings.log.format);  // log.requests is read per request
         shared.max_connections.store(state->settings.limits.max_connections);
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
+        if (shared.tls) reload_tls(state->settings.tls);
         config::log(config::log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
                                                  " credential(s), catalogue periods " +
                                                  state->catalogue.period_names());
@@ -269,6 +328,11 @@ int server::run() {
     s.shared.max_connections.store(s.state->settings.limits.max_connections);
     s.shared.queue_lengths = std::vector<std::atomic<std::int64_t>>(s.state->settings.redis.shards);
     for (auto& n : s.shared.queue_lengths) n.store(-1);
+    if (s.state->settings.tls.enabled()) {
+        s.tls = detail::load_tls_context(s.state->settings.tls);  // a bad pair: config_error, exit 1
+        s.shared.tls = true;
+        s.shared.tls_not_after.store(s.tls->not_after());
+    }
     s.bind_all();
 
     boost::asio::signal_set stop_signals(s.control, SIGTERM, SIGINT);

@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libtomlplusplus-dev
   redis-server redis-tools
   postgresql-15 libpq-dev
-  wrk nginx-light curl
+  wrk nginx-light curl openssl           # openssl: run-stack --tls and bench/tls.sh make self-signed pairs
   clang-14 libclang-rt-14-dev llvm-14     # the fuzz preset: libFuzzer, sanitizers, llvm-symbolizer
   varnish slowhttptest                    # tests/wire (varnishtest) and tests/slow
   haproxy prometheus                      # tests/ops: ops/haproxy.cfg for real, promtool for ops/prometheus

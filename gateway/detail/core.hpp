@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "gateway/admission/admission_control.hpp"
 #include "gateway/detail/replication.hpp"
+#include "gateway/detail/tls.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/admission/practice_set.hpp"
 #include "gateway/runtime.hpp"
@@ -57,6 +58,11 @@ struct shared_state {
     std::atomic<std::int64_t> queue_waiting{-1};
     std::atomic<std::int64_t> drain_millis_per_second{-1};  // thousandths of an entry per second
     std::atomic<std::int64_t> submissions_today{-1};
+    // [tls]: on at start (a restart turns it on or off); reloads that kept the running pair because
+    // the new one did not load; the running certificate's expiry (Unix seconds).
+    bool tls = false;
+    std::atomic<std::uint64_t> tls_reload_failures{0};
+    std::atomic<std::int64_t> tls_not_after{0};
 
     // Ready for submissions: not draining, and every core can reach Redis.
     bool ready() const noexcept {
@@ -97,9 +103,11 @@ struct core {
     core(shared_state& shared, std::shared_ptr<const runtime> state, std::size_t index);
 
     net::io_context ioc;
-    tcp::acceptor acceptor;
+    tcp::acceptor acceptor;      // plain HTTP (closed when listen.plain_http is false)
+    tcp::acceptor tls_acceptor;  // HTTPS (closed while [tls] is off)
     shared_state& shared;
     std::shared_ptr<const runtime> state;  // settings, credentials, catalogue; replaced by SIGHUP
+    std::shared_ptr<const tls_context> tls;  // what new TLS connections use; replaced by SIGHUP
     metrics_shard metrics;
     session_list sessions;
     net::steady_timer sweep_timer;
@@ -139,7 +147,7 @@ struct core {
     void finish_drain();
 };
 
-// The accept loop and one client connection (session.cpp).
+// The plain listener's accept loop and one client connection (session.cpp; TLS: tls.hpp).
 net::awaitable<void> accept_loop(core& c);
 
 }  // namespace sluice::gateway::detail

@@ -30,6 +30,9 @@ net::awaitable<void> answer_metrics(exchange x, request_state&) {
     process_facts facts{shared.allocator.name, shared.allocator.version, x.rt.settings.limits.max_connections,
                         shared.queue_lengths};
     add_queue_figures(shared, facts);  // the status page's figures (service_status.cpp)
+    facts.tls = shared.tls;
+    facts.tls_reload_failures = shared.tls_reload_failures.load(std::memory_order_relaxed);
+    facts.tls_not_after = shared.tls_not_after.load(std::memory_order_relaxed);
     x.res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     x.res.body =
         render_prometheus(shared.shards, facts, shared.ready(), shared.draining.load(std::memory_order_relaxed));

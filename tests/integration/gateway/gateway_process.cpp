@@ -44,7 +44,8 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-gateway_process::gateway_process(gateway_options options) : dir_(make_temp_dir()), threads_(options.threads) {
+gateway_process::gateway_process(gateway_options options)
+    : dir_(make_temp_dir()), threads_(options.threads), listen_toml_(std::move(options.listen_toml)) {
     rewrite_config(options.extra_toml);
     rewrite_credentials(options.credentials);
     const std::string redis_url = options.redis_url.empty() ? redis().url() : options.redis_url;
@@ -56,8 +57,14 @@ gateway_process::gateway_process(gateway_options options) : dir_(make_temp_dir()
         {{"SLUICE_REDIS_URL", redis_url}, {"SLUICE_CREDENTIALS_FILE", credentials_file},
          {"SLUICE_CATALOGUE_DIR", SLUICE_CATALOGUE_DIR}},
         {}});
-    port_ = child_->wait_for_port("listening on 127.0.0.1:", 10s);
-    if (options.wait_ready && !wait_ready(10s))
+    // "listening on 127.0.0.1:P threads=N[ tls 127.0.0.1:T]", or "listening on tls 127.0.0.1:T threads=N".
+    (void)child_->wait_for_port("127.0.0.1:", 10s);  // the first port of the line, which is then read whole
+    const std::string& line = child_->stdout_text();
+    if (const auto at = line.find("listening on 127.0.0.1:"); at != std::string::npos)
+        port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + 23)));
+    if (const auto at = line.find("tls 127.0.0.1:"); at != std::string::npos)
+        tls_port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + 14)));
+    if (options.wait_ready && port_ != 0 && !wait_ready(10s))
         throw std::runtime_error("sluice-gateway did not become ready; log: " + log());
 }
 
@@ -80,7 +87,8 @@ gateway_process::~gateway_process() {
 }
 
 std::string gateway_process::config_text(const std::string& extra) const {
-    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\nthreads = " + std::to_string(threads_) + "\n\n" + extra;
+    return "[listen]\naddress = \"127.0.0.1\"\nport = 0\nthreads = " + std::to_string(threads_) + "\n" + listen_toml_ +
+           "\n" + extra;
 }
 
 void gateway_process::rewrite_config(const std::string& extra_toml) const {
@@ -154,16 +162,14 @@ bool raw_client::fill(std::chrono::steady_clock::time_point deadline) {
     return true;
 }
 
-std::optional<http_answer> raw_client::read_answer(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::size_t header_end;
-    while ((header_end = in_.find("\r\n\r\n")) == std::string::npos)
-        if (!fill(deadline)) return std::nullopt;
-    http_answer a;
-    std::istringstream head(in_.substr(0, header_end));
+answer_parse take_answer(std::string& in, http_answer& a) {
+    const std::size_t header_end = in.find("\r\n\r\n");
+    if (header_end == std::string::npos) return answer_parse::incomplete;
+    a = http_answer{};
+    std::istringstream head(in.substr(0, header_end));
     std::string line;
     std::getline(head, line);
-    if (line.rfind("HTTP/1.1 ", 0) != 0) return std::nullopt;
+    if (line.rfind("HTTP/1.1 ", 0) != 0) return answer_parse::malformed;
     a.status = std::stoi(line.substr(9, 3));
     while (std::getline(head, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -175,11 +181,23 @@ std::optional<http_answer> raw_client::read_answer(std::chrono::milliseconds tim
     }
     const std::size_t length = a.headers.count("content-length") ? std::stoul(a.headers["content-length"]) : 0;
     const std::size_t body_start = header_end + 4;
-    while (in_.size() < body_start + length)
+    if (in.size() < body_start + length) return answer_parse::incomplete;
+    a.body = in.substr(body_start, length);
+    in.erase(0, body_start + length);
+    return answer_parse::complete;
+}
+
+std::optional<http_answer> raw_client::read_answer(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    http_answer a;
+    for (;;) {
+        switch (take_answer(in_, a)) {
+        case answer_parse::complete: return a;
+        case answer_parse::malformed: return std::nullopt;
+        case answer_parse::incomplete: break;
+        }
         if (!fill(deadline)) return std::nullopt;
-    a.body = in_.substr(body_start, length);
-    in_.erase(0, body_start + length);
-    return a;
+    }
 }
 
 bool raw_client::wait_closed(std::chrono::milliseconds timeout) {

@@ -31,7 +31,9 @@ struct gateway_options {
     unsigned threads = 1;
     std::string redis_url;    // "": the test binary's redis-server (sluice::test::redis())
     std::string credentials;  // the credential file's text
-    bool wait_ready = true;   // return only once GET /readyz answers 200 (Redis connected)
+    bool wait_ready = true;   // return only once GET /readyz answers 200 (Redis connected; plain listener only)
+    // Lines added to the [listen] section (e.g. "plain_http = false\n").
+    std::string listen_toml = {};
 };
 
 class gateway_process {
@@ -43,7 +45,8 @@ public:
     gateway_process(const gateway_process&) = delete;
     gateway_process& operator=(const gateway_process&) = delete;
 
-    std::uint16_t port() const { return port_; }
+    std::uint16_t port() const { return port_; }          // the plain listener's; 0 when it is off
+    std::uint16_t tls_port() const { return tls_port_; }  // the TLS listener's; 0 while [tls] is off
     // Polls GET /readyz until 200; false on timeout.
     bool wait_ready(std::chrono::milliseconds timeout) const;
     pid_t pid() const { return child_->pid(); }
@@ -64,8 +67,10 @@ private:
     std::string config_text(const std::string& extra) const;
     std::filesystem::path dir_;
     unsigned threads_;
+    std::string listen_toml_;
     std::unique_ptr<child_process> child_;
     std::uint16_t port_ = 0;
+    std::uint16_t tls_port_ = 0;
 };
 
 struct http_answer {
@@ -77,6 +82,10 @@ struct http_answer {
         return it == headers.end() ? std::string() : it->second;
     }
 };
+
+// Takes one response (Content-Length framed) off the front of `in`.
+enum class answer_parse { incomplete, complete, malformed };
+answer_parse take_answer(std::string& in, http_answer& out);
 
 class raw_client {
 public:

@@ -47,7 +47,8 @@ config_error env_error(const environment& env)
 settings non_defaults()
 {
     settings s;
-    s.listen = {.address = "::", .port = 9443, .threads = 8};
+    s.listen = {.address = "::", .port = 9443, .threads = 8, .plain_http = false};
+    s.tls = {.cert_file = "/etc/sluice/tls/cert.pem", .key_file = "/etc/sluice/tls/key.pem", .port = 9444};
     s.redis = {.url = "redis+cluster://10.0.0.1:7000,10.0.0.2:7001", .timeout_ms = 100, .shards = 64};
     s.credentials = {.file = "/etc/sluice/credentials.csv", .warn_days = 14};
     s.ratelimit = {.rate = 0.5, .burst = 3};
@@ -82,6 +83,12 @@ constexpr std::string_view non_defaults_toml = R"(
 address = "::"
 port = 9443
 threads = 8
+plain_http = false
+
+[tls]
+cert_file = "/etc/sluice/tls/cert.pem"
+key_file = "/etc/sluice/tls/key.pem"
+port = 9444
 
 [redis]
 url = "redis+cluster://10.0.0.1:7000,10.0.0.2:7001"
@@ -159,6 +166,11 @@ TEST(config_defaults, are_those_of_api_md)
     EXPECT_EQ(s.listen.address, "127.0.0.1");
     EXPECT_EQ(s.listen.port, 8080);
     EXPECT_EQ(s.listen.threads, 0u);
+    EXPECT_TRUE(s.listen.plain_http);
+    EXPECT_EQ(s.tls.cert_file, "");  // TLS off
+    EXPECT_EQ(s.tls.key_file, "");
+    EXPECT_FALSE(s.tls.enabled());
+    EXPECT_EQ(s.tls.port, 8443);
     EXPECT_EQ(s.redis.url, "redis://127.0.0.1:6379");
     EXPECT_EQ(s.redis.timeout_ms, 250u);
     EXPECT_EQ(s.redis.shards, 16u);
@@ -247,6 +259,7 @@ TEST(config_environment, every_key_has_its_variable)
         {"SLUICE_LISTEN_ADDRESS", "0.0.0.0", [](auto& s) { return s.listen.address == "0.0.0.0"; }},
         {"SLUICE_LISTEN_PORT", "0", [](auto& s) { return s.listen.port == 0; }},
         {"SLUICE_LISTEN_THREADS", "4", [](auto& s) { return s.listen.threads == 4; }},
+        {"SLUICE_TLS_PORT", "0", [](auto& s) { return s.tls.port == 0; }},
         {"SLUICE_REDIS_URL", "unix:///run/redis.sock", [](auto& s) { return s.redis.url == "unix:///run/redis.sock"; }},
         {"SLUICE_REDIS_TIMEOUT_MS", "50", [](auto& s) { return s.redis.timeout_ms == 50; }},
         {"SLUICE_REDIS_SHARDS", "32", [](auto& s) { return s.redis.shards == 32; }},
@@ -344,7 +357,7 @@ TEST(config_errors, unknown_section)
     EXPECT_EQ(error.key(), "listn");
     EXPECT_STREQ(
         error.what(),
-        "config: listn: unknown section; the sections are listen, redis, credentials, ratelimit, "
+        "config: listn: unknown section; the sections are listen, tls, redis, credentials, ratelimit, "
         "idempotency, limits, admission, shutdown, durability, catalogue, worker, ledger, log, status (at test.toml:3)");
 }
 
@@ -591,6 +604,89 @@ TEST(config_errors, wait_timeout_below_redis_timeout_when_replicas)
     EXPECT_EQ(parse("", {}, "test.toml").durability.wait_timeout_ms, 100u);
 }
 
+// ---- [tls] and the listeners ------------------------------------------------------------------
+
+TEST(config_tls, on_with_both_files_off_with_neither)
+{
+    const auto s = parse("[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n", {}, "test.toml");
+    EXPECT_TRUE(s.tls.enabled());
+    EXPECT_EQ(s.tls.cert_file, "c.pem");
+    EXPECT_EQ(s.tls.key_file, "k.pem");
+    EXPECT_EQ(s.tls.port, 8443);
+    EXPECT_TRUE(s.listen.plain_http);  // both listeners
+    EXPECT_FALSE(parse("[tls]\nport = 9443\n", {}, "test.toml").tls.enabled());
+}
+
+TEST(config_tls, takes_its_environment_variables)
+{
+    const auto s = parse("", {{"SLUICE_TLS_CERT_FILE", "/run/c.pem"},
+                              {"SLUICE_TLS_KEY_FILE", "/run/k.pem"},
+                              {"SLUICE_TLS_PORT", "10443"},
+                              {"SLUICE_LISTEN_PLAIN_HTTP", "false"}});
+    EXPECT_EQ(s.tls.cert_file, "/run/c.pem");
+    EXPECT_EQ(s.tls.key_file, "/run/k.pem");
+    EXPECT_EQ(s.tls.port, 10443);
+    EXPECT_FALSE(s.listen.plain_http);
+    const auto e = env_error({{"SLUICE_TLS_CERT", "x"}});
+    EXPECT_EQ(e.key(), "SLUICE_TLS_CERT");
+    EXPECT_NE(e.allowed().find("SLUICE_TLS_CERT_FILE, SLUICE_TLS_KEY_FILE, SLUICE_TLS_PORT"), std::string::npos)
+        << e.allowed();
+}
+
+TEST(config_tls, needs_both_files)
+{
+    auto e = parse_error("[tls]\ncert_file = \"c.pem\"\n");
+    EXPECT_EQ(e.key(), "tls.key_file");
+    EXPECT_STREQ(e.what(),
+                 "config: tls.key_file = \"\": a path when tls.cert_file is set (TLS needs both, or neither)");
+    e = parse_error("", {{"SLUICE_TLS_KEY_FILE", "k.pem"}});
+    EXPECT_EQ(e.key(), "tls.cert_file");
+    EXPECT_NE(e.allowed().find("when tls.key_file is set"), std::string::npos) << e.allowed();
+}
+
+TEST(config_tls, file_values_and_port_range)
+{
+    auto e = parse_error("[tls]\ncert_file = 5\nkey_file = \"k\"\n");
+    EXPECT_EQ(e.key(), "tls.cert_file");
+    EXPECT_EQ(e.allowed(), "expected \"\" (none) or a path (UTF-8, no control characters), got an integer");
+    e = parse_error("[tls]\ncert_file = \"c\"\nkey_file = \"a\\nb\"\n");
+    EXPECT_EQ(e.key(), "tls.key_file");
+    e = parse_error("[tls]\nport = 65536\n");
+    EXPECT_EQ(e.key(), "tls.port");
+    EXPECT_EQ(e.allowed(), "expected an integer from 0 to 65535");
+    e = parse_error("[tls]\nprivate_key = \"k\"\n");
+    EXPECT_EQ(e.key(), "tls.private_key");
+    EXPECT_EQ(e.allowed(), "unknown key; the keys of [tls] are cert_file, key_file, port");
+}
+
+TEST(config_tls, plain_listener_off_needs_tls)
+{
+    auto e = parse_error("[listen]\nplain_http = false\n");
+    EXPECT_EQ(e.key(), "listen.plain_http");
+    EXPECT_EQ(e.value(), "false");
+    EXPECT_NE(e.allowed().find("unless [tls] is on"), std::string::npos) << e.allowed();
+    e = parse_error("[listen]\nplain_http = \"no\"\n");
+    EXPECT_EQ(e.allowed(), "expected true or false, got a string");
+    const auto s = parse("[listen]\nplain_http = false\n[tls]\ncert_file = \"c\"\nkey_file = \"k\"\n", {});
+    EXPECT_FALSE(s.listen.plain_http);
+    EXPECT_TRUE(s.tls.enabled());
+}
+
+// Two SO_REUSEPORT listeners on one port would share its connections, plain and TLS at random.
+TEST(config_tls, port_differs_from_the_plain_port)
+{
+    const std::string on = "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nport = 8080\n";
+    const auto e = parse_error(on);
+    EXPECT_EQ(e.key(), "tls.port");
+    EXPECT_STREQ(e.what(),
+                 "config: tls.port = 8080: a port other than listen.port (8080) while the plain listener is on");
+    EXPECT_NO_THROW(parse(on + "[listen]\nplain_http = false\n", {}));  // the plain listener is off
+    EXPECT_NO_THROW(parse(on + "[listen]\nport = 8081\n", {}));         // another port
+    // Both ports picked by the kernel (tests); and with TLS off, tls.port is unused.
+    EXPECT_NO_THROW(parse("[listen]\nport = 0\n[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nport = 0\n", {}));
+    EXPECT_NO_THROW(parse("[tls]\nport = 8080\n", {}));
+}
+
 // ---- strings: addresses, urls, paths ---------------------------------------------------------
 
 TEST(config_errors, bad_address)
@@ -824,6 +920,12 @@ TEST(config_to_toml, prints_every_key_in_api_md_order)
 address = "127.0.0.1"
 port = 8080
 threads = 0
+plain_http = true
+
+[tls]
+cert_file = ""
+key_file = ""
+port = 8443
 
 [redis]
 url = "redis://127.0.0.1:6379"
