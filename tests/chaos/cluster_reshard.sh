@@ -27,18 +27,12 @@ source "$repo/tests/support/stack.sh"
 cleanup() {
   local status=$?
   stack_stop
-  "$repo/ops/redis-cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  if ((status != 0)); then
-    stack_print_logs
-    for log in "$work"/cluster/node-*.log; do echo "---- $log (last 10 lines)"; tail -n 10 "$log"; done
-  fi
+  ((status == 0)) || stack_print_logs
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-SLUICE_CLUSTER_BASE_PORT=$((20000 + RANDOM % 9000)) \
-  "$repo/ops/redis-cluster" start "$work/cluster" >/dev/null || fail "the cluster did not start"
-redis_url=$(cat "$work/cluster/url")
+stack_start_cluster
 export SLUICE_REDIS_TIMEOUT_MS=2000  # ([redis] is stack.sh's section)
 stack_credentials
 stack_start_gateway

@@ -13,6 +13,10 @@
 #   stack_start_gateway   the gateway (1 thread) on $gateway_port (0 the first time: the kernel
 #                         picks, and later starts reuse it), waits for /readyz 200
 #   stack_start_worker    the worker (claim_idle_ms 2 s, so that a killed one's entries return fast)
+#   stack_start_cluster   a local Redis Cluster (ops/redis-cluster: 3 masters, 3 replicas) in
+#                         $work/cluster on free ports, node timeout $cluster_node_timeout_ms if
+#                         set; sets redis_url to it. stack_stop stops it, stack_print_logs
+#                         shows its nodes' logs
 #   stack_stop            SIGKILL and reap whatever of them still runs, and $load_pid
 #   http_status PATH      the gateway's status for GET PATH, 000 when nothing answers
 # Logs go to $work/{redis,gateway,worker}.log; stack_print_logs shows their tails.
@@ -29,11 +33,23 @@ stack_stop() {
   local pid
   for pid in $load_pid $gateway_pid $worker_pid $redis_pid; do { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true; done
   load_pid="" gateway_pid="" worker_pid="" redis_pid=""
+  [[ -d $work/cluster ]] && { "$repo/ops/redis-cluster" stop "$work/cluster" >/dev/null 2>&1 || true; }
 }
 
 stack_print_logs() {
   local log
   for log in "$work"/*.log; do echo "---- $log (last 30 lines)"; tail -n 30 "$log"; done
+  for log in "$work"/cluster/node-*.log; do [[ -e $log ]] && { echo "---- $log (last 10 lines)"; tail -n 10 "$log"; }; done
+  return 0
+}
+
+stack_start_cluster() {
+  local timeout=()
+  [[ -n ${cluster_node_timeout_ms:-} ]] && timeout=(SLUICE_CLUSTER_NODE_TIMEOUT_MS="$cluster_node_timeout_ms")
+  env "${timeout[@]}" SLUICE_CLUSTER_BASE_PORT=$((20000 + RANDOM % 9000)) \
+    "$repo/ops/redis-cluster" start "$work/cluster" >"$work/cluster-start.log" 2>&1 \
+    || fail "the cluster did not start: $(tail -n 5 "$work/cluster-start.log")"
+  redis_url=$(cat "$work/cluster/url")
 }
 
 stack_launch_redis() {
