@@ -12,6 +12,8 @@
 
 #include "credentials/credentials.hpp"
 
+#include "credentials/detail/lines.hpp"
+
 #include "config/config.hpp"
 #include "config/rfc3339.hpp"
 
@@ -55,47 +57,18 @@ constexpr std::array<signed char, 256> base64url_values = [] {
     return values;
 }();
 
-// ---- text helpers ----------------------------------------------------------------------------
+using detail::line_reader;
+using detail::shown;
+using detail::trim;
 
-std::string_view trim(std::string_view text)
-{
-    constexpr std::string_view blanks = " \t\r";
-    const auto first = text.find_first_not_of(blanks);
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(blanks) - first + 1);
-}
-
-// A field as shown in a message: quoted, control bytes escaped, text beyond `limit` cut (a line
-// of the file may be anything; a file name is shown whole).
-constexpr std::size_t field_limit = 80;
-
-std::string shown(std::string_view text, std::size_t limit = field_limit)
-{
-    std::string out = "\"";
-    for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-            char escaped[5];
-            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-            out += escaped;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    out += text.size() > limit ? "\"..." : "\"";
-    return out;
-}
-
-int hex_value(char c)
-{
+int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
-std::optional<sha256_digest> parse_hex_digest(std::string_view text)
-{
+std::optional<sha256_digest> parse_hex_digest(std::string_view text) {
     sha256_digest digest{};
     if (text.size() != digest.size() * 2) return std::nullopt;
     for (std::size_t i = 0; i < digest.size(); ++i) {
@@ -108,50 +81,18 @@ std::optional<sha256_digest> parse_hex_digest(std::string_view text)
 
 // ---- the file --------------------------------------------------------------------------------
 
-class line_reader {
-public:
-    line_reader(std::string_view source, std::string_view text) : source_(source), text_(text) {}
-
-    // Throws the config_error for the current line; `fault` says which field is wrong and how.
-    [[noreturn]] void fail(const std::string& fault) const
-    {
-        throw config::config_error(std::string(config_key), shown(source_, source_.size()), fault,
-                           "at " + std::string(source_) + ":" + std::to_string(line_number_));
-    }
-
-    bool next(std::string_view& line)
-    {
-        if (position_ > text_.size()) return false;
-        const auto end = text_.find('\n', position_);
-        const auto stop = end == std::string_view::npos ? text_.size() : end;
-        line = text_.substr(position_, stop - position_);
-        position_ = stop + 1;
-        ++line_number_;
-        return true;
-    }
-
-    std::size_t line_number() const { return line_number_; }
-
-private:
-    std::string_view source_, text_;
-    std::size_t position_ = 0, line_number_ = 0;
-};
-
-std::uint64_t digest_prefix(const sha256_digest& digest)
-{
+std::uint64_t digest_prefix(const sha256_digest& digest) {
     std::uint64_t prefix;
     std::memcpy(&prefix, digest.data(), sizeof prefix);
     return prefix;
 }
 
-std::string system_error_text(int error)
-{
+std::string system_error_text(int error) {
     return std::generic_category().message(error);  // strerror() is not thread-safe
 }
 
 // Takes a shared flock() on `fd`, waiting at most lock_wait_limit for a writer.
-bool lock_shared(int fd)
-{
+bool lock_shared(int fd) {
     const auto give_up = std::chrono::steady_clock::now() + lock_wait_limit;
     while (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) return true;  // no locking here (some network filesystems)
@@ -165,98 +106,99 @@ bool lock_shared(int fd)
 
 // ---- credential_table ------------------------------------------------------------------------
 
-credential_table credential_table::parse(std::string_view text, std::string_view source_name)
-{
+credential_table credential_table::parse(std::string_view text, std::string_view source_name) {
     credential_table table;
     std::vector<std::size_t> line_of;  // credential index -> line number, for duplicate messages
-    line_reader lines(source_name, text);
+    line_reader lines(config_key, source_name, text);
     std::string_view line;
     while (lines.next(line)) {
         line = trim(line);
         if (line.empty() || line.front() == '#') continue;
 
-        std::array<std::string_view, 3> fields;
-        std::size_t count = 0, start = 0;
-        for (;;) {
-            const auto comma = line.find(',', start);
-            const auto field = trim(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
-            if (count < fields.size()) fields[count] = field;
-            ++count;
-            if (comma == std::string_view::npos) break;
-            start = comma + 1;
-        }
-        if (count != fields.size())
-            lines.fail("line " + shown(line) + " has " + std::to_string(count)
-                       + " comma-separated fields: expected 3, practice,token_sha256_hex,not_after");
+        const auto fields = detail::split_fields(line);
+        if (fields.size() != 3 && fields.size() != 4)
+            lines.fail("line " + shown(line) + " has " + std::to_string(fields.size()) +
+                       " comma-separated fields: expected 3 or 4, practice,token_sha256_hex,not_after[,role]");
 
-        const auto [practice, hash_text, not_after_text] = fields;
-        if (!well_formed_practice(practice))
-            lines.fail("practice " + shown(practice) + " is not an ODS practice code: "
-                       + "expected one upper-case letter and five digits, such as A81001");
+        const auto access = fields.size() == 4 ? parse_role(fields[3]) : std::optional<role>(role::practice);
+        if (!access)
+            lines.fail("role " + shown(fields[3]) + " is not a role: expected practice, commissioner or operator");
+        const auto practice = fields[0], hash_text = fields[1], not_after_text = fields[2];
+        if (*access == role::practice && !well_formed_practice(practice))
+            lines.fail("practice " + shown(practice) + " is not an ODS practice code: " +
+                       "expected one upper-case letter and five digits, such as A81001");
+        if (*access == role::commissioner && !well_formed_organisation(practice))
+            lines.fail("commissioner " + shown(practice) + " is not an ODS organisation code: " +
+                       "expected 3 to 5 upper-case letters or digits, such as QWE");
+        if (*access == role::operator_ && !well_formed_operator(practice))
+            lines.fail("operator " + shown(practice) + " is not an operator name: " +
+                       "expected 1 to 32 upper-case letters, digits or hyphens, such as OPS-1");
 
         const auto digest = parse_hex_digest(hash_text);
         if (!digest)
-            lines.fail("token_sha256_hex " + shown(hash_text) + " (" + std::to_string(hash_text.size())
-                       + " characters): expected 64 hex digits, the SHA-256 of the token");
+            lines.fail("token_sha256_hex " + shown(hash_text) + " (" + std::to_string(hash_text.size()) +
+                       " characters): expected 64 hex digits, the SHA-256 of the token");
 
         const auto not_after = config::read_rfc3339(not_after_text);
         if (not_after.fault == config::rfc3339_fault::not_utc)
-            lines.fail("not_after " + shown(not_after_text)
-                       + " is not in UTC: expected the offset Z (or +00:00), such as 2027-03-31T23:59:59Z");
+            lines.fail("not_after " + shown(not_after_text) +
+                       " is not in UTC: expected the offset Z (or +00:00), such as 2027-03-31T23:59:59Z");
         if (not_after.fault != config::rfc3339_fault::none)
-            lines.fail("not_after " + shown(not_after_text)
-                       + " is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
+            lines.fail("not_after " + shown(not_after_text) +
+                       " is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
 
         const auto prefix = digest_prefix(*digest);
         const auto [first, last] = table.by_digest_prefix_.equal_range(prefix);
         for (auto it = first; it != last; ++it) {
             if (table.credentials_[it->second].token_sha256 == *digest)
-                lines.fail("token_sha256_hex is the same as on line " + std::to_string(line_of[it->second])
-                           + ": each token is issued once, to one practice");
+                lines.fail("token_sha256_hex is the same as on line " + std::to_string(line_of[it->second]) +
+                           ": each token is issued once, to one practice");
         }
         table.by_digest_prefix_.emplace(prefix, table.credentials_.size());
         line_of.push_back(lines.line_number());
-        table.credentials_.push_back(credential{std::string(practice), *digest, not_after.when});
+        table.credentials_.push_back(credential{std::string(practice), *digest, not_after.when, *access});
     }
     return table;
 }
 
-credential_table credential_table::load(const std::filesystem::path& file)
-{
+std::string detail::read_locked_file(const std::filesystem::path& file, std::string_view key, std::string_view what) {
     const std::string name = file.string();
     auto fail = [&](const std::string& fault) -> void {
-        throw config::config_error(std::string(config_key), shown(name, name.size()), fault);
+        throw config::config_error(std::string(key), shown(name, name.size()), fault);
     };
 
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail("cannot open the credential file: " + system_error_text(errno));
+    if (fd < 0) fail("cannot open the " + std::string(what) + ": " + system_error_text(errno));
     struct closer {
         int fd;
         ~closer() { ::close(fd); }
     } close_on_exit{fd};
 
     struct stat status {};
-    if (::fstat(fd, &status) != 0) fail("cannot read the credential file: " + system_error_text(errno));
+    if (::fstat(fd, &status) != 0) fail("cannot read the " + std::string(what) + ": " + system_error_text(errno));
     if (!S_ISREG(status.st_mode)) fail("not a regular file");
     if (!lock_shared(fd))
-        fail("the credential file stayed locked by a writer (sluice-token?) for "
-             + std::to_string(std::chrono::seconds(lock_wait_limit).count()) + " s");
+        fail("the " + std::string(what) + " stayed locked by a writer (sluice-token?) for " +
+             std::to_string(std::chrono::seconds(lock_wait_limit).count()) + " s");
 
     std::string text;
     char buffer[65536];
     for (;;) {
         const auto got = ::read(fd, buffer, sizeof buffer);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) fail("cannot read the credential file: " + system_error_text(errno));
+        if (got < 0) fail("cannot read the " + std::string(what) + ": " + system_error_text(errno));
         if (got == 0) break;
         text.append(buffer, static_cast<std::size_t>(got));
     }
-    return parse(text, name);
+    return text;
+}
+
+credential_table credential_table::load(const std::filesystem::path& file) {
+    return parse(detail::read_locked_file(file, config_key, "credential file"), file.string());
 }
 
 auth_result credential_table::authenticate(std::string_view bearer_token,
-                                           std::chrono::system_clock::time_point now) const
-{
+                                           std::chrono::system_clock::time_point now) const {
     if (!well_formed_token(bearer_token)) return {auth_status::unknown, nullptr};
     const auto digest = config::sha256(bearer_token);
     const auto [first, last] = by_digest_prefix_.equal_range(digest_prefix(digest));
@@ -270,8 +212,7 @@ auth_result credential_table::authenticate(std::string_view bearer_token,
     return {auth_status::unknown, nullptr};
 }
 
-std::vector<const credential*> credential_table::expiring_before(std::chrono::sys_seconds when) const
-{
+std::vector<const credential*> credential_table::expiring_before(std::chrono::sys_seconds when) const {
     std::map<std::string_view, const credential*> latest;  // practice -> its credential with the latest not_after
     for (const auto& c : credentials_) {
         auto [it, inserted] = latest.emplace(c.practice, &c);
@@ -287,8 +228,7 @@ std::vector<const credential*> credential_table::expiring_before(std::chrono::sy
 
 // ---- free functions --------------------------------------------------------------------------
 
-bool well_formed_token(std::string_view token)
-{
+bool well_formed_token(std::string_view token) {
     if (token.size() != token_length) return false;
     unsigned char all = 0;
     for (const char c : token) all |= static_cast<unsigned char>(base64url_values[static_cast<unsigned char>(c)]);
@@ -297,16 +237,15 @@ bool well_formed_token(std::string_view token)
     return (base64url_values[static_cast<unsigned char>(token.back())] & 0x03) == 0;
 }
 
-std::string new_token()
-{
+std::string new_token() {
     std::array<unsigned char, token_bytes> bytes{};
     if (RAND_bytes(bytes.data(), static_cast<int>(token_bytes)) != 1)
         throw std::runtime_error("OpenSSL: RAND_bytes failed to produce a token");
     std::string token;
     token.reserve(token_length + 1);
     for (std::size_t i = 0; i < token_bytes; i += 3) {  // 10 whole groups of 3 bytes, then 2 bytes
-        const unsigned group = (unsigned{bytes[i]} << 16) | (unsigned{bytes[i + 1]} << 8)
-                               | (i + 2 < token_bytes ? unsigned{bytes[i + 2]} : 0u);
+        const unsigned group = (unsigned{bytes[i]} << 16) | (unsigned{bytes[i + 1]} << 8) |
+                               (i + 2 < token_bytes ? unsigned{bytes[i + 2]} : 0u);
         token += base64url_alphabet[(group >> 18) & 0x3f];
         token += base64url_alphabet[(group >> 12) & 0x3f];
         token += base64url_alphabet[(group >> 6) & 0x3f];
@@ -316,19 +255,45 @@ std::string new_token()
     return token;
 }
 
-bool well_formed_practice(std::string_view practice)
-{
-    return practice.size() == 6 && practice[0] >= 'A' && practice[0] <= 'Z'
-           && std::all_of(practice.begin() + 1, practice.end(), [](char c) { return c >= '0' && c <= '9'; });
+bool well_formed_practice(std::string_view practice) {
+    return practice.size() == 6 && practice[0] >= 'A' && practice[0] <= 'Z' &&
+           std::all_of(practice.begin() + 1, practice.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool well_formed_organisation(std::string_view code) {
+    return code.size() >= 3 && code.size() <= 5 && std::all_of(code.begin(), code.end(), [](char c) {
+               return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+           });
+}
+
+bool well_formed_operator(std::string_view name) {
+    return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
+std::string_view role_name(role r) noexcept {
+    switch (r) {
+    case role::practice: return "practice";
+    case role::commissioner: return "commissioner";
+    case role::operator_: return "operator";
+    }
+    return "practice";
+}
+
+std::optional<role> parse_role(std::string_view text) noexcept {
+    if (text == "practice") return role::practice;
+    if (text == "commissioner") return role::commissioner;
+    if (text == "operator") return role::operator_;
+    return std::nullopt;
 }
 
 // ---- generated practices ---------------------------------------------------------------------
 
-generated_credentials generate_credentials(std::size_t count, char letter, std::chrono::sys_seconds not_after)
-{
+generated_credentials generate_credentials(std::size_t count, char letter, std::chrono::sys_seconds not_after) {
     if (count < 1 || count > max_generated_practices)
-        throw std::invalid_argument("expected from 1 to " + std::to_string(max_generated_practices)
-                                    + " practices, got " + std::to_string(count));
+        throw std::invalid_argument("expected from 1 to " + std::to_string(max_generated_practices) +
+                                    " practices, got " + std::to_string(count));
     if (letter < 'A' || letter > 'Z')
         throw std::invalid_argument("expected one upper-case letter for the practice codes");
     const std::string expiry = config::format_rfc3339(not_after);
@@ -338,15 +303,15 @@ generated_credentials generate_credentials(std::size_t count, char letter, std::
         char practice[24];
         std::snprintf(practice, sizeof practice, "%c%05zu", letter, i % max_generated_practices);
         const std::string token = new_token();
-        generated.credential_file += std::string(practice) + "," + config::to_hex(config::sha256(token)) + "," + expiry + "\n";
+        generated.credential_file +=
+            std::string(practice) + "," + config::to_hex(config::sha256(token)) + "," + expiry + "\n";
         generated.tokens_file += std::string(practice) + "," + token + "\n";
     }
     credential_table::parse(generated.credential_file, "the generated credential file");
     return generated;
 }
 
-void create_private_file(const std::filesystem::path& file, std::string_view text)
-{
+void create_private_file(const std::filesystem::path& file, std::string_view text) {
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) throw credential_write_error("cannot create " + file.string() + ": " + system_error_text(errno), true);
     const auto fail = [&](const std::string& what) {
@@ -365,8 +330,7 @@ void create_private_file(const std::filesystem::path& file, std::string_view tex
 }
 
 void write_generated_credentials(const generated_credentials& generated, const std::filesystem::path& credential_file,
-                                 const std::filesystem::path& tokens_file)
-{
+                                 const std::filesystem::path& tokens_file) {
     create_private_file(credential_file, generated.credential_file);
     create_private_file(tokens_file, generated.tokens_file);
 }

@@ -250,7 +250,8 @@ void server::impl::reload() {
         shared.max_connections.store(state->settings.limits.max_connections);
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
         config::log(config::log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
-                                                 " credential(s), catalogue periods " +
+                                                 " credential(s), " + std::to_string(state->organisations.size()) +
+                                                 " practice(s) in the organisations file, catalogue periods " +
                                                  state->catalogue.period_names());
     } catch (const std::exception& e) {
         config::log(config::log_level::error,
