@@ -41,36 +41,46 @@ std::string location(const toml::source_region& where) { return config::location
 
 // Sorted by code: the look-ups below depend on it.
 template <typename Entry>
-const Entry* find_by_code(const std::vector<Entry>& sorted, std::string_view code) noexcept {
-    const auto at = std::lower_bound(
-        sorted.begin(), sorted.end(), code,
-        [](const Entry& entry, std::string_view wanted) { return std::string_view(entry.code) < wanted; });
+const Entry* find_by_code(const std::vector<Entry>& sorted, std::string_view code) noexcept
+{
+    const auto at = std::lower_bound(sorted.begin(), sorted.end(), code,
+                                     [](const Entry& entry, std::string_view wanted) {
+                                         return std::string_view(entry.code) < wanted;
+                                     });
     return at != sorted.end() && at->code == code ? &*at : nullptr;
 }
 
 template <typename Entry>
-void sort_by_code(std::vector<Entry>& entries) {
+void sort_by_code(std::vector<Entry>& entries)
+{
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.code < b.code; });
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 // Group, indicator, scheme and item codes: "AF", "AF006", "LDHC", "CHECK".
 constexpr std::size_t max_code_length = 16;
-constexpr std::string_view code_rule =
-    "a code: an upper-case letter, then upper-case letters, digits or _ (at most 16)";
+constexpr std::string_view code_rule = "a code: an upper-case letter, then upper-case letters, digits or _ (at most 16)";
 
-bool is_code(std::string_view text) {
+bool is_code(std::string_view text)
+{
     if (text.empty() || text.size() > max_code_length || text.front() < 'A' || text.front() > 'Z') return false;
-    return std::all_of(text.begin(), text.end(),
-                       [](char c) { return (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_'; });
+    return std::all_of(text.begin(), text.end(), [](char c) { return (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_'; });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Messages.
 
+
+
+
+
 template <typename Range>
-std::string joined(const Range& names) {
+std::string joined(const Range& names)
+{
     std::string text;
     for (const auto& name : names) {
         if (!text.empty()) text += ", ";
@@ -79,7 +89,8 @@ std::string joined(const Range& names) {
     return text;
 }
 
-std::string describe_integer(std::int64_t min, std::int64_t max) {
+std::string describe_integer(std::int64_t min, std::int64_t max)
+{
     return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
 
@@ -92,12 +103,14 @@ public:
 
     const toml::table& table() const { return table_; }
     const std::string& path() const { return path_; }
-    std::string key(std::string_view name) const {
+    std::string key(std::string_view name) const
+    {
         return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
     }
 
     // Every key of the table must be one of `allowed`.
-    void only(std::initializer_list<std::string_view> allowed) const {
+    void only(std::initializer_list<std::string_view> allowed) const
+    {
         for (const auto& [name, node] : table_) {
             if (std::find(allowed.begin(), allowed.end(), name.str()) == allowed.end()) {
                 const std::string of = path_.empty() ? "the file" : "[" + path_ + "]";
@@ -109,22 +122,25 @@ public:
 
     const toml::node* find(std::string_view name) const { return table_.get(name); }
 
-    const toml::node& required(std::string_view name, std::string_view expected) const {
+    const toml::node& required(std::string_view name, std::string_view expected) const
+    {
         const toml::node* node = find(name);
-        if (!node)
-            throw config_error(key(name), "", "missing: expected " + std::string(expected), location(table_.source()));
+        if (!node) throw config_error(key(name), "", "missing: expected " + std::string(expected), location(table_.source()));
         return *node;
     }
 
-    [[noreturn]] void fail(std::string_view name, const toml::node& node, std::string_view allowed) const {
+    [[noreturn]] void fail(std::string_view name, const toml::node& node, std::string_view allowed) const
+    {
         throw config_error(key(name), shown(node), std::string(allowed), location(node.source()));
     }
 
-    [[noreturn]] void wrong_type(std::string_view name, const toml::node& node, std::string_view expected) const {
+    [[noreturn]] void wrong_type(std::string_view name, const toml::node& node, std::string_view expected) const
+    {
         fail(name, node, "expected " + std::string(expected) + ", got " + std::string(type_name(node)));
     }
 
-    section table_at(std::string_view name, bool required_table) const {
+    section table_at(std::string_view name, bool required_table) const
+    {
         static const toml::table empty;
         const toml::node* node = required_table ? &required(name, "a table") : find(name);
         if (!node) return section(empty, key(name));
@@ -132,14 +148,16 @@ public:
         return section(*node->as_table(), key(name));
     }
 
-    std::optional<std::string> text(std::string_view name, bool required_value = false) const {
+    std::optional<std::string> text(std::string_view name, bool required_value = false) const
+    {
         const toml::node* node = required_value ? &required(name, "a string") : find(name);
         if (!node) return std::nullopt;
         if (!node->is_string()) wrong_type(name, *node, "a string");
         return node->as_string()->get();
     }
 
-    std::optional<bool> boolean(std::string_view name, bool required_value = false) const {
+    std::optional<bool> boolean(std::string_view name, bool required_value = false) const
+    {
         const toml::node* node = required_value ? &required(name, "true or false") : find(name);
         if (!node) return std::nullopt;
         if (!node->is_boolean()) wrong_type(name, *node, "true or false");
@@ -148,7 +166,8 @@ public:
 
     // A float is a type error even when whole (points = 12.0): the file is wrong, say so.
     std::optional<std::int64_t> integer(std::string_view name, std::int64_t min, std::int64_t max,
-                                        bool required_value = false) const {
+                                        bool required_value = false) const
+    {
         const auto rule = describe_integer(min, max);
         const toml::node* node = required_value ? &required(name, rule) : find(name);
         if (!node) return std::nullopt;
@@ -160,7 +179,8 @@ public:
 
     // An integer or a float, finite, within [min, max] (or (min, max] when min_exclusive).
     std::optional<double> number(std::string_view name, double min, double max, bool min_exclusive,
-                                 std::string_view rule, bool required_value = false) const {
+                                 std::string_view rule, bool required_value = false) const
+    {
         const toml::node* node = required_value ? &required(name, rule) : find(name);
         if (!node) return std::nullopt;
         double value;
@@ -177,9 +197,10 @@ public:
     }
 
     // Pounds with at most two decimal places, as pence: 220.62 -> 22062.
-    std::int64_t pence(std::string_view name, double max_pounds) const {
-        const std::string rule = "pounds above 0 and at most " + std::to_string(static_cast<long>(max_pounds)) +
-                                 ", with at most two decimal places";
+    std::int64_t pence(std::string_view name, double max_pounds) const
+    {
+        const std::string rule = "pounds above 0 and at most " + std::to_string(static_cast<long>(max_pounds))
+                                 + ", with at most two decimal places";
         const double pounds = *number(name, 0.0, max_pounds, true, rule, true);
         const double hundredths = pounds * 100.0;
         const double whole = std::round(hundredths);
@@ -195,25 +216,28 @@ private:
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Declaration windows.
+// Declaration windows. `close` names the last whole second inside the window (as not_after does).
 
 bool declaration_window::declarable(std::chrono::system_clock::time_point now,
-                                    std::chrono::system_clock::time_point received_at) const noexcept {
-    // `close` names the last whole second that is still inside the window (as not_after does).
+                                    std::chrono::system_clock::time_point received_at) const noexcept
+{
     using std::chrono::seconds;
     if (open && now < *open) return false;
     if (!close || now < *close + seconds(1)) return true;
     return received_at < *close + seconds(1) && now < *close + seconds(1) + std::chrono::hours(grace_hours);
 }
 
-bool declaration_window::accepts_submissions(std::chrono::system_clock::time_point now) const noexcept {
+bool declaration_window::accepts_submissions(std::chrono::system_clock::time_point now) const noexcept
+{
     return !close || now < *close + std::chrono::seconds(1);
 }
 
-std::string declaration_window::describe() const {
+std::string declaration_window::describe() const
+{
     std::string out = open ? "from " + config::format_rfc3339(*open) : "from the start";
     out += close ? " to " + config::format_rfc3339(*close) : " with no close";
-    if (close) out += " (" + std::to_string(grace_hours) + " hours more to declare what was received before the close)";
+    if (close)
+        out += " (" + std::to_string(grace_hours) + " hours more to declare what was received before the close)";
     return out;
 }
 
@@ -222,7 +246,8 @@ std::string declaration_window::describe() const {
 
 class catalogue_builder {
 public:
-    static period_catalogue read_period(const toml::table& document, std::string_view period_name) {
+    static period_catalogue read_period(const toml::table& document, std::string_view period_name)
+    {
         period_catalogue period;
         const section root(document, "");
         root.only({"period", "constants", "qof", "services", "declarations_open", "declarations_close",
@@ -230,8 +255,7 @@ public:
 
         const auto name = *root.text("period", true);
         if (name != period_name) {
-            root.fail("period", *root.find("period"),
-                      "expected " + toml_string(period_name) + ", the name of the file");
+            root.fail("period", *root.find("period"), "expected " + toml_string(period_name) + ", the name of the file");
         }
         period.name_ = name;
         read_window(period, root);
@@ -253,7 +277,8 @@ public:
         return period;
     }
 
-    static catalogue make(std::vector<period_catalogue> periods) {
+    static catalogue make(std::vector<period_catalogue> periods)
+    {
         catalogue result;
         std::sort(periods.begin(), periods.end(),
                   [](const period_catalogue& a, const period_catalogue& b) { return a.name_ < b.name_; });
@@ -262,13 +287,13 @@ public:
     }
 
 private:
-    static void read_window(period_catalogue& period, const section& root) {
+    static void read_window(period_catalogue& period, const section& root)
+    {
         auto time = [&](std::string_view key) -> std::optional<std::chrono::sys_seconds> {
             const auto text = root.text(key);
             if (!text) return std::nullopt;
             const auto when = config::parse_rfc3339(*text);
-            if (!when)
-                root.fail(key, *root.find(key), "expected an RFC 3339 UTC time such as \"2025-06-30T23:59:59Z\"");
+            if (!when) root.fail(key, *root.find(key), "expected an RFC 3339 UTC time such as \"2025-06-30T23:59:59Z\"");
             return when;
         };
         auto& w = period.declarations_;
@@ -276,11 +301,11 @@ private:
         w.close = time("declarations_close");
         w.grace_hours = static_cast<int>(root.integer("declaration_grace_hours", 0, 24 * 366).value_or(72));
         if (w.open && w.close && *w.open >= *w.close)
-            root.fail("declarations_close", *root.find("declarations_close"),
-                      "expected a time after declarations_open");
+            root.fail("declarations_close", *root.find("declarations_close"), "expected a time after declarations_open");
     }
 
-    static void read_constants(period_catalogue& period, const section& constants) {
+    static void read_constants(period_catalogue& period, const section& constants)
+    {
         constants.only({"pounds_per_point", "national_average_list_size", "max_points", "points_decimal_places",
                         "pounds_decimal_places"});
         period.pence_per_point_ = constants.pence("pounds_per_point", 100000);
@@ -294,12 +319,12 @@ private:
 
     // Each entry of `table` must be a table named by a code; `read` takes its section.
     template <typename Read>
-    static void for_each_coded(const section& table, std::string_view what, Read&& read) {
+    static void for_each_coded(const section& table, std::string_view what, Read&& read)
+    {
         for (const auto& [name, node] : table.table()) {
             const std::string code(name.str());
             if (!is_code(code)) {
-                throw config_error(table.key(code), "",
-                                   "expected " + std::string(what) + " named by " + std::string(code_rule),
+                throw config_error(table.key(code), "", "expected " + std::string(what) + " named by " + std::string(code_rule),
                                    location(name.source()));
             }
             if (!node.is_table()) table.wrong_type(code, node, "a table { ... }");
@@ -307,7 +332,8 @@ private:
         }
     }
 
-    static void read_groups(period_catalogue& period, const section& groups) {
+    static void read_groups(period_catalogue& period, const section& groups)
+    {
         for_each_coded(groups, "a group", [&](const std::string& code, const section& entry) {
             entry.only({"name", "domain", "prevalence_adjusted", "prevalence_adjusted_confirmed", "zero_register_flag",
                         "national_prevalence", "national_prevalence_estimate", "source"});
@@ -337,12 +363,12 @@ private:
             group.source = entry.text("source").value_or("");
             period.groups_.push_back(std::move(group));
         });
-        if (period.groups_.empty())
-            throw config_error(groups.path(), "{}", "expected at least one group", location(groups.table().source()));
+        if (period.groups_.empty()) throw config_error(groups.path(), "{}", "expected at least one group", location(groups.table().source()));
         sort_by_code(period.groups_);
     }
 
-    static void read_indicators(period_catalogue& period, const section& indicators) {
+    static void read_indicators(period_catalogue& period, const section& indicators)
+    {
         for_each_coded(indicators, "an indicator", [&](const std::string& code, const section& entry) {
             entry.only({"group", "kind", "points", "lower_threshold", "upper_threshold", "thresholds_confirmed",
                         "income_protected", "source"});
@@ -369,13 +395,13 @@ private:
             period.indicators_.push_back(std::move(item));
         });
         if (period.indicators_.empty()) {
-            throw config_error(indicators.path(), "{}", "expected at least one indicator",
-                               location(indicators.table().source()));
+            throw config_error(indicators.path(), "{}", "expected at least one indicator", location(indicators.table().source()));
         }
         sort_by_code(period.indicators_);
     }
 
-    static void read_thresholds(indicator& item, const section& entry) {
+    static void read_thresholds(indicator& item, const section& entry)
+    {
         if (item.kind != indicator_kind::percentage) {
             for (const auto name : {"lower_threshold", "upper_threshold", "thresholds_confirmed"}) {
                 if (const auto* node = entry.find(name)) {
@@ -399,7 +425,8 @@ private:
         }
     }
 
-    static void read_services(period_catalogue& period, const section& services) {
+    static void read_services(period_catalogue& period, const section& services)
+    {
         for_each_coded(services, "a scheme", [&](const std::string& code, const section& entry) {
             if (code == qof_scheme) {
                 throw config_error(entry.path(), "", "expected an enhanced-service scheme: QOF is [qof]",
@@ -433,7 +460,8 @@ private:
         sort_by_code(period.services_);
     }
 
-    static std::string group_codes(const period_catalogue& period) {
+    static std::string group_codes(const period_catalogue& period)
+    {
         std::vector<std::string> codes;
         for (const auto& group : period.groups_) codes.push_back(group.code);
         return joined(codes);
@@ -443,7 +471,8 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Look-ups.
 
-bool is_period_name(std::string_view text) noexcept {
+bool is_period_name(std::string_view text) noexcept
+{
     constexpr std::string_view shape = "9999-99";  // 9: a digit
     if (text.size() != shape.size()) return false;
     for (std::size_t i = 0; i < shape.size(); ++i) {
@@ -454,38 +483,48 @@ bool is_period_name(std::string_view text) noexcept {
     return second == (first + 1) % 100;
 }
 
-const sluice::catalogue::service_item* enhanced_service::item(std::string_view code) const noexcept {
+const sluice::catalogue::service_item* enhanced_service::item(std::string_view code) const noexcept
+{
     return find_by_code(items, code);
 }
 
-bool period_catalogue::has_scheme(std::string_view scheme) const noexcept {
+bool period_catalogue::has_scheme(std::string_view scheme) const noexcept
+{
     return scheme == qof_scheme || service(scheme) != nullptr;
 }
 
-const indicator* period_catalogue::qof_indicator(std::string_view code) const noexcept {
+const indicator* period_catalogue::qof_indicator(std::string_view code) const noexcept
+{
     return find_by_code(indicators_, code);
 }
 
-const qof_group* period_catalogue::group(std::string_view code) const noexcept { return find_by_code(groups_, code); }
+const qof_group* period_catalogue::group(std::string_view code) const noexcept
+{
+    return find_by_code(groups_, code);
+}
 
-const enhanced_service* period_catalogue::service(std::string_view scheme) const noexcept {
+const enhanced_service* period_catalogue::service(std::string_view scheme) const noexcept
+{
     return find_by_code(services_, scheme);
 }
 
-const sluice::catalogue::service_item* period_catalogue::service_item(std::string_view scheme,
-                                                                      std::string_view code) const noexcept {
+const sluice::catalogue::service_item* period_catalogue::service_item(std::string_view scheme, std::string_view code) const noexcept
+{
     const auto* found = service(scheme);
     return found ? found->item(code) : nullptr;
 }
 
-const period_catalogue* catalogue::period(std::string_view name) const noexcept {
-    const auto at = std::lower_bound(
-        periods_.begin(), periods_.end(), name,
-        [](const period_catalogue& entry, std::string_view wanted) { return std::string_view(entry.name()) < wanted; });
+const period_catalogue* catalogue::period(std::string_view name) const noexcept
+{
+    const auto at = std::lower_bound(periods_.begin(), periods_.end(), name,
+                                     [](const period_catalogue& entry, std::string_view wanted) {
+                                         return std::string_view(entry.name()) < wanted;
+                                     });
     return at != periods_.end() && at->name() == name ? &*at : nullptr;
 }
 
-std::string catalogue::period_names() const {
+std::string catalogue::period_names() const
+{
     std::vector<std::string> names;
     for (const auto& p : periods_) names.push_back(p.name());
     return joined(names);
@@ -494,22 +533,19 @@ std::string catalogue::period_names() const {
 // ---------------------------------------------------------------------------------------------
 // The directory.
 
-catalogue load_catalogue(const std::filesystem::path& dir) {
+catalogue load_catalogue(const std::filesystem::path& dir)
+{
     constexpr std::string_view expected_files = "expected a directory of period files (2024-25.toml, ...)";
     std::error_code error;
     if (!std::filesystem::is_directory(dir, error)) {
-        throw config_error("catalogue.dir", toml_string(dir.string()),
-                           std::string(expected_files) + ": no such directory");
+        throw config_error("catalogue.dir", toml_string(dir.string()), std::string(expected_files) + ": no such directory");
     }
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
         if (entry.path().extension() == ".toml" && entry.is_regular_file()) files.push_back(entry.path());
     }
-    if (error)
-        throw config_error("catalogue.dir", toml_string(dir.string()),
-                           std::string(expected_files) + ": " + error.message());
-    if (files.empty())
-        throw config_error("catalogue.dir", toml_string(dir.string()), std::string(expected_files) + ": none found");
+    if (error) throw config_error("catalogue.dir", toml_string(dir.string()), std::string(expected_files) + ": " + error.message());
+    if (files.empty()) throw config_error("catalogue.dir", toml_string(dir.string()), std::string(expected_files) + ": none found");
     std::sort(files.begin(), files.end());
 
     std::vector<period_catalogue> periods;
@@ -528,8 +564,8 @@ catalogue load_catalogue(const std::filesystem::path& dir) {
             document = toml::parse(text, file_name);
         } catch (const toml::parse_error& fault) {
             const auto& where = fault.source().begin;
-            throw config_error(file_name + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
-                               ": TOML syntax error: " + std::string(fault.description()));
+            throw config_error(file_name + ":" + std::to_string(where.line) + ":" + std::to_string(where.column)
+                               + ": TOML syntax error: " + std::string(fault.description()));
         }
         periods.push_back(catalogue_builder::read_period(document, period_name));
     }

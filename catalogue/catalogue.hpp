@@ -44,15 +44,15 @@ enum class indicator_kind {
 };
 
 struct qof_group {
-    std::string code;                           // "AF"
-    std::string name;                           // "Atrial fibrillation"
-    std::string domain;                         // "CL" clinical, "PH" public health, "QI" quality improvement
-    bool prevalence_adjusted = false;           // payment multiplied by the APDF
-    bool prevalence_adjusted_confirmed = true;  // false: the reference leaves it open
-    bool zero_register_flag = false;            // a register of 0 makes the group's points unearnable
-    std::optional<double> national_prevalence;  // fraction of the whole list (0.021 = 2.1%)
-    bool national_prevalence_estimate = true;   // true until the year's national figure is final
-    std::string source;                         // where the figures come from, for people
+    std::string code;    // "AF"
+    std::string name;    // "Atrial fibrillation"
+    std::string domain;  // "CL" clinical, "PH" public health, "QI" quality improvement
+    bool prevalence_adjusted = false;             // payment multiplied by the APDF
+    bool prevalence_adjusted_confirmed = true;    // false: the reference leaves it open
+    bool zero_register_flag = false;              // a register of 0 makes the group's points unearnable
+    std::optional<double> national_prevalence;    // fraction of the whole list (0.021 = 2.1%)
+    bool national_prevalence_estimate = true;     // true until the year's national figure is final
+    std::string source;                           // where the figures come from, for people
 };
 
 struct indicator {
@@ -84,23 +84,23 @@ struct enhanced_service {
 };
 
 // When a period takes declarations (API.md "POST /v1/declarations"): the period file's optional
-// top-level keys declarations_open and declarations_close (RFC 3339 UTC strings, open < close) and
-// declaration_grace_hours (default 72). A file without them has no window: declarations are
-// always open and submissions never refused for the period (the shipped files of past years are
-// kept so for the tests and the demo; a deployment writes the real dates).
+// top-level keys declarations_open and declarations_close (RFC 3339 UTC strings, open < close;
+// close names the last second inside the window) and declaration_grace_hours (default 72). A file
+// without them has no window: declarations always open and submissions never refused for the
+// period (the shipped files are so, for the tests and the demo; a deployment writes the dates).
 struct declaration_window {
     std::optional<std::chrono::sys_seconds> open;   // before it: period-closed
     std::optional<std::chrono::sys_seconds> close;  // after it: view-only for practices
     int grace_hours = 72;                           // declaring what was received before `close`
 
     // Declaring at `now` a submission received at `received_at`: within [open, close], or after
-    // close up to close + grace_hours when it was received before close.
+    // close up to close + grace_hours when it was received by the close.
     bool declarable(std::chrono::system_clock::time_point now,
                     std::chrono::system_clock::time_point received_at) const noexcept;
     // Submitting at `now`: not after close (a period is view-only for practices once closed).
     bool accepts_submissions(std::chrono::system_clock::time_point now) const noexcept;
-    // "from 2025-04-01T00:00:00Z to 2025-06-30T23:59:59Z (72 hours more for what was received
-    // before the close)", for problem details.
+    // "from 2025-04-01T00:00:00Z to 2025-06-30T23:59:59Z (72 hours more to declare what was
+    // received before the close)", for problem details.
     std::string describe() const;
 };
 

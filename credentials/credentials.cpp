@@ -61,14 +61,16 @@ using detail::line_reader;
 using detail::shown;
 using detail::trim;
 
-int hex_value(char c) {
+int hex_value(char c)
+{
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
-std::optional<sha256_digest> parse_hex_digest(std::string_view text) {
+std::optional<sha256_digest> parse_hex_digest(std::string_view text)
+{
     sha256_digest digest{};
     if (text.size() != digest.size() * 2) return std::nullopt;
     for (std::size_t i = 0; i < digest.size(); ++i) {
@@ -81,18 +83,21 @@ std::optional<sha256_digest> parse_hex_digest(std::string_view text) {
 
 // ---- the file --------------------------------------------------------------------------------
 
-std::uint64_t digest_prefix(const sha256_digest& digest) {
+std::uint64_t digest_prefix(const sha256_digest& digest)
+{
     std::uint64_t prefix;
     std::memcpy(&prefix, digest.data(), sizeof prefix);
     return prefix;
 }
 
-std::string system_error_text(int error) {
+std::string system_error_text(int error)
+{
     return std::generic_category().message(error);  // strerror() is not thread-safe
 }
 
 // Takes a shared flock() on `fd`, waiting at most lock_wait_limit for a writer.
-bool lock_shared(int fd) {
+bool lock_shared(int fd)
+{
     const auto give_up = std::chrono::steady_clock::now() + lock_wait_limit;
     while (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) return true;  // no locking here (some network filesystems)
@@ -106,7 +111,8 @@ bool lock_shared(int fd) {
 
 // ---- credential_table ------------------------------------------------------------------------
 
-credential_table credential_table::parse(std::string_view text, std::string_view source_name) {
+credential_table credential_table::parse(std::string_view text, std::string_view source_name)
+{
     credential_table table;
     std::vector<std::size_t> line_of;  // credential index -> line number, for duplicate messages
     line_reader lines(config_key, source_name, text);
@@ -117,42 +123,42 @@ credential_table credential_table::parse(std::string_view text, std::string_view
 
         const auto fields = detail::split_fields(line);
         if (fields.size() != 3 && fields.size() != 4)
-            lines.fail("line " + shown(line) + " has " + std::to_string(fields.size()) +
-                       " comma-separated fields: expected 3 or 4, practice,token_sha256_hex,not_after[,role]");
+            lines.fail("line " + shown(line) + " has " + std::to_string(fields.size())
+                       + " comma-separated fields: expected 3 or 4, practice,token_sha256_hex,not_after[,role]");
 
         const auto access = fields.size() == 4 ? parse_role(fields[3]) : std::optional<role>(role::practice);
         if (!access)
             lines.fail("role " + shown(fields[3]) + " is not a role: expected practice, commissioner or operator");
         const auto practice = fields[0], hash_text = fields[1], not_after_text = fields[2];
         if (*access == role::practice && !well_formed_practice(practice))
-            lines.fail("practice " + shown(practice) + " is not an ODS practice code: " +
-                       "expected one upper-case letter and five digits, such as A81001");
+            lines.fail("practice " + shown(practice) + " is not an ODS practice code: "
+                       + "expected one upper-case letter and five digits, such as A81001");
         if (*access == role::commissioner && !well_formed_organisation(practice))
-            lines.fail("commissioner " + shown(practice) + " is not an ODS organisation code: " +
-                       "expected 3 to 5 upper-case letters or digits, such as QWE");
+            lines.fail("commissioner " + shown(practice) + " is not an ODS organisation code: "
+                       + "expected 3 to 5 upper-case letters or digits, such as QWE");
         if (*access == role::operator_ && !well_formed_operator(practice))
-            lines.fail("operator " + shown(practice) + " is not an operator name: " +
-                       "expected 1 to 32 upper-case letters, digits or hyphens, such as OPS-1");
+            lines.fail("operator " + shown(practice) + " is not an operator name: "
+                       + "expected 1 to 32 upper-case letters, digits or hyphens, such as OPS-1");
 
         const auto digest = parse_hex_digest(hash_text);
         if (!digest)
-            lines.fail("token_sha256_hex " + shown(hash_text) + " (" + std::to_string(hash_text.size()) +
-                       " characters): expected 64 hex digits, the SHA-256 of the token");
+            lines.fail("token_sha256_hex " + shown(hash_text) + " (" + std::to_string(hash_text.size())
+                       + " characters): expected 64 hex digits, the SHA-256 of the token");
 
         const auto not_after = config::read_rfc3339(not_after_text);
         if (not_after.fault == config::rfc3339_fault::not_utc)
-            lines.fail("not_after " + shown(not_after_text) +
-                       " is not in UTC: expected the offset Z (or +00:00), such as 2027-03-31T23:59:59Z");
+            lines.fail("not_after " + shown(not_after_text)
+                       + " is not in UTC: expected the offset Z (or +00:00), such as 2027-03-31T23:59:59Z");
         if (not_after.fault != config::rfc3339_fault::none)
-            lines.fail("not_after " + shown(not_after_text) +
-                       " is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
+            lines.fail("not_after " + shown(not_after_text)
+                       + " is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
 
         const auto prefix = digest_prefix(*digest);
         const auto [first, last] = table.by_digest_prefix_.equal_range(prefix);
         for (auto it = first; it != last; ++it) {
             if (table.credentials_[it->second].token_sha256 == *digest)
-                lines.fail("token_sha256_hex is the same as on line " + std::to_string(line_of[it->second]) +
-                           ": each token is issued once, to one practice");
+                lines.fail("token_sha256_hex is the same as on line " + std::to_string(line_of[it->second])
+                           + ": each token is issued once, to one practice");
         }
         table.by_digest_prefix_.emplace(prefix, table.credentials_.size());
         line_of.push_back(lines.line_number());
@@ -161,7 +167,8 @@ credential_table credential_table::parse(std::string_view text, std::string_view
     return table;
 }
 
-std::string detail::read_locked_file(const std::filesystem::path& file, std::string_view key, std::string_view what) {
+std::string detail::read_locked_file(const std::filesystem::path& file, std::string_view key, std::string_view what)
+{
     const std::string name = file.string();
     auto fail = [&](const std::string& fault) -> void {
         throw config::config_error(std::string(key), shown(name, name.size()), fault);
@@ -178,8 +185,8 @@ std::string detail::read_locked_file(const std::filesystem::path& file, std::str
     if (::fstat(fd, &status) != 0) fail("cannot read the " + std::string(what) + ": " + system_error_text(errno));
     if (!S_ISREG(status.st_mode)) fail("not a regular file");
     if (!lock_shared(fd))
-        fail("the " + std::string(what) + " stayed locked by a writer (sluice-token?) for " +
-             std::to_string(std::chrono::seconds(lock_wait_limit).count()) + " s");
+        fail("the " + std::string(what) + " stayed locked by a writer (sluice-token?) for "
+             + std::to_string(std::chrono::seconds(lock_wait_limit).count()) + " s");
 
     std::string text;
     char buffer[65536];
@@ -193,12 +200,14 @@ std::string detail::read_locked_file(const std::filesystem::path& file, std::str
     return text;
 }
 
-credential_table credential_table::load(const std::filesystem::path& file) {
+credential_table credential_table::load(const std::filesystem::path& file)
+{
     return parse(detail::read_locked_file(file, config_key, "credential file"), file.string());
 }
 
 auth_result credential_table::authenticate(std::string_view bearer_token,
-                                           std::chrono::system_clock::time_point now) const {
+                                           std::chrono::system_clock::time_point now) const
+{
     if (!well_formed_token(bearer_token)) return {auth_status::unknown, nullptr};
     const auto digest = config::sha256(bearer_token);
     const auto [first, last] = by_digest_prefix_.equal_range(digest_prefix(digest));
@@ -212,7 +221,8 @@ auth_result credential_table::authenticate(std::string_view bearer_token,
     return {auth_status::unknown, nullptr};
 }
 
-std::vector<const credential*> credential_table::expiring_before(std::chrono::sys_seconds when) const {
+std::vector<const credential*> credential_table::expiring_before(std::chrono::sys_seconds when) const
+{
     std::map<std::string_view, const credential*> latest;  // practice -> its credential with the latest not_after
     for (const auto& c : credentials_) {
         auto [it, inserted] = latest.emplace(c.practice, &c);
@@ -228,7 +238,8 @@ std::vector<const credential*> credential_table::expiring_before(std::chrono::sy
 
 // ---- free functions --------------------------------------------------------------------------
 
-bool well_formed_token(std::string_view token) {
+bool well_formed_token(std::string_view token)
+{
     if (token.size() != token_length) return false;
     unsigned char all = 0;
     for (const char c : token) all |= static_cast<unsigned char>(base64url_values[static_cast<unsigned char>(c)]);
@@ -237,15 +248,16 @@ bool well_formed_token(std::string_view token) {
     return (base64url_values[static_cast<unsigned char>(token.back())] & 0x03) == 0;
 }
 
-std::string new_token() {
+std::string new_token()
+{
     std::array<unsigned char, token_bytes> bytes{};
     if (RAND_bytes(bytes.data(), static_cast<int>(token_bytes)) != 1)
         throw std::runtime_error("OpenSSL: RAND_bytes failed to produce a token");
     std::string token;
     token.reserve(token_length + 1);
     for (std::size_t i = 0; i < token_bytes; i += 3) {  // 10 whole groups of 3 bytes, then 2 bytes
-        const unsigned group = (unsigned{bytes[i]} << 16) | (unsigned{bytes[i + 1]} << 8) |
-                               (i + 2 < token_bytes ? unsigned{bytes[i + 2]} : 0u);
+        const unsigned group = (unsigned{bytes[i]} << 16) | (unsigned{bytes[i + 1]} << 8)
+                               | (i + 2 < token_bytes ? unsigned{bytes[i + 2]} : 0u);
         token += base64url_alphabet[(group >> 18) & 0x3f];
         token += base64url_alphabet[(group >> 12) & 0x3f];
         token += base64url_alphabet[(group >> 6) & 0x3f];
@@ -255,24 +267,28 @@ std::string new_token() {
     return token;
 }
 
-bool well_formed_practice(std::string_view practice) {
-    return practice.size() == 6 && practice[0] >= 'A' && practice[0] <= 'Z' &&
-           std::all_of(practice.begin() + 1, practice.end(), [](char c) { return c >= '0' && c <= '9'; });
+bool well_formed_practice(std::string_view practice)
+{
+    return practice.size() == 6 && practice[0] >= 'A' && practice[0] <= 'Z'
+           && std::all_of(practice.begin() + 1, practice.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool well_formed_organisation(std::string_view code) {
+bool well_formed_organisation(std::string_view code)
+{
     return code.size() >= 3 && code.size() <= 5 && std::all_of(code.begin(), code.end(), [](char c) {
                return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
            });
 }
 
-bool well_formed_operator(std::string_view name) {
+bool well_formed_operator(std::string_view name)
+{
     return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    });
+               return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+           });
 }
 
-std::string_view role_name(role r) noexcept {
+std::string_view role_name(role r) noexcept
+{
     switch (r) {
     case role::practice: return "practice";
     case role::commissioner: return "commissioner";
@@ -281,7 +297,8 @@ std::string_view role_name(role r) noexcept {
     return "practice";
 }
 
-std::optional<role> parse_role(std::string_view text) noexcept {
+std::optional<role> parse_role(std::string_view text) noexcept
+{
     if (text == "practice") return role::practice;
     if (text == "commissioner") return role::commissioner;
     if (text == "operator") return role::operator_;
@@ -290,10 +307,11 @@ std::optional<role> parse_role(std::string_view text) noexcept {
 
 // ---- generated practices ---------------------------------------------------------------------
 
-generated_credentials generate_credentials(std::size_t count, char letter, std::chrono::sys_seconds not_after) {
+generated_credentials generate_credentials(std::size_t count, char letter, std::chrono::sys_seconds not_after)
+{
     if (count < 1 || count > max_generated_practices)
-        throw std::invalid_argument("expected from 1 to " + std::to_string(max_generated_practices) +
-                                    " practices, got " + std::to_string(count));
+        throw std::invalid_argument("expected from 1 to " + std::to_string(max_generated_practices)
+                                    + " practices, got " + std::to_string(count));
     if (letter < 'A' || letter > 'Z')
         throw std::invalid_argument("expected one upper-case letter for the practice codes");
     const std::string expiry = config::format_rfc3339(not_after);
@@ -303,15 +321,15 @@ generated_credentials generate_credentials(std::size_t count, char letter, std::
         char practice[24];
         std::snprintf(practice, sizeof practice, "%c%05zu", letter, i % max_generated_practices);
         const std::string token = new_token();
-        generated.credential_file +=
-            std::string(practice) + "," + config::to_hex(config::sha256(token)) + "," + expiry + "\n";
+        generated.credential_file += std::string(practice) + "," + config::to_hex(config::sha256(token)) + "," + expiry + "\n";
         generated.tokens_file += std::string(practice) + "," + token + "\n";
     }
     credential_table::parse(generated.credential_file, "the generated credential file");
     return generated;
 }
 
-void create_private_file(const std::filesystem::path& file, std::string_view text) {
+void create_private_file(const std::filesystem::path& file, std::string_view text)
+{
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) throw credential_write_error("cannot create " + file.string() + ": " + system_error_text(errno), true);
     const auto fail = [&](const std::string& what) {
@@ -330,7 +348,8 @@ void create_private_file(const std::filesystem::path& file, std::string_view tex
 }
 
 void write_generated_credentials(const generated_credentials& generated, const std::filesystem::path& credential_file,
-                                 const std::filesystem::path& tokens_file) {
+                                 const std::filesystem::path& tokens_file)
+{
     create_private_file(credential_file, generated.credential_file);
     create_private_file(tokens_file, generated.tokens_file);
 }

@@ -62,7 +62,8 @@ constexpr bool jemalloc_linked = true;
 constexpr bool jemalloc_linked = false;
 #endif
 
-std::string help_text() {
+std::string help_text()
+{
     return R"(usage: sluice-token issue --practice CODE --file FILE (--not-after TIME | --valid-days N) [--role ROLE]
        sluice-token expiring --file FILE --before DATE
        sluice-token generate --count N --file FILE --tokens FILE [--letter L] [--valid-days N]
@@ -111,11 +112,12 @@ public:
 };
 
 // The command line (config/command_line.hpp): the command word first, options in the default words.
-const config::option_grammar& grammar() {
+const config::option_grammar& grammar()
+{
     static const config::option_grammar words = [] {
         config::option_grammar g;
-        g.options = {{"--practice"}, {"--file"},   {"--not-after"}, {"--valid-days"}, {"--before"},
-                     {"--count"},    {"--tokens"}, {"--letter"},    {"--role"}};
+        g.options = {{"--practice"}, {"--file"}, {"--not-after"}, {"--valid-days"},
+                     {"--before"},   {"--count"}, {"--tokens"},  {"--letter"}, {"--role"}};
         g.command = config::command_word::first_bare_word;
         return g;
     }();
@@ -125,19 +127,23 @@ const config::option_grammar& grammar() {
 using arguments = config::parsed_options;
 
 // Rejects options the command does not take.
-void check_options(const arguments& args, const std::vector<std::string_view>& allowed) {
+void check_options(const arguments& args, const std::vector<std::string_view>& allowed)
+{
     args.allow_only(allowed, "the " + args.command + " command");
 }
 
-const std::string& required(const arguments& args, const std::string& name) {
+const std::string& required(const arguments& args, const std::string& name)
+{
     return args.required(name, args.command + " needs " + name);
 }
 
-std::chrono::sys_seconds now_seconds() {
+std::chrono::sys_seconds now_seconds()
+{
     return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-std::string errno_text(const std::string& what, const std::filesystem::path& file) {
+std::string errno_text(const std::string& what, const std::filesystem::path& file)
+{
     return what + " " + file.string() + ": " + std::strerror(errno);
 }
 
@@ -146,14 +152,16 @@ std::string errno_text(const std::string& what, const std::filesystem::path& fil
 class descriptor {
 public:
     explicit descriptor(int fd) : fd_(fd) {}
-    ~descriptor() {
+    ~descriptor()
+    {
         if (fd_ >= 0) ::close(fd_);
     }
     descriptor(const descriptor&) = delete;
     descriptor& operator=(const descriptor&) = delete;
     int get() const { return fd_; }
     // close() reports errors (a delayed write failure on some filesystems); the destructor cannot.
-    bool close() {
+    bool close()
+    {
         const int fd = std::exchange(fd_, -1);
         return ::close(fd) == 0;
     }
@@ -162,7 +170,8 @@ private:
     int fd_;
 };
 
-void write_all(int fd, std::string_view text, const std::filesystem::path& file) {
+void write_all(int fd, std::string_view text, const std::filesystem::path& file)
+{
     while (!text.empty()) {
         const auto written = ::write(fd, text.data(), text.size());
         if (written < 0 && errno == EINTR) continue;
@@ -171,7 +180,8 @@ void write_all(int fd, std::string_view text, const std::filesystem::path& file)
     }
 }
 
-std::string read_all(int fd, const std::filesystem::path& file) {
+std::string read_all(int fd, const std::filesystem::path& file)
+{
     std::string text;
     char buffer[65536];
     for (off_t offset = 0;;) {
@@ -184,15 +194,16 @@ std::string read_all(int fd, const std::filesystem::path& file) {
     }
 }
 
-void sync_directory_of(const std::filesystem::path& file) {
+void sync_directory_of(const std::filesystem::path& file)
+{
     const auto directory = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
     descriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw io_error(errno_text("cannot sync the directory", directory));
 }
 
 // Throws refused_error when `text` (the file as it would be) does not load.
-credentials::credential_table check_loads(std::string_view text, const std::filesystem::path& file,
-                                          std::string_view when) {
+credentials::credential_table check_loads(std::string_view text, const std::filesystem::path& file, std::string_view when)
+{
     try {
         return credentials::credential_table::parse(text, file.string());
     } catch (const config::config_error& error) {
@@ -203,7 +214,8 @@ credentials::credential_table check_loads(std::string_view text, const std::file
 // Creates `file` holding the header and `line`, all at once: written to a temporary file next to
 // it, then link()ed into place, which fails if another process created `file` meanwhile.
 // Returns false in that case (the caller appends instead).
-bool create_with(const std::filesystem::path& file, std::string_view line) {
+bool create_with(const std::filesystem::path& file, std::string_view line)
+{
     const std::string contents = std::string(file_header) + std::string(line);
     check_loads(contents, file, "refusing to create the file");
 
@@ -238,7 +250,8 @@ struct append_report {
 };
 
 // Appends `line` (one whole line, with its '\n') for `practice`, creating the file if missing.
-append_report append_credential(const std::filesystem::path& file, std::string_view line, std::string_view practice) {
+append_report append_credential(const std::filesystem::path& file, std::string_view line, std::string_view practice)
+{
     for (;;) {
         descriptor fd(::open(file.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
         if (fd.get() < 0) {
@@ -258,7 +271,8 @@ append_report append_credential(const std::filesystem::path& file, std::string_v
         const std::string existing = read_all(fd.get(), file);
         const auto table = check_loads(existing, file, "refusing to append to a file that does not load; fix it first");
         // A file edited by hand may lack its last newline: the new line must not join that one.
-        const std::string addition = (existing.empty() || existing.back() == '\n' ? ""s : "\n"s) + std::string(line);
+        const std::string addition =
+            (existing.empty() || existing.back() == '\n' ? ""s : "\n"s) + std::string(line);
         check_loads(existing + addition, file, "refusing to append");
 
         append_report report;
@@ -278,7 +292,8 @@ append_report append_credential(const std::filesystem::path& file, std::string_v
 
 // ---- commands --------------------------------------------------------------------------------
 
-int issue(const arguments& args) {
+int issue(const arguments& args)
+{
     check_options(args, {"--practice", "--file", "--not-after", "--valid-days", "--role"});
     const std::string& practice = required(args, "--practice");
     const std::filesystem::path file = required(args, "--file");
@@ -291,35 +306,35 @@ int issue(const arguments& args) {
     const auto access = role_text ? credentials::parse_role(*role_text) : credentials::role::practice;
     if (!access) throw usage_error("--role \"" + *role_text + "\": expected practice, commissioner or operator");
     if (*access == credentials::role::practice && !credentials::well_formed_practice(practice))
-        throw refused_error("--practice \"" + practice + "\" is not an ODS practice code: " +
-                            "expected one upper-case letter and five digits, such as A81001");
+        throw refused_error("--practice \"" + practice + "\" is not an ODS practice code: "
+                            + "expected one upper-case letter and five digits, such as A81001");
     if (*access == credentials::role::commissioner && !credentials::well_formed_organisation(practice))
-        throw refused_error("--practice \"" + practice + "\" is not an ODS organisation code for a commissioner: " +
-                            "expected 3 to 5 upper-case letters or digits, such as QWE");
+        throw refused_error("--practice \"" + practice + "\" is not an ODS organisation code for a commissioner: "
+                            + "expected 3 to 5 upper-case letters or digits, such as QWE");
     if (*access == credentials::role::operator_ && !credentials::well_formed_operator(practice))
-        throw refused_error("--practice \"" + practice + "\" is not an operator name: " +
-                            "expected 1 to 32 upper-case letters, digits or hyphens, such as OPS-1");
+        throw refused_error("--practice \"" + practice + "\" is not an operator name: "
+                            + "expected 1 to 32 upper-case letters, digits or hyphens, such as OPS-1");
 
     const auto now = now_seconds();
     std::chrono::sys_seconds not_after;
     if (not_after_text) {
         const auto parsed = config::parse_rfc3339(*not_after_text);
         if (!parsed)
-            throw usage_error("--not-after \"" + *not_after_text +
-                              "\" is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
+            throw usage_error("--not-after \"" + *not_after_text
+                              + "\" is not an RFC 3339 UTC time: expected such as 2027-03-31T23:59:59Z");
         not_after = *parsed;
     } else {
         const auto days = args.whole("--valid-days", 0, 1, max_valid_days, "days");
         not_after = now + std::chrono::days{static_cast<long>(days)};
     }
     if (not_after <= now)
-        throw refused_error("--not-after " + config::format_rfc3339(not_after) + " is not in the future (now is " +
-                            config::format_rfc3339(now) + "): the token would never work");
+        throw refused_error("--not-after " + config::format_rfc3339(not_after) + " is not in the future (now is "
+                          + config::format_rfc3339(now) + "): the token would never work");
 
     const std::string token = credentials::new_token();
     const std::string line =
-        practice + "," + config::to_hex(config::sha256(token)) + "," + config::format_rfc3339(not_after) +
-        (*access == credentials::role::practice ? "" : "," + std::string(credentials::role_name(*access))) + "\n";
+        practice + "," + config::to_hex(config::sha256(token)) + "," + config::format_rfc3339(not_after)
+        + (*access == credentials::role::practice ? "" : "," + std::string(credentials::role_name(*access))) + "\n";
     const auto report = append_credential(file, line, practice);
 
     std::cout << token << '\n' << std::flush;
@@ -340,16 +355,18 @@ int issue(const arguments& args) {
     return 0;
 }
 
-std::chrono::sys_seconds parse_before(const std::string& text) {
+std::chrono::sys_seconds parse_before(const std::string& text)
+{
     // A bare date means its midnight, UTC.
     const auto parsed = config::parse_rfc3339(text.size() == 10 ? text + "T00:00:00Z" : text);
     if (!parsed)
-        throw usage_error("--before \"" + text + "\": expected a date such as 2027-03-31 " +
-                          "or an RFC 3339 UTC time such as 2027-03-31T00:00:00Z");
+        throw usage_error("--before \"" + text + "\": expected a date such as 2027-03-31 "
+                          + "or an RFC 3339 UTC time such as 2027-03-31T00:00:00Z");
     return *parsed;
 }
 
-int expiring(const arguments& args) {
+int expiring(const arguments& args)
+{
     check_options(args, {"--file", "--before"});
     const std::filesystem::path file = required(args, "--file");
     const auto before = parse_before(required(args, "--before"));
@@ -370,7 +387,8 @@ int expiring(const arguments& args) {
     return 0;
 }
 
-int generate(const arguments& args) {
+int generate(const arguments& args)
+{
     check_options(args, {"--count", "--file", "--tokens", "--letter", "--valid-days"});
     required(args, "--count");
     const auto count = args.whole("--count", 0, 1, credentials::max_generated_practices);
@@ -382,7 +400,7 @@ int generate(const arguments& args) {
     credentials::generated_credentials generated;
     try {
         generated = credentials::generate_credentials(static_cast<std::size_t>(count), letter[0],
-                                                      now_seconds() + std::chrono::days{days});
+                                                 now_seconds() + std::chrono::days{days});
     } catch (const config::config_error& error) {
         throw refused_error(std::string("generated: ") + error.what());
     }
@@ -399,7 +417,8 @@ int generate(const arguments& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv)
+{
     try {
         config::check_allocator(jemalloc_linked);
         const auto args = config::parse_options(argc, argv, grammar());
@@ -410,9 +429,9 @@ int main(int argc, char** argv) {
         if (args.command == "issue") return issue(args);
         if (args.command == "expiring") return expiring(args);
         if (args.command == "generate") return generate(args);
-        throw usage_error(args.command.empty()
-                              ? "no command given: issue, expiring or generate"
-                              : "unknown command \"" + args.command + "\": issue, expiring or generate");
+        throw usage_error(args.command.empty() ? "no command given: issue, expiring or generate"
+                                               : "unknown command \"" + args.command
+                                                     + "\": issue, expiring or generate");
     } catch (const usage_error& error) {
         std::cerr << "sluice-token: " << error.what() << "\nsluice-token: see sluice-token --help\n";
         return exit_usage;
