@@ -104,6 +104,9 @@ core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
       drain_timer(ioc),
       sample_timer(ioc),
       redis(ioc, redis::options_from(state->settings)),
+      ledger(state->settings.ledger.url.empty()
+                 ? nullptr
+                 : std::make_unique<sluice::ledger::client>(ioc, sluice::ledger::options_from(state->settings))),
       failed_auth(failed_auth_policy, failed_auth_addresses),
       admission(admission_options(state->settings), clock::now()),
       random(std::random_device{}()),
@@ -130,6 +133,19 @@ void core::start() {
         });
     }
     redis.start();
+    if (ledger) {
+        ledger->on_connection_change([this](std::size_t ready) {
+            const bool up = ready > 0;
+            if (up == ledger_up) return;
+            ledger_up = up;
+            config::log(up ? config::log_level::info : config::log_level::warning,
+                        "thread " + std::to_string(index) + ": PostgreSQL " +
+                            (up ? "connected"
+                                : "connection lost: " + ledger->last_error() +
+                                      " (the sign-off endpoints answer 503; submissions go on)"));
+        });
+        ledger->start();
+    }
     net::co_spawn(ioc, accept_loop(*this), net::detached);
     net::co_spawn(ioc, sweep_loop(*this), net::detached);
     if (index == 0) net::co_spawn(ioc, sample_queue_figures(*this), net::detached);
@@ -139,6 +155,7 @@ void core::finish_drain() {
     drain_timer.cancel();
     sample_timer.cancel();
     redis.stop();
+    if (ledger) ledger->stop();
 }
 
 void core::begin_drain() {

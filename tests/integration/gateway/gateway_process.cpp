@@ -44,7 +44,8 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-gateway_process::gateway_process(gateway_options options) : dir_(make_temp_dir()), threads_(options.threads) {
+gateway_process::gateway_process(gateway_options options, std::string catalogue_dir)
+    : dir_(make_temp_dir()), threads_(options.threads) {
     rewrite_config(options.extra_toml);
     rewrite_credentials(options.credentials);
     const std::string redis_url = options.redis_url.empty() ? redis().url() : options.redis_url;
@@ -53,8 +54,9 @@ gateway_process::gateway_process(gateway_options options) : dir_(make_temp_dir()
         SLUICE_GATEWAY_BINARY,
         {"--config", (dir_ / "sluice.toml").string()},
         dir_ / "gateway.log",
-        {{"SLUICE_REDIS_URL", redis_url}, {"SLUICE_CREDENTIALS_FILE", credentials_file},
-         {"SLUICE_CATALOGUE_DIR", SLUICE_CATALOGUE_DIR}},
+        {{"SLUICE_REDIS_URL", redis_url},
+         {"SLUICE_CREDENTIALS_FILE", credentials_file},
+         {"SLUICE_CATALOGUE_DIR", catalogue_dir.empty() ? std::string(SLUICE_CATALOGUE_DIR) : catalogue_dir}},
         {}});
     port_ = child_->wait_for_port("listening on 127.0.0.1:", 10s);
     if (options.wait_ready && !wait_ready(10s))
