@@ -12,6 +12,7 @@
 #include "ledger/migrations.hpp"
 #include "queue/keys.hpp"
 #include "tests/integration/gateway/gateway_process.hpp"
+#include "tests/integration/worker/worker_test_support.hpp"
 #include "tests/support/postgres_environment.hpp"
 #include "tests/support/redis_environment.hpp"
 #include "tests/support/scratch_directory.hpp"
@@ -89,9 +90,10 @@ protected:
                orgs_.string() + "\"\n";
     }
 
-    std::unique_ptr<gateway_process> start(const std::string& catalogue_dir = "", std::string ledger_url = "") {
+    std::unique_ptr<gateway_process> start(const std::string& catalogue_dir = "", std::string ledger_url = "",
+                                           const std::string& more_toml = "") {
         gateway_options o;
-        o.extra_toml = extra_toml(ledger_url.empty() ? url_ : ledger_url);
+        o.extra_toml = extra_toml(ledger_url.empty() ? url_ : ledger_url) + more_toml;
         o.credentials = credentials_text();
         auto gw = std::make_unique<gateway_process>(o, catalogue_dir);
         if (ledger_url.empty()) {
@@ -661,6 +663,45 @@ TEST_F(sign_off, postgres_down_is_503_at_once_and_uploads_go_on) {
     ASSERT_TRUE(back);
     EXPECT_EQ(back->status, 201) << back->body;
     EXPECT_EQ(standing("A81001"), "1");
+}
+
+// The whole journey with the real worker: upload, calculated (read from Redis), declared with the
+// digest of the result bytes the practice was shown, approved, and the statement says approved.
+// The worker writes the same bytes to PostgreSQL as to Redis, so the digest checks against both.
+TEST_F(sign_off, journey_with_the_real_worker) {
+    auto gw = start("", "", "[redis]\nshards = 4\n");
+    worker_config wc;
+    wc.shards = 4;
+    wc.ledger_url = url_;
+    worker_process worker(wc);
+    const auto submitted = ask(gw->port(), submit_request(a_, "journey-1", qof_body("A81001")));
+    ASSERT_EQ(submitted->status, 202) << submitted->body;
+    const auto id = json_string(submitted->body, "submission_id");
+    std::optional<http_answer> shown;
+    ASSERT_TRUE(eventually(
+        [&] {
+            shown = get(*gw, a_, "/v1/submissions/" + id);
+            return shown && shown->status == 200 && str(object_of(*shown), "status") == "calculated" &&
+                   postgres().scalar("SELECT count(*) FROM submissions WHERE submission_id = '" + id + "'", url_) ==
+                       "1";
+        },
+        30s))
+        << worker.log();
+    const auto reviewed = result_bytes(shown->body);  // served from Redis
+    ASSERT_FALSE(reviewed.empty());
+    const auto declared =
+        post(*gw, a_, "/v1/declarations", "k-1", declaration_body(id, sha256_hex(reviewed), "Dr A Example"));
+    ASSERT_EQ(declared->status, 201) << declared->body;
+    const auto path = "/v1/declarations/" + str(object_of(*declared), "declaration_id");
+    ASSERT_EQ(post(*gw, qwe_, path + "/decision", "d-1", R"({"decision":"approved","decided_by":"J Smith"})")->status,
+              200);
+    const auto statement = get(*gw, qwe_, "/v1/statements/A81001/2024-25");
+    ASSERT_EQ(statement->status, 200) << statement->body;
+    EXPECT_EQ(str(object_of(*statement).at("schemes").as_array()[0].as_object(), "state"), "approved");
+    EXPECT_NE(statement->body.find(reviewed), std::string::npos);  // the same bytes, from PostgreSQL
+    const auto by_key = get(*gw, a_, "/v1/submissions?idempotency_key=journey-1");
+    ASSERT_EQ(by_key->status, 200) << by_key->body;
+    EXPECT_EQ(str(object_of(*by_key), "submission_id"), id);
 }
 
 TEST_F(sign_off, no_ledger_configured_is_503) {
