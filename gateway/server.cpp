@@ -104,9 +104,6 @@ core::core(shared_state& s, std::shared_ptr<const runtime> rt, std::size_t i)
       drain_timer(ioc),
       sample_timer(ioc),
       redis(ioc, redis::options_from(state->settings)),
-      ledger(state->settings.ledger.url.empty()
-                 ? nullptr
-                 : std::make_unique<sluice::ledger::client>(ioc, sluice::ledger::options_from(state->settings))),
       failed_auth(failed_auth_policy, failed_auth_addresses),
       admission(admission_options(state->settings), clock::now()),
       random(std::random_device{}()),
@@ -133,7 +130,12 @@ void core::start() {
         });
     }
     redis.start();
-    if (ledger) {
+    if (!state->settings.ledger.url.empty()) {
+        // ledger.pool_size is per process: the cores share it out (each has at least one).
+        auto options = sluice::ledger::options_from(state->settings);
+        const std::size_t cores = std::max<std::size_t>(shared.core_count, 1);
+        options.pool_size = std::max<std::size_t>((options.pool_size + cores - 1) / cores, 1);
+        ledger = std::make_unique<sluice::ledger::client>(ioc, std::move(options));
         ledger->on_connection_change([this](std::size_t ready) {
             const bool up = ready > 0;
             if (up == ledger_up) return;

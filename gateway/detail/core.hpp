@@ -107,8 +107,8 @@ struct core {
     net::steady_timer drain_timer;
     net::steady_timer sample_timer;  // core 0: queue lengths
     redis::router redis;             // this core's pipelined connection (one per master of a cluster)
-    // ledger.url set: this core's PostgreSQL pool (ledger/client.hpp), used by the sign-off
-    // endpoints only. The admission path never touches it: a database problem is never a 503 for
+    // ledger.url set: this core's PostgreSQL pool (ledger/client.hpp; its share of ledger.pool_size,
+    // at least one connection, made in start()), used by the sign-off endpoints only. The admission path never touches it: a database problem is never a 503 for
     // an upload. Null without a ledger (those endpoints then answer 503 ledger-unavailable).
     std::unique_ptr<sluice::ledger::client> ledger;
     replication_waiter replication{redis, metrics.replication_waits};  // durability.replicas > 0: group-commit WAIT
