@@ -11,6 +11,8 @@
 
 #include "catalogue/catalogue.hpp"
 
+#include "config/rfc3339.hpp"
+
 #include "config/config.hpp"
 #include "config/toml_text.hpp"
 
@@ -214,6 +216,32 @@ private:
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+// Declaration windows. `close` names the last whole second inside the window (as not_after does).
+
+bool declaration_window::declarable(std::chrono::system_clock::time_point now,
+                                    std::chrono::system_clock::time_point received_at) const noexcept
+{
+    using std::chrono::seconds;
+    if (open && now < *open) return false;
+    if (!close || now < *close + seconds(1)) return true;
+    return received_at < *close + seconds(1) && now < *close + seconds(1) + std::chrono::hours(grace_hours);
+}
+
+bool declaration_window::accepts_submissions(std::chrono::system_clock::time_point now) const noexcept
+{
+    return !close || now < *close + std::chrono::seconds(1);
+}
+
+std::string declaration_window::describe() const
+{
+    std::string out = open ? "from " + config::format_rfc3339(*open) : "from the start";
+    out += close ? " to " + config::format_rfc3339(*close) : " with no close";
+    if (close)
+        out += " (" + std::to_string(grace_hours) + " hours more to declare what was received before the close)";
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // One period's file. A friend of period_catalogue and catalogue (their only writer).
 
 class catalogue_builder {
@@ -222,13 +250,15 @@ public:
     {
         period_catalogue period;
         const section root(document, "");
-        root.only({"period", "constants", "qof", "services"});
+        root.only({"period", "constants", "qof", "services", "declarations_open", "declarations_close",
+                   "declaration_grace_hours"});
 
         const auto name = *root.text("period", true);
         if (name != period_name) {
             root.fail("period", *root.find("period"), "expected " + toml_string(period_name) + ", the name of the file");
         }
         period.name_ = name;
+        read_window(period, root);
 
         read_constants(period, root.table_at("constants", true));
         const auto qof = root.table_at("qof", true);
@@ -257,6 +287,23 @@ public:
     }
 
 private:
+    static void read_window(period_catalogue& period, const section& root)
+    {
+        auto time = [&](std::string_view key) -> std::optional<std::chrono::sys_seconds> {
+            const auto text = root.text(key);
+            if (!text) return std::nullopt;
+            const auto when = config::parse_rfc3339(*text);
+            if (!when) root.fail(key, *root.find(key), "expected an RFC 3339 UTC time such as \"2025-06-30T23:59:59Z\"");
+            return when;
+        };
+        auto& w = period.declarations_;
+        w.open = time("declarations_open");
+        w.close = time("declarations_close");
+        w.grace_hours = static_cast<int>(root.integer("declaration_grace_hours", 0, 24 * 366).value_or(72));
+        if (w.open && w.close && *w.open >= *w.close)
+            root.fail("declarations_close", *root.find("declarations_close"), "expected a time after declarations_open");
+    }
+
     static void read_constants(period_catalogue& period, const section& constants)
     {
         constants.only({"pounds_per_point", "national_average_list_size", "max_points", "points_decimal_places",

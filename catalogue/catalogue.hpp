@@ -19,6 +19,7 @@
 // threshold as a verified one.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -82,9 +83,31 @@ struct enhanced_service {
     const sluice::catalogue::service_item* item(std::string_view code) const noexcept;
 };
 
+// When a period takes declarations (API.md "POST /v1/declarations"): the period file's optional
+// top-level keys declarations_open and declarations_close (RFC 3339 UTC strings, open < close;
+// close names the last second inside the window) and declaration_grace_hours (default 72). A file
+// without them has no window: declarations always open and submissions never refused for the
+// period (the shipped files are so, for the tests and the demo; a deployment writes the dates).
+struct declaration_window {
+    std::optional<std::chrono::sys_seconds> open;   // before it: period-closed
+    std::optional<std::chrono::sys_seconds> close;  // after it: view-only for practices
+    int grace_hours = 72;                           // declaring what was received before `close`
+
+    // Declaring at `now` a submission received at `received_at`: within [open, close], or after
+    // close up to close + grace_hours when it was received by the close.
+    bool declarable(std::chrono::system_clock::time_point now,
+                    std::chrono::system_clock::time_point received_at) const noexcept;
+    // Submitting at `now`: not after close (a period is view-only for practices once closed).
+    bool accepts_submissions(std::chrono::system_clock::time_point now) const noexcept;
+    // "from 2025-04-01T00:00:00Z to 2025-06-30T23:59:59Z (72 hours more to declare what was
+    // received before the close)", for problem details.
+    std::string describe() const;
+};
+
 class period_catalogue {
 public:
     const std::string& name() const noexcept { return name_; }  // "2024-25"
+    const declaration_window& declarations() const noexcept { return declarations_; }
 
     // Payment constants.
     std::int64_t pence_per_point() const noexcept { return pence_per_point_; }
@@ -112,6 +135,7 @@ private:
     friend class catalogue_builder;
 
     std::string name_;
+    declaration_window declarations_;
     std::int64_t pence_per_point_ = 0;
     std::int64_t national_average_list_size_ = 0;
     int max_points_ = 0;

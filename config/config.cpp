@@ -267,6 +267,8 @@ void for_each_key(Settings& s, Visit&& visit)
     visit("credentials", "file", s.credentials.file, path);
     visit("credentials", "warn_days", s.credentials.warn_days, integer_rule{0, 365});
 
+    visit("organisations", "file", s.organisations.file, optional_path);
+
     // A rate below 0.001/s with the largest burst would already be a tolerance of 10^9 s.
     visit("ratelimit.per_practice", "rate", s.ratelimit.rate, real_rule{0.001, 1'000'000});
     visit("ratelimit.per_practice", "burst", s.ratelimit.burst, integer_rule{1, 1'000'000});
@@ -715,6 +717,7 @@ std::string to_toml(const settings& s)
 bool operator==(const settings& a, const settings& b)
 {
     return a.listen == b.listen && a.tls == b.tls && a.redis == b.redis && a.credentials == b.credentials
+        && a.organisations == b.organisations
         && a.ratelimit == b.ratelimit && a.idempotency == b.idempotency && a.limits == b.limits
         && a.admission == b.admission && a.shutdown == b.shutdown && a.durability == b.durability
         && a.catalogue == b.catalogue && a.worker == b.worker && a.ledger == b.ledger && a.log == b.log

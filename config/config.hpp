@@ -63,6 +63,14 @@ struct credentials_settings {
     bool operator==(const credentials_settings&) const = default;
 };
 
+// [organisations]: which commissioner each practice belongs to (credentials/organisations.hpp),
+// re-read on SIGHUP like the credential file. "" : no file (commissioner tokens cover no practice).
+struct organisations_settings {
+    std::string file;
+
+    bool operator==(const organisations_settings&) const = default;
+};
+
 struct ratelimit_settings {
     double rate = 2.0;  // requests per second per practice
     std::uint32_t burst = 10;
@@ -167,6 +175,7 @@ struct settings {
     tls_settings tls;
     redis_settings redis;
     credentials_settings credentials;
+    organisations_settings organisations;
     ratelimit_settings ratelimit;  // [ratelimit.per_practice]
     idempotency_settings idempotency;
     limits_settings limits;

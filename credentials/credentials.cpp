@@ -12,6 +12,8 @@
 
 #include "credentials/credentials.hpp"
 
+#include "credentials/detail/lines.hpp"
+
 #include "config/config.hpp"
 #include "config/rfc3339.hpp"
 
@@ -55,36 +57,9 @@ constexpr std::array<signed char, 256> base64url_values = [] {
     return values;
 }();
 
-// ---- text helpers ----------------------------------------------------------------------------
-
-std::string_view trim(std::string_view text)
-{
-    constexpr std::string_view blanks = " \t\r";
-    const auto first = text.find_first_not_of(blanks);
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(blanks) - first + 1);
-}
-
-// A field as shown in a message: quoted, control bytes escaped, text beyond `limit` cut (a line
-// of the file may be anything; a file name is shown whole).
-constexpr std::size_t field_limit = 80;
-
-std::string shown(std::string_view text, std::size_t limit = field_limit)
-{
-    std::string out = "\"";
-    for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-            char escaped[5];
-            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-            out += escaped;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    out += text.size() > limit ? "\"..." : "\"";
-    return out;
-}
+using detail::line_reader;
+using detail::shown;
+using detail::trim;
 
 int hex_value(char c)
 {
@@ -107,35 +82,6 @@ std::optional<sha256_digest> parse_hex_digest(std::string_view text)
 }
 
 // ---- the file --------------------------------------------------------------------------------
-
-class line_reader {
-public:
-    line_reader(std::string_view source, std::string_view text) : source_(source), text_(text) {}
-
-    // Throws the config_error for the current line; `fault` says which field is wrong and how.
-    [[noreturn]] void fail(const std::string& fault) const
-    {
-        throw config::config_error(std::string(config_key), shown(source_, source_.size()), fault,
-                           "at " + std::string(source_) + ":" + std::to_string(line_number_));
-    }
-
-    bool next(std::string_view& line)
-    {
-        if (position_ > text_.size()) return false;
-        const auto end = text_.find('\n', position_);
-        const auto stop = end == std::string_view::npos ? text_.size() : end;
-        line = text_.substr(position_, stop - position_);
-        position_ = stop + 1;
-        ++line_number_;
-        return true;
-    }
-
-    std::size_t line_number() const { return line_number_; }
-
-private:
-    std::string_view source_, text_;
-    std::size_t position_ = 0, line_number_ = 0;
-};
 
 std::uint64_t digest_prefix(const sha256_digest& digest)
 {
@@ -169,30 +115,30 @@ credential_table credential_table::parse(std::string_view text, std::string_view
 {
     credential_table table;
     std::vector<std::size_t> line_of;  // credential index -> line number, for duplicate messages
-    line_reader lines(source_name, text);
+    line_reader lines(config_key, source_name, text);
     std::string_view line;
     while (lines.next(line)) {
         line = trim(line);
         if (line.empty() || line.front() == '#') continue;
 
-        std::array<std::string_view, 3> fields;
-        std::size_t count = 0, start = 0;
-        for (;;) {
-            const auto comma = line.find(',', start);
-            const auto field = trim(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
-            if (count < fields.size()) fields[count] = field;
-            ++count;
-            if (comma == std::string_view::npos) break;
-            start = comma + 1;
-        }
-        if (count != fields.size())
-            lines.fail("line " + shown(line) + " has " + std::to_string(count)
-                       + " comma-separated fields: expected 3, practice,token_sha256_hex,not_after");
+        const auto fields = detail::split_fields(line);
+        if (fields.size() != 3 && fields.size() != 4)
+            lines.fail("line " + shown(line) + " has " + std::to_string(fields.size())
+                       + " comma-separated fields: expected 3 or 4, practice,token_sha256_hex,not_after[,role]");
 
-        const auto [practice, hash_text, not_after_text] = fields;
-        if (!well_formed_practice(practice))
+        const auto access = fields.size() == 4 ? parse_role(fields[3]) : std::optional<role>(role::practice);
+        if (!access)
+            lines.fail("role " + shown(fields[3]) + " is not a role: expected practice, commissioner or operator");
+        const auto practice = fields[0], hash_text = fields[1], not_after_text = fields[2];
+        if (*access == role::practice && !well_formed_practice(practice))
             lines.fail("practice " + shown(practice) + " is not an ODS practice code: "
                        + "expected one upper-case letter and five digits, such as A81001");
+        if (*access == role::commissioner && !well_formed_organisation(practice))
+            lines.fail("commissioner " + shown(practice) + " is not an ODS organisation code: "
+                       + "expected 3 to 5 upper-case letters or digits, such as QWE");
+        if (*access == role::operator_ && !well_formed_operator(practice))
+            lines.fail("operator " + shown(practice) + " is not an operator name: "
+                       + "expected 1 to 32 upper-case letters, digits or hyphens, such as OPS-1");
 
         const auto digest = parse_hex_digest(hash_text);
         if (!digest)
@@ -216,30 +162,30 @@ credential_table credential_table::parse(std::string_view text, std::string_view
         }
         table.by_digest_prefix_.emplace(prefix, table.credentials_.size());
         line_of.push_back(lines.line_number());
-        table.credentials_.push_back(credential{std::string(practice), *digest, not_after.when});
+        table.credentials_.push_back(credential{std::string(practice), *digest, not_after.when, *access});
     }
     return table;
 }
 
-credential_table credential_table::load(const std::filesystem::path& file)
+std::string detail::read_locked_file(const std::filesystem::path& file, std::string_view key, std::string_view what)
 {
     const std::string name = file.string();
     auto fail = [&](const std::string& fault) -> void {
-        throw config::config_error(std::string(config_key), shown(name, name.size()), fault);
+        throw config::config_error(std::string(key), shown(name, name.size()), fault);
     };
 
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail("cannot open the credential file: " + system_error_text(errno));
+    if (fd < 0) fail("cannot open the " + std::string(what) + ": " + system_error_text(errno));
     struct closer {
         int fd;
         ~closer() { ::close(fd); }
     } close_on_exit{fd};
 
     struct stat status {};
-    if (::fstat(fd, &status) != 0) fail("cannot read the credential file: " + system_error_text(errno));
+    if (::fstat(fd, &status) != 0) fail("cannot read the " + std::string(what) + ": " + system_error_text(errno));
     if (!S_ISREG(status.st_mode)) fail("not a regular file");
     if (!lock_shared(fd))
-        fail("the credential file stayed locked by a writer (sluice-token?) for "
+        fail("the " + std::string(what) + " stayed locked by a writer (sluice-token?) for "
              + std::to_string(std::chrono::seconds(lock_wait_limit).count()) + " s");
 
     std::string text;
@@ -247,11 +193,16 @@ credential_table credential_table::load(const std::filesystem::path& file)
     for (;;) {
         const auto got = ::read(fd, buffer, sizeof buffer);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0) fail("cannot read the credential file: " + system_error_text(errno));
+        if (got < 0) fail("cannot read the " + std::string(what) + ": " + system_error_text(errno));
         if (got == 0) break;
         text.append(buffer, static_cast<std::size_t>(got));
     }
-    return parse(text, name);
+    return text;
+}
+
+credential_table credential_table::load(const std::filesystem::path& file)
+{
+    return parse(detail::read_locked_file(file, config_key, "credential file"), file.string());
 }
 
 auth_result credential_table::authenticate(std::string_view bearer_token,
@@ -320,6 +271,38 @@ bool well_formed_practice(std::string_view practice)
 {
     return practice.size() == 6 && practice[0] >= 'A' && practice[0] <= 'Z'
            && std::all_of(practice.begin() + 1, practice.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool well_formed_organisation(std::string_view code)
+{
+    return code.size() >= 3 && code.size() <= 5 && std::all_of(code.begin(), code.end(), [](char c) {
+               return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+           });
+}
+
+bool well_formed_operator(std::string_view name)
+{
+    return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+               return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+           });
+}
+
+std::string_view role_name(role r) noexcept
+{
+    switch (r) {
+    case role::practice: return "practice";
+    case role::commissioner: return "commissioner";
+    case role::operator_: return "operator";
+    }
+    return "practice";
+}
+
+std::optional<role> parse_role(std::string_view text) noexcept
+{
+    if (text == "practice") return role::practice;
+    if (text == "commissioner") return role::commissioner;
+    if (text == "operator") return role::operator_;
+    return std::nullopt;
 }
 
 // ---- generated practices ---------------------------------------------------------------------

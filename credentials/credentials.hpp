@@ -1,7 +1,8 @@
 // Practice credentials: the credential file of API.md's "Credentials" section, and the check the
 // gateway makes on every request's `Authorization: Bearer <token>`.
 //
-// The file holds one credential a line, `practice,token_sha256_hex,not_after`:
+// The file holds one credential a line, `practice,token_sha256_hex,not_after[,role]` (role:
+// practice, the default, commissioner or operator; see `role` below):
 //
 //   # practice,token_sha256_hex,not_after
 //   A81001,3f5c...e1,2027-03-31T23:59:59Z
@@ -39,10 +40,25 @@ inline constexpr std::size_t token_length = 43;  // ceil(32 * 8 / 6)
 
 using config::sha256_digest;
 
+// Who a token speaks for (API.md "Organisations and roles"): the credential file's optional
+// fourth column, `practice` when absent (three-column files keep working).
+enum class role : std::uint8_t {
+    practice,      // its own practice's submissions, declarations and statements
+    commissioner,  // reads its practices' (organisations file) and decides their declarations
+    operator_,     // GET /v1/admin/outstanding ("operator" in the file)
+};
+
+std::string_view role_name(role r) noexcept;                     // "practice", "commissioner", "operator"
+std::optional<role> parse_role(std::string_view text) noexcept;  // the file's words; nullopt otherwise
+
 struct credential {
-    std::string practice;  // ODS practice code: one upper-case letter and five digits
+    // The organisation the token speaks for: an ODS practice code (one upper-case letter and five
+    // digits) for a practice, an ODS organisation code (3 to 5 upper-case letters or digits) for a
+    // commissioner, an operator's name (1 to 32 upper-case letters, digits or hyphens).
+    std::string practice;
     sha256_digest token_sha256;
     std::chrono::sys_seconds not_after;  // the last second at which the token still works
+    role access = role::practice;
 };
 
 enum class auth_status { ok, expired, unknown };
@@ -99,6 +115,12 @@ std::string new_token();
 
 // True for an ODS practice code: one upper-case letter and five digits.
 bool well_formed_practice(std::string_view practice);
+
+// True for an ODS organisation code as a commissioner has: 3 to 5 upper-case letters or digits (QWE).
+bool well_formed_organisation(std::string_view code);
+
+// True for an operator's name in the credential file: 1 to 32 upper-case letters, digits or hyphens.
+bool well_formed_operator(std::string_view name);
 
 // ---- generated practices, for load tests and benchmarks --------------------------------------
 // `sluice-token generate` and `sluice-loadtest generate` both write these: a credential file the

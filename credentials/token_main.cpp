@@ -64,7 +64,7 @@ constexpr bool jemalloc_linked = false;
 
 std::string help_text()
 {
-    return R"(usage: sluice-token issue --practice CODE --file FILE (--not-after TIME | --valid-days N)
+    return R"(usage: sluice-token issue --practice CODE --file FILE (--not-after TIME | --valid-days N) [--role ROLE]
        sluice-token expiring --file FILE --before DATE
        sluice-token generate --count N --file FILE --tokens FILE [--letter L] [--valid-days N]
        sluice-token --help
@@ -77,6 +77,10 @@ Issues practice tokens and lists those about to expire, in sluice's credential f
              Send SIGHUP to the gateway afterwards to load the file.
     --not-after TIME   RFC 3339 UTC, such as 2027-03-31T23:59:59Z (the last second that works)
     --valid-days N     or: N days (1 to 3660) from now
+    --role ROLE        practice (the default), commissioner (CODE is its ODS organisation code,
+                       3 to 5 upper-case letters or digits, such as QWE) or operator (CODE is a
+                       name of 1 to 32 upper-case letters, digits or hyphens); written as the
+                       line's fourth column (a practice line keeps three columns)
   expiring   lists the practices whose tokens all expire before DATE (each practice's latest
              not_after), one line each, PRACTICE,NOT_AFTER, soonest first.
     --before DATE      2027-03-31 (midnight UTC) or an RFC 3339 UTC time
@@ -113,7 +117,7 @@ const config::option_grammar& grammar()
     static const config::option_grammar words = [] {
         config::option_grammar g;
         g.options = {{"--practice"}, {"--file"}, {"--not-after"}, {"--valid-days"},
-                     {"--before"},   {"--count"}, {"--tokens"},  {"--letter"}};
+                     {"--before"},   {"--count"}, {"--tokens"},  {"--letter"}, {"--role"}};
         g.command = config::command_word::first_bare_word;
         return g;
     }();
@@ -290,7 +294,7 @@ append_report append_credential(const std::filesystem::path& file, std::string_v
 
 int issue(const arguments& args)
 {
-    check_options(args, {"--practice", "--file", "--not-after", "--valid-days"});
+    check_options(args, {"--practice", "--file", "--not-after", "--valid-days", "--role"});
     const std::string& practice = required(args, "--practice");
     const std::filesystem::path file = required(args, "--file");
     const auto not_after_text = args.value("--not-after");
@@ -298,9 +302,18 @@ int issue(const arguments& args)
     if (not_after_text && valid_days_given) throw usage_error("give --not-after or --valid-days, not both");
     if (!not_after_text && !valid_days_given) throw usage_error("issue needs --not-after TIME or --valid-days N");
 
-    if (!credentials::well_formed_practice(practice))
+    const auto role_text = args.value("--role");
+    const auto access = role_text ? credentials::parse_role(*role_text) : credentials::role::practice;
+    if (!access) throw usage_error("--role \"" + *role_text + "\": expected practice, commissioner or operator");
+    if (*access == credentials::role::practice && !credentials::well_formed_practice(practice))
         throw refused_error("--practice \"" + practice + "\" is not an ODS practice code: "
                             + "expected one upper-case letter and five digits, such as A81001");
+    if (*access == credentials::role::commissioner && !credentials::well_formed_organisation(practice))
+        throw refused_error("--practice \"" + practice + "\" is not an ODS organisation code for a commissioner: "
+                            + "expected 3 to 5 upper-case letters or digits, such as QWE");
+    if (*access == credentials::role::operator_ && !credentials::well_formed_operator(practice))
+        throw refused_error("--practice \"" + practice + "\" is not an operator name: "
+                            + "expected 1 to 32 upper-case letters, digits or hyphens, such as OPS-1");
 
     const auto now = now_seconds();
     std::chrono::sys_seconds not_after;
@@ -320,7 +333,8 @@ int issue(const arguments& args)
 
     const std::string token = credentials::new_token();
     const std::string line =
-        practice + "," + config::to_hex(config::sha256(token)) + "," + config::format_rfc3339(not_after) + "\n";
+        practice + "," + config::to_hex(config::sha256(token)) + "," + config::format_rfc3339(not_after)
+        + (*access == credentials::role::practice ? "" : "," + std::string(credentials::role_name(*access))) + "\n";
     const auto report = append_credential(file, line, practice);
 
     std::cout << token << '\n' << std::flush;

@@ -12,6 +12,18 @@ problem_info describe(problem p) noexcept {
     case problem::bad_request: return {400, "bad-request", "Malformed HTTP request"};
     case problem::malformed_json: return {400, "malformed-json", "Body is not valid JSON"};
     case problem::bad_idempotency_key: return {400, "bad-idempotency-key", "Idempotency-Key missing or malformed"};
+    case problem::invalid_query: return {400, "invalid-query", "Query parameters not valid"};
+    case problem::not_permitted: return {403, "not-permitted", "Not permitted for this token's role"};
+    case problem::not_calculated: return {409, "not-calculated", "Submission not calculated"};
+    case problem::submission_superseded: return {409, "submission-superseded", "Submission superseded by a later one"};
+    case problem::already_declared: return {409, "already-declared", "Already declared for this period and scheme"};
+    case problem::statement_changed: return {409, "statement-changed", "Statement differs from the one reviewed"};
+    case problem::period_closed: return {409, "period-closed", "Period closed for declarations"};
+    case problem::already_decided: return {409, "already-decided", "Declaration already decided"};
+    case problem::no_commissioner: return {409, "no-commissioner", "Practice has no commissioner"};
+    case problem::invalid_declaration: return {422, "invalid-declaration", "Declaration is not valid"};
+    case problem::invalid_decision: return {422, "invalid-decision", "Decision is not valid"};
+    case problem::ledger_unavailable: return {503, "ledger-unavailable", "System of record unavailable"};
     case problem::unauthorized: return {401, "unauthorized", "Authentication required"};
     case problem::credential_expired: return {401, "credential-expired", "Credential expired"};
     case problem::forbidden: return {403, "forbidden", "Not this practice's to submit"};

@@ -11,7 +11,8 @@ namespace {
 
 namespace http = boost::beast::http;
 
-// `pattern` is a path, or a path ending in "{id}": one non-empty segment, handed to the handler.
+// `pattern` is a path whose segments may be "{name}": one non-empty segment, handed to the handler.
+// `allow` is the Allow header of the pattern's path: every method that has a row for it.
 struct route_entry {
     std::string_view pattern;
     http::verb method;
@@ -21,9 +22,22 @@ struct route_entry {
     const detail::handler* handler;
 };
 
-constexpr std::array<route_entry, 7> routes{{
-    {"/v1/submissions", http::verb::post, "POST", route::submit, "submit", &detail::handlers::submissions},
+constexpr std::array<route_entry, 14> routes{{
+    {"/v1/submissions", http::verb::post, "GET, POST", route::submit, "submit", &detail::handlers::submissions},
+    {"/v1/submissions", http::verb::get, "GET, POST", route::submission_list, "submission_list",
+     &detail::handlers::submission_list},
     {"/v1/submissions/{id}", http::verb::get, "GET", route::status, "status", &detail::handlers::status},
+    {"/v1/declarations", http::verb::post, "GET, POST", route::declare, "declare", &detail::handlers::declare},
+    {"/v1/declarations", http::verb::get, "GET, POST", route::declaration_list, "declaration_list",
+     &detail::handlers::declaration_list},
+    {"/v1/declarations/{id}", http::verb::get, "GET", route::declaration, "declaration",
+     &detail::handlers::declaration},
+    {"/v1/declarations/{id}/decision", http::verb::post, "POST", route::decision, "decision",
+     &detail::handlers::decision},
+    {"/v1/statements/{practice}/{period}", http::verb::get, "GET", route::statement, "statement",
+     &detail::handlers::statement},
+    {"/v1/admin/outstanding", http::verb::get, "GET", route::outstanding, "outstanding",
+     &detail::handlers::outstanding},
     {"/healthz", http::verb::get, "GET", route::healthz, "healthz", &detail::handlers::healthz},
     {"/readyz", http::verb::get, "GET", route::readyz, "readyz", &detail::handlers::readyz},
     {"/metrics", http::verb::get, "GET", route::metrics, "metrics", &detail::handlers::metrics},
@@ -31,8 +45,6 @@ constexpr std::array<route_entry, 7> routes{{
     {"/status.json", http::verb::get, "GET", route::service_status_json, "service_status_json",
      &detail::handlers::service_status_json},
 }};
-
-constexpr std::string_view param_marker = "{id}";
 
 // Every route has one row and its name: /metrics counts requests by these names.
 constexpr bool every_route_has_a_row() {
@@ -46,15 +58,31 @@ constexpr bool every_route_has_a_row() {
 }
 static_assert(every_route_has_a_row());
 
-// Whether `path` matches `pattern`; a "{id}" pattern's segment goes to `param`.
-bool matches(std::string_view pattern, std::string_view path, std::string_view& param) noexcept {
-    if (!pattern.ends_with(param_marker)) return pattern == path;
-    const auto prefix = pattern.substr(0, pattern.size() - param_marker.size());
-    if (path.size() <= prefix.size() || !path.starts_with(prefix)) return false;
-    const auto segment = path.substr(prefix.size());
-    if (segment.find('/') != std::string_view::npos) return false;
-    param = segment;
+// The next segment of `path` from `at` (which is at a '/'), or false at the end.
+bool next_segment(std::string_view path, std::size_t& at, std::string_view& segment) noexcept {
+    if (at >= path.size() || path[at] != '/') return false;
+    const auto end = path.find('/', at + 1);
+    segment = path.substr(at + 1, (end == std::string_view::npos ? path.size() : end) - at - 1);
+    at = end == std::string_view::npos ? path.size() : end;
     return true;
+}
+
+// Whether `path` matches `pattern`; its "{...}" segments go to `params`.
+bool matches(std::string_view pattern, std::string_view path, std::array<std::string_view, 2>& params) noexcept {
+    if (pattern.find('{') == std::string_view::npos) return pattern == path;
+    std::size_t p = 0, q = 0, n = 0;
+    std::string_view want, got;
+    for (;;) {
+        const bool more_pattern = next_segment(pattern, p, want);
+        const bool more_path = next_segment(path, q, got);
+        if (!more_pattern || !more_path) return more_pattern == more_path && p == pattern.size() && q == path.size();
+        if (want.starts_with('{')) {
+            if (got.empty() || n == params.size()) return false;
+            params[n++] = got;
+        } else if (want != got) {
+            return false;
+        }
+    }
 }
 
 }  // namespace
@@ -68,13 +96,14 @@ std::string_view route_name(route r) noexcept {
 
 route_match match_route(http::verb method, std::string_view target) noexcept {
     const std::string_view path = target.substr(0, target.find('?'));
+    route_match refused;
     for (const auto& e : routes) {
-        std::string_view param;
-        if (!matches(e.pattern, path, param)) continue;
-        const bool allowed = e.method == method;
-        return {e.which, allowed, e.allow, param, allowed ? e.handler : nullptr};
+        std::array<std::string_view, 2> params{};
+        if (!matches(e.pattern, path, params)) continue;
+        if (e.method == method) return {e.which, true, e.allow, params[0], params[1], e.handler};
+        if (refused.allow.empty()) refused = {e.which, false, e.allow, params[0], params[1], nullptr};
     }
-    return {};
+    return refused;
 }
 
 }  // namespace sluice::gateway

@@ -38,10 +38,13 @@ std::string read_operator_message(const std::string& path) {
 
 std::shared_ptr<const runtime> load_runtime(config::settings settings) {
     auto credentials = credentials::credential_table::load(settings.credentials.file);
+    auto organisations = settings.organisations.file.empty()
+                             ? credentials::organisation_table{}
+                             : credentials::organisation_table::load(settings.organisations.file);
     auto catalogue = catalogue::load_catalogue(settings.catalogue.dir);
     auto message = read_operator_message(settings.status.message_file);
-    return std::make_shared<const runtime>(
-        runtime{std::move(settings), std::move(credentials), std::move(catalogue), std::move(message)});
+    return std::make_shared<const runtime>(runtime{std::move(settings), std::move(credentials),
+                                                   std::move(organisations), std::move(catalogue), std::move(message)});
 }
 
 }  // namespace sluice::gateway

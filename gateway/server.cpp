@@ -135,6 +135,24 @@ void core::start() {
         });
     }
     redis.start();
+    if (!state->settings.ledger.url.empty()) {
+        // ledger.pool_size is per process: the cores share it out (each has at least one).
+        auto options = sluice::ledger::options_from(state->settings);
+        const std::size_t cores = std::max<std::size_t>(shared.core_count, 1);
+        options.pool_size = std::max<std::size_t>((options.pool_size + cores - 1) / cores, 1);
+        ledger = std::make_unique<sluice::ledger::client>(ioc, std::move(options));
+        ledger->on_connection_change([this](std::size_t ready) {
+            const bool up = ready > 0;
+            if (up == ledger_up) return;
+            ledger_up = up;
+            config::log(up ? config::log_level::info : config::log_level::warning,
+                        "thread " + std::to_string(index) + ": PostgreSQL " +
+                            (up ? "connected"
+                                : "connection lost: " + ledger->last_error() +
+                                      " (the sign-off endpoints answer 503; submissions go on)"));
+        });
+        ledger->start();
+    }
     if (acceptor.is_open()) net::co_spawn(ioc, accept_loop(*this), net::detached);
     if (tls_acceptor.is_open()) net::co_spawn(ioc, tls_accept_loop(*this), net::detached);
     net::co_spawn(ioc, sweep_loop(*this), net::detached);
@@ -145,6 +163,7 @@ void core::finish_drain() {
     drain_timer.cancel();
     sample_timer.cancel();
     redis.stop();
+    if (ledger) ledger->stop();
 }
 
 void core::begin_drain() {
@@ -313,7 +332,8 @@ void server::impl::reload() {
         for (auto& c : cores) boost::asio::post(c->ioc, [core = c.get(), s = state] { core->state = s; });
         if (shared.tls) reload_tls(state->settings.tls);
         config::log(config::log_level::info, "reloaded configuration: " + std::to_string(state->credentials.size()) +
-                                                 " credential(s), catalogue periods " +
+                                                 " credential(s), " + std::to_string(state->organisations.size()) +
+                                                 " practice(s) in the organisations file, catalogue periods " +
                                                  state->catalogue.period_names());
     } catch (const std::exception& e) {
         config::log(config::log_level::error,

@@ -98,6 +98,7 @@ std::string trimmed(const char* text) {
 struct unit {
     bool prepare = false;
     std::size_t statement = 0;  // the statement it belongs to
+    std::size_t prepared = 0;   // a prepare: its index in call::prepared_here
 };
 
 // One call written on a connection and not yet answered. Not assignable: Boost 1.81's
@@ -115,6 +116,7 @@ struct call {
     std::size_t next_unit = 0;   // the unit being answered
     bool unit_answered = false;  // a PGresult for it arrived; the NULL that follows ends it
     std::vector<std::string> prepared_here;
+    std::vector<bool> prepare_answered;  // per prepared_here: the server created it
     bool failed = false;  // the server refused a statement: error::server_error
 };
 
@@ -320,7 +322,8 @@ private:
                 return false;
             c.prepared.insert(s.prepared_name);
             out.prepared_here.push_back(s.prepared_name);
-            out.units.push_back({true, i});
+            out.prepare_answered.push_back(false);
+            out.units.push_back({true, i, out.prepared_here.size() - 1});
         }
         std::vector<const char*> values;
         for (std::size_t i = 0; i < statements.size(); ++i) {
@@ -424,7 +427,10 @@ private:
         switch (status) {
         case PGRES_TUPLES_OK:
         case PGRES_COMMAND_OK:
-            if (u.prepare) return;
+            if (u.prepare) {
+                into.prepare_answered[u.prepared] = true;
+                return;
+            }
             out.columns.clear();
             for (int col = 0; col < PQnfields(r); ++col) out.columns.emplace_back(PQfname(r, col));
             out.rows.resize(static_cast<std::size_t>(PQntuples(r)));
@@ -461,8 +467,12 @@ private:
     // A call's Sync arrived. False if the connection was reset meanwhile (handshake refused).
     bool finish_call(const connection_ptr& c, call done) {
         if (done.failed) {
-            // Prepares of a failed call may not exist on the server: prepare them again next time.
-            for (const auto& name : done.prepared_here) c->prepared.erase(name);
+            // Prepares of a failed call that were not answered do not exist on the server: prepare
+            // them again next time.
+            // A prepare the server answered exists even though the call failed after it (named
+            // prepared statements are not transactional); only the others must be sent again.
+            for (std::size_t i = 0; i < done.prepared_here.size(); ++i)
+                if (!done.prepare_answered[i]) c->prepared.erase(done.prepared_here[i]);
         }
         if (!done.handler) {  // the handshake
             if (done.failed) {

@@ -18,6 +18,7 @@
 #include "gateway/metrics.hpp"
 #include "gateway/admission/practice_set.hpp"
 #include "gateway/runtime.hpp"
+#include "ledger/client.hpp"
 #include "ratelimit/gcra.hpp"
 #include "redis/router.hpp"
 
@@ -114,6 +115,10 @@ struct core {
     net::steady_timer drain_timer;
     net::steady_timer sample_timer;  // core 0: queue lengths
     redis::router redis;             // this core's pipelined connection (one per master of a cluster)
+    // ledger.url set: this core's PostgreSQL pool (ledger/client.hpp; its share of ledger.pool_size,
+    // at least one connection, made in start()), used by the sign-off endpoints only. The admission path never touches it: a database problem is never a 503 for
+    // an upload. Null without a ledger (those endpoints then answer 503 ledger-unavailable).
+    std::unique_ptr<sluice::ledger::client> ledger;
     replication_waiter replication{redis, metrics.replication_waits};  // durability.replicas > 0: group-commit WAIT
     ratelimit::local_limiter failed_auth;
     admission_control admission;  // the adaptive limit on admissions in flight, and the retry schedule
@@ -126,6 +131,7 @@ struct core {
     // core, used by one read at a time on the core's thread.
     std::array<char, 64 * 1024> scratch;
     bool draining = false;
+    bool ledger_up = false;  // for the log: whether some connection of the pool is ready
 
     // Called for every request that arrives: every few of them, the Redis connection is serviced
     // at once (redis::router::poll), so that thousands of ready client sockets cannot keep its

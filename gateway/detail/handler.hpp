@@ -59,7 +59,8 @@ private:
 
 // What a handler carries from the headers to the body.
 struct request_state {
-    std::string_view path_param;  // a "{id}" route's segment
+    std::string_view path_param;   // a "{...}" route's first such segment
+    std::string_view path_param2;  // and its second
     // Set by at_headers when it has answered (in the response): the body is not needed. The
     // connection may then stay open with the body read and discarded if `wait_for_body`; if not
     // (an unauthenticated client), only if the whole body already arrived with the headers.

@@ -257,6 +257,7 @@ auto session<Stream, Owner>::serve_one(const runtime& rt) -> net::awaitable<next
     const exchange x{core_, rt, req, response_, socket};
     request_state state;
     state.path_param = match.path_param;
+    state.path_param2 = match.path_param2;
     if (match.handler != nullptr && match.handler->at_headers != nullptr) {
         co_await match.handler->at_headers(x, state);
         if (state.answered) co_return co_await answer_before_body(match.which, state.wait_for_body);

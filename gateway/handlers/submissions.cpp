@@ -138,6 +138,13 @@ net::awaitable<void> at_headers(exchange x, request_state& state) {
         co_return;
     }
     authenticated_headers(x, *who, now);
+    if (who->access != credentials::role::practice) {
+        make_problem(x.res, problem::not_permitted,
+                     "a " + std::string(credentials::role_name(who->access)) +
+                         " token may not submit: only a practice submits its own achievement");
+        count(x.c, admission_verdict::forbidden);
+        co_return;
+    }
 
     // Faults of the request itself: answered with the practice's current (uncharged) rate state.
     auto refuse = [&](problem p, std::string_view detail) -> net::awaitable<void> {
@@ -208,6 +215,17 @@ net::awaitable<void> answer(exchange x, request_state& state) {
             x.res, problem::forbidden,
             "the token is practice " + who->practice + "'s; the body is for practice " + parsed.value().practice);
         count(x.c, admission_verdict::forbidden);
+        co_await add_current_rate_limit(x, who->practice);
+        co_return;
+    }
+
+    // After its declarations close a period is view-only for practices (API.md): nothing is queued.
+    if (const auto* period = x.rt.catalogue.period(parsed.value().period);
+        period != nullptr && !period->declarations().accepts_submissions(now)) {
+        make_problem(x.res, problem::period_closed,
+                     "period " + parsed.value().period + " is closed: declarations were open " +
+                         period->declarations().describe() + "; it is view-only now and nothing was queued");
+        count(x.c, admission_verdict::invalid);
         co_await add_current_rate_limit(x, who->practice);
         co_return;
     }

@@ -1,8 +1,10 @@
 // libFuzzer target for the credential file (credentials/credentials.hpp): any bytes as the file's
 // text. Besides the sanitizers' checks it aborts when a property fails:
 //   * parse either returns a table or throws config_error (nothing else escapes);
-//   * every credential of a table has a well-formed practice code, and the table written back as
-//     a credential file parses to the same credentials;
+//   * every credential of a table has a well-formed code for its role (a practice code, a
+//     commissioner's organisation code, an operator's name), and the table written back as a
+//     credential file (the role column for the roles that are not practice) parses to the same
+//     credentials;
 //   * parse_rfc3339 of any line's third field, when it succeeds, round-trips through
 //     format_rfc3339 to the same second.
 //
@@ -54,8 +56,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     std::string written;
     for (const auto& c : table.credentials()) {
-        require(well_formed_practice(c.practice), "practice code");
-        written += c.practice + "," + to_hex(c.token_sha256) + "," + format_rfc3339(c.not_after) + "\n";
+        require(c.access == role::practice       ? well_formed_practice(c.practice)
+                : c.access == role::commissioner ? well_formed_organisation(c.practice)
+                                                 : well_formed_operator(c.practice),
+                "code for the role");
+        written += c.practice + "," + to_hex(c.token_sha256) + "," + format_rfc3339(c.not_after) +
+                   (c.access == role::practice ? "" : "," + std::string(role_name(c.access))) + "\n";
     }
     credential_table again;
     try {
@@ -67,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t i = 0; i < table.size(); ++i) {
         const auto& a = table.credentials()[i];
         const auto& b = again.credentials()[i];
-        require(a.practice == b.practice && a.token_sha256 == b.token_sha256 && a.not_after == b.not_after,
+        require(a.practice == b.practice && a.token_sha256 == b.token_sha256 && a.not_after == b.not_after &&
+                    a.access == b.access,
                 "same credentials");
     }
     return 0;

@@ -44,7 +44,7 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-gateway_process::gateway_process(gateway_options options)
+gateway_process::gateway_process(gateway_options options, std::string catalogue_dir)
     : dir_(make_temp_dir()), threads_(options.threads), listen_toml_(std::move(options.listen_toml)) {
     rewrite_config(options.extra_toml);
     rewrite_credentials(options.credentials);
@@ -54,8 +54,9 @@ gateway_process::gateway_process(gateway_options options)
         SLUICE_GATEWAY_BINARY,
         {"--config", (dir_ / "sluice.toml").string()},
         dir_ / "gateway.log",
-        {{"SLUICE_REDIS_URL", redis_url}, {"SLUICE_CREDENTIALS_FILE", credentials_file},
-         {"SLUICE_CATALOGUE_DIR", SLUICE_CATALOGUE_DIR}},
+        {{"SLUICE_REDIS_URL", redis_url},
+         {"SLUICE_CREDENTIALS_FILE", credentials_file},
+         {"SLUICE_CATALOGUE_DIR", catalogue_dir.empty() ? std::string(SLUICE_CATALOGUE_DIR) : catalogue_dir}},
         {}});
     // "listening on 127.0.0.1:P threads=N[ tls 127.0.0.1:T]", or "listening on tls 127.0.0.1:T threads=N".
     (void)child_->wait_for_port("127.0.0.1:", 10s);  // the first port of the line, which is then read whole

@@ -38,9 +38,11 @@ struct gateway_options {
 
 class gateway_process {
 public:
-    explicit gateway_process(gateway_options options);
+    explicit gateway_process(gateway_options options) : gateway_process(std::move(options), std::string()) {}
     explicit gateway_process(std::string extra_toml = "", unsigned threads = 1)
         : gateway_process(gateway_options{std::move(extra_toml), threads, {}, {}, true}) {}
+    // With another catalogue directory than the shipped data/catalogue.
+    gateway_process(gateway_options options, std::string catalogue_dir);
     ~gateway_process();
     gateway_process(const gateway_process&) = delete;
     gateway_process& operator=(const gateway_process&) = delete;

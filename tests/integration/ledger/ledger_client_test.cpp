@@ -128,6 +128,34 @@ TEST_F(ledger_client_test, a_refused_statement_rolls_back_its_whole_call) {
     EXPECT_EQ(after.results[0].value(0, "n"), "0");
 }
 
+// A named prepared statement is not transactional: once its Parse was answered it exists, even if
+// the call then failed (a unique violation of its own first execution). The next call of that
+// statement must execute it, not prepare it again ("prepared statement already exists").
+TEST_F(ledger_client_test, a_prepare_answered_before_a_failure_is_kept) {
+    make_client(1);
+    start_and_wait_ready(1);
+    ASSERT_FALSE(query("CREATE TABLE t (x int PRIMARY KEY)").ec);
+    ASSERT_FALSE(query("INSERT INTO t VALUES (1)").ec);
+    const auto insert = [](const char* value) {
+        std::vector<ledger::statement> one;
+        one.push_back({"INSERT INTO t VALUES ($1::int)", {value}, "insert_t"});
+        return one;
+    };
+    const auto refused = execute(insert("1"));
+    EXPECT_EQ(refused.ec, ledger::error::server_error);
+    EXPECT_EQ(refused.results.at(0).sqlstate, "23505");
+    for (const auto* value : {"2", "3"}) {
+        const auto a = execute(insert(value));
+        EXPECT_FALSE(a.ec) << a.ec.message() << " " << (a.results.empty() ? "" : a.results[0].message);
+    }
+    // A prepare that was itself refused (a syntax error) is sent again next time, and fails again.
+    std::vector<ledger::statement> broken;
+    broken.push_back({"INSERT INTO t VALUES (", {}, "broken_t"});
+    EXPECT_EQ(execute(broken).results.at(0).sqlstate, "42601");
+    EXPECT_EQ(execute(broken).results.at(0).sqlstate, "42601");
+    EXPECT_EQ(postgres().scalar("SELECT count(*) FROM t", url_), "3");
+}
+
 TEST_F(ledger_client_test, pipelines_many_calls_on_one_connection_in_order) {
     make_client(1, 5000ms, 1000);
     start_and_wait_ready(1);

@@ -406,6 +406,45 @@ TEST_F(edited_catalogue, AnOperatorTurnsCholesterolsPrevalenceAdjustmentOn)
     EXPECT_FALSE(chol->zero_register_flag);
 }
 
+TEST_F(edited_catalogue, DeclarationWindowAndGrace)
+{
+    write_edited("period = \"2024-25\"", "period = \"2024-25\"\ndeclarations_open = \"2025-04-01T00:00:00Z\"\n"
+                                        "declarations_close = \"2025-06-30T23:59:59Z\"\ndeclaration_grace_hours = 48");
+    const auto loaded = load_catalogue(scratch_.path());
+    const auto& w = loaded.period("2024-25")->declarations();
+    using std::chrono::sys_days;
+    using namespace std::chrono;
+    const auto close = sys_days{2025y / June / 30} + 23h + 59min + 59s;
+    ASSERT_TRUE(w.open && w.close);
+    EXPECT_EQ(*w.close, close);
+    EXPECT_EQ(w.grace_hours, 48);
+    const system_clock::time_point early = close - days(10);
+    EXPECT_FALSE(w.declarable(sys_days{2025y / March / 31}, early));          // before the open
+    EXPECT_TRUE(w.declarable(close, early));                                   // the close's second still counts
+    EXPECT_TRUE(w.declarable(close + 47h, close));                             // received in time: grace
+    EXPECT_FALSE(w.declarable(close + 49h, close));                            // grace over
+    EXPECT_FALSE(w.declarable(close + 1h, close + 2s));                        // received after the close
+    EXPECT_TRUE(w.accepts_submissions(close + 999ms));
+    EXPECT_FALSE(w.accepts_submissions(close + 1s));
+    EXPECT_NE(w.describe().find("from 2025-04-01T00:00:00Z to 2025-06-30T23:59:59Z (48 hours"), std::string::npos)
+        << w.describe();
+    // The shipped files have no window: always open.
+    const auto shipped = load_catalogue(shipped_dir);
+    EXPECT_FALSE(shipped.period("2024-25")->declarations().close);
+    EXPECT_TRUE(shipped.period("2024-25")->declarations().declarable(system_clock::now(), system_clock::now()));
+}
+
+TEST_F(edited_catalogue, DeclarationWindowFaults)
+{
+    write_edited("period = \"2024-25\"", "period = \"2024-25\"\ndeclarations_close = \"2025-06-31\"");
+    EXPECT_NE(load_error().find("declarations_close = \"2025-06-31\": expected an RFC 3339 UTC time"), std::string::npos);
+    write_edited("period = \"2024-25\"", "period = \"2024-25\"\ndeclarations_open = \"2025-07-01T00:00:00Z\"\n"
+                                        "declarations_close = \"2025-06-30T23:59:59Z\"");
+    EXPECT_NE(load_error().find("expected a time after declarations_open"), std::string::npos);
+    write_edited("period = \"2024-25\"", "period = \"2024-25\"\ndeclaration_grace_hours = -1");
+    EXPECT_NE(load_error().find("declaration_grace_hours = -1"), std::string::npos);
+}
+
 struct bad_edit {
     std::string_view name;
     std::string_view from, to;
@@ -487,7 +526,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_edit{"PeriodNotTheFileName", "period = \"2024-25\"", "period = \"2023-24\"",
                  "config: period = \"2023-24\": expected \"2024-25\", the name of the file"},
         bad_edit{"UnknownSection", "[constants]", "[constant]",
-                 "config: constant: unknown key; the keys of the file are period, constants, qof, services"},
+                 "config: constant: unknown key; the keys of the file are period, constants, qof, services, "
+                 "declarations_open, declarations_close, declaration_grace_hours"},
         bad_edit{"PrevalenceAbove1", "national_prevalence = 0.021", "national_prevalence = 2.1",
                  "config: qof.groups.AF.national_prevalence = 2.1: expected a fraction of the list above 0 and at most 1"},
         bad_edit{"PrevalenceOfAnUnadjustedGroup", R"(BP    = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false })",

@@ -74,6 +74,7 @@ settings non_defaults()
                 .timeout_ms = 500};
     s.log = {.format = "json", .requests = true};
     s.status = {.message_file = "/etc/sluice/status-message.txt"};
+    s.organisations = {.file = "/etc/sluice/organisations.csv"};
     return s;
 }
 
@@ -98,6 +99,9 @@ shards = 64
 [credentials]
 file = "/etc/sluice/credentials.csv"
 warn_days = 14
+
+[organisations]
+file = "/etc/sluice/organisations.csv"
 
 [ratelimit.per_practice]
 rate = 0.5
@@ -357,7 +361,7 @@ TEST(config_errors, unknown_section)
     EXPECT_EQ(error.key(), "listn");
     EXPECT_STREQ(
         error.what(),
-        "config: listn: unknown section; the sections are listen, tls, redis, credentials, ratelimit, "
+        "config: listn: unknown section; the sections are listen, tls, redis, credentials, organisations, ratelimit, "
         "idempotency, limits, admission, shutdown, durability, catalogue, worker, ledger, log, status (at test.toml:3)");
 }
 
@@ -936,6 +940,9 @@ shards = 16
 [credentials]
 file = "credentials.csv"
 warn_days = 30
+
+[organisations]
+file = ""
 
 [ratelimit.per_practice]
 rate = 2.0

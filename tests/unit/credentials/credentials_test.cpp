@@ -224,9 +224,18 @@ TEST(credentials_parse, every_malformed_field_names_file_line_and_fault)
     const std::string hash = hash_of(token_of('a'));
     const std::string good_time = "2027-03-31T23:59:59Z";
     const std::vector<malformed_line> cases = {
-        {"A81001," + hash, "has 2 comma-separated fields: expected 3"},
-        {"A81001", "has 1 comma-separated fields: expected 3"},
-        {"A81001," + hash + "," + good_time + ",extra", "has 4 comma-separated fields: expected 3"},
+        {"A81001," + hash, "has 2 comma-separated fields: expected 3 or 4"},
+        {"A81001", "has 1 comma-separated fields: expected 3 or 4"},
+        {"A81001," + hash + "," + good_time + ",extra", "role \"extra\" is not a role"},
+        {"A81001," + hash + "," + good_time + ",practice,x", "has 5 comma-separated fields: expected 3 or 4"},
+        {"A81001," + hash + "," + good_time + ",Commissioner", "role \"Commissioner\" is not a role"},
+        {"A81001," + hash + "," + good_time + ",", "role \"\" is not a role"},
+        {"A81001," + hash + "," + good_time + ",commissioner", "commissioner \"A81001\" is not an ODS organisation code"},
+        {"QW," + hash + "," + good_time + ",commissioner", "commissioner \"QW\" is not an ODS organisation code"},
+        {"qwe," + hash + "," + good_time + ",commissioner", "commissioner \"qwe\""},
+        {"QWE," + hash + "," + good_time, "practice \"QWE\" is not an ODS practice code"},
+        {"OPS_1," + hash + "," + good_time + ",operator", "operator \"OPS_1\" is not an operator name"},
+        {"," + hash + "," + good_time + ",operator", "operator \"\" is not an operator name"},
         {"A81001;" + hash + ";" + good_time, "has 1 comma-separated fields"},
         {"a81001," + hash + "," + good_time, "practice \"a81001\" is not an ODS practice code"},
         {"A8100," + hash + "," + good_time, "practice \"A8100\" is not an ODS practice code"},
@@ -278,6 +287,42 @@ TEST(credentials_parse, the_first_fault_is_reported)
 {
     const auto error = parse_error("bad\nworse,,\n");
     EXPECT_EQ(error.origin(), "at creds.csv:1");
+}
+
+TEST(credentials_parse, roles_from_the_optional_fourth_column)
+{
+    const std::string t = "2027-03-31T23:59:59Z";
+    const auto table = credential_table::parse("A81001," + hash_of(token_of('a')) + "," + t + "\n"
+                                                   + "A81002," + hash_of(token_of('b')) + "," + t + ",practice\n"
+                                                   + "QWE," + hash_of(token_of('c')) + "," + t + ",commissioner\n"
+                                                   + "X2625," + hash_of(token_of('d')) + "," + t + " , commissioner \n"
+                                                   + "OPS-1," + hash_of(token_of('e')) + "," + t + ",operator\n",
+                                               "creds.csv");
+    ASSERT_EQ(table.size(), 5u);
+    const auto& c = table.credentials();
+    EXPECT_EQ(c[0].access, role::practice);  // three columns: a practice, as before
+    EXPECT_EQ(c[1].access, role::practice);
+    EXPECT_EQ(c[2].access, role::commissioner);
+    EXPECT_EQ(c[2].practice, "QWE");
+    EXPECT_EQ(c[3].access, role::commissioner);
+    EXPECT_EQ(c[4].access, role::operator_);
+    const auto auth = table.authenticate(token_of('c'), system_clock::now());
+    ASSERT_EQ(auth.status, auth_status::ok);
+    EXPECT_EQ(auth.who->access, role::commissioner);
+}
+
+TEST(credentials_roles, names_and_codes)
+{
+    for (const auto r : {role::practice, role::commissioner, role::operator_})
+        EXPECT_EQ(parse_role(role_name(r)), r);
+    EXPECT_EQ(role_name(role::operator_), "operator");
+    EXPECT_FALSE(parse_role("operator_"));
+    EXPECT_FALSE(parse_role(""));
+    for (const auto* good : {"QWE", "X26", "15F00", "0DF"}) EXPECT_TRUE(well_formed_organisation(good)) << good;
+    for (const auto* bad : {"QW", "QWERTY", "qwe", "Q-E", "", "QW E"}) EXPECT_FALSE(well_formed_organisation(bad)) << bad;
+    EXPECT_TRUE(well_formed_operator("OPS-1"));
+    EXPECT_FALSE(well_formed_operator(std::string(33, 'A')));
+    EXPECT_FALSE(well_formed_operator("ops"));
 }
 
 // ---- load -------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@
 #include "tests/support/scratch_directory.hpp"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -244,6 +246,41 @@ TEST(token_tool_issue, refuses_a_malformed_practice)
     // A usage error is its line, then where to look.
     EXPECT_EQ(run_tool(dir, {"expiring", "--file", file, "--bogus", "1"}).err,
               "sluice-token: unknown option --bogus\nsluice-token: see sluice-token --help\n");
+}
+
+TEST(token_tool_issue, role_commissioner_and_operator_write_a_fourth_column)
+{
+    scratch_directory dir;
+    const auto file = dir.path() / "credentials.csv";
+    const auto commissioner = issued_token(run_tool(
+        dir, {"issue", "--practice", "QWE", "--role", "commissioner", "--file", file.string(), "--valid-days", "30"}));
+    const auto op = issued_token(
+        run_tool(dir, {"issue", "--practice", "OPS-1", "--role=operator", "--file", file.string(), "--valid-days", "30"}));
+    const auto practice = issued_token(
+        run_tool(dir, {"issue", "--practice", "A81001", "--role", "practice", "--file", file.string(), "--valid-days", "30"}));
+    const auto lines = data_lines(scratch_directory::read(file));
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_TRUE(lines[0].starts_with("QWE,") && lines[0].ends_with(",commissioner")) << lines[0];
+    EXPECT_TRUE(lines[1].ends_with(",operator")) << lines[1];
+    EXPECT_EQ(std::count(lines[2].begin(), lines[2].end(), ','), 2) << lines[2];  // a practice keeps 3 columns
+    const auto table = credential_table::load(file);
+    EXPECT_EQ(table.authenticate(commissioner, system_clock::now()).who->access, role::commissioner);
+    EXPECT_EQ(table.authenticate(op, system_clock::now()).who->access, role::operator_);
+    EXPECT_EQ(table.authenticate(practice, system_clock::now()).who->access, role::practice);
+
+    // A role the code does not fit, or an unknown role: exit 2, nothing written.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--practice", "A81001", "--role", "commissioner"},
+          std::vector<std::string>{"--practice", "QWE", "--role", "practice"},
+          std::vector<std::string>{"--practice", "QWE", "--role", "admin"}}) {
+        std::vector<std::string> all = {"issue"};
+        all.insert(all.end(), args.begin(), args.end());
+        all.insert(all.end(), {"--file", file.string(), "--valid-days", "30"});
+        const auto result = run_tool(dir, all);
+        EXPECT_EQ(result.exit_code, 2) << result.err;
+        EXPECT_EQ(result.out, "");
+    }
+    EXPECT_EQ(data_lines(scratch_directory::read(file)).size(), 3u);
 }
 
 TEST(token_tool_issue, refuses_a_not_after_in_the_past)

@@ -27,6 +27,13 @@ TEST(Router, MatchesEveryResourceWithItsMethod) {
         {http::verb::get, "/healthz", route::healthz},
         {http::verb::get, "/readyz", route::readyz},
         {http::verb::get, "/metrics", route::metrics},
+        {http::verb::get, "/v1/submissions?period=2024-25", route::submission_list},
+        {http::verb::post, "/v1/declarations", route::declare},
+        {http::verb::get, "/v1/declarations", route::declaration_list},
+        {http::verb::get, "/v1/declarations/d-1", route::declaration},
+        {http::verb::post, "/v1/declarations/d-1/decision", route::decision},
+        {http::verb::get, "/v1/statements/A81001/2024-25", route::statement},
+        {http::verb::get, "/v1/admin/outstanding?period=2024-25", route::outstanding},
     };
     for (const auto& c : cases) {
         const auto m = match_route(c.method, c.target);
@@ -46,11 +53,16 @@ TEST(Router, IgnoresTheQueryString) {
 }
 
 TEST(Router, AnotherMethodOnAKnownPathIsNotAllowedAndSaysWhatIs) {
-    const auto get_submissions = match_route(http::verb::get, "/v1/submissions");
-    EXPECT_EQ(get_submissions.which, route::submit);
-    EXPECT_FALSE(get_submissions.method_allowed);
-    EXPECT_EQ(get_submissions.allow, "POST");
-    EXPECT_EQ(get_submissions.handler, nullptr);
+    const auto put_submissions = match_route(http::verb::put, "/v1/submissions");
+    EXPECT_EQ(put_submissions.which, route::submit);
+    EXPECT_FALSE(put_submissions.method_allowed);
+    EXPECT_EQ(put_submissions.allow, "GET, POST");
+    EXPECT_EQ(put_submissions.handler, nullptr);
+
+    const auto get_decision = match_route(http::verb::get, "/v1/declarations/d-1/decision");
+    EXPECT_EQ(get_decision.which, route::decision);
+    EXPECT_FALSE(get_decision.method_allowed);
+    EXPECT_EQ(get_decision.allow, "POST");
 
     const auto delete_status = match_route(http::verb::delete_, "/v1/submissions/abc");
     EXPECT_EQ(delete_status.which, route::status);
@@ -68,6 +80,19 @@ TEST(Router, TheIdIsOneNonEmptySegment) {
     EXPECT_EQ(match_route(http::verb::get, "/v1/submissions/").which, route::unmatched);
     EXPECT_EQ(match_route(http::verb::get, "/v1/submissions/a/b").which, route::unmatched);
     EXPECT_EQ(match_route(http::verb::get, "/v1/submissionsX").which, route::unmatched);
+}
+
+TEST(Router, TwoParametersAreTwoSegments) {
+    const auto m = match_route(http::verb::get, "/v1/statements/A81001/2024-25?x=1");
+    EXPECT_EQ(m.which, route::statement);
+    EXPECT_EQ(m.path_param, "A81001");
+    EXPECT_EQ(m.path_param2, "2024-25");
+    EXPECT_EQ(match_route(http::verb::get, "/v1/statements/A81001").which, route::unmatched);
+    EXPECT_EQ(match_route(http::verb::get, "/v1/statements/A81001/").which, route::unmatched);
+    EXPECT_EQ(match_route(http::verb::get, "/v1/statements//2024-25").which, route::unmatched);
+    EXPECT_EQ(match_route(http::verb::get, "/v1/statements/A81001/2024-25/x").which, route::unmatched);
+    EXPECT_EQ(match_route(http::verb::post, "/v1/declarations//decision").which, route::unmatched);
+    EXPECT_EQ(match_route(http::verb::post, "/v1/declarations/d-1/decisions").which, route::unmatched);
 }
 
 TEST(Router, UnknownPathsAreUnmatched) {

@@ -1,0 +1,41 @@
+// The JSON documents of the sign-off endpoints (internal to gateway/), pure: rows of the system
+// of record (ledger/declarations.hpp, ledger/statements.hpp) in, response bodies out.
+//
+// Money and points are written as PostgreSQL's numeric text, exactly two decimals ("4842.85",
+// "0.00"), never through a double (API.md "Money and numbers"); sums are made in integer pence.
+// A submission's `result` is embedded byte for byte as the worker wrote it, so the SHA-256 of the
+// bytes of `result` in these documents is what statement_sha256 is checked against.
+#pragma once
+
+#include "ledger/declarations.hpp"
+#include "ledger/statements.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sluice::gateway::detail {
+
+// A JSON string literal of `text`.
+std::string json_quoted(std::string_view text);
+
+// "1234.56" -> 123456 pence; nullopt for anything but an optional '-', digits and exactly two decimals.
+std::optional<std::int64_t> pence_of(std::string_view decimal) noexcept;
+// 123456 -> "1234.56".
+std::string decimal_of(std::int64_t pence);
+
+// The declaration as API.md shows it (decided_by, decided_at and reason once decided).
+std::string declaration_document(const ledger::declaration_row& d);
+
+// A submission: the receipt fields, status, attempts, result or error, and `current` when asked.
+std::string submission_document(const ledger::submission_row& s, bool with_current);
+
+// A scheme's state in a statement (API.md): not-submitted | submitted | calculated | declared |
+// approved | rejected. `submission_status`: the current submission's (calculated | failed), none
+// when nothing was recorded; `declaration_status`: the latest declaration's; `on_current`: whether
+// that declaration is of the current submission (a rejection of an earlier one no longer counts).
+std::string_view scheme_state(std::optional<std::string_view> submission_status,
+                              std::optional<std::string_view> declaration_status, bool on_current) noexcept;
+
+}  // namespace sluice::gateway::detail

@@ -1,0 +1,102 @@
+// GET /v1/statements/{practice}/{period} (API.md "v1 additions"): the practice's achievement and
+// payment statement for a period, per scheme of the period's catalogue (QOF first, then its
+// enhanced services): the current submission's calculation, its declaration and decision if any,
+// and the scheme's state. Readable by the practice and its commissioner; anything else is 404.
+// Totals are summed in integer pence from the exact decimals PostgreSQL keeps.
+#include "config/rfc3339.hpp"
+#include "gateway/detail/handlers.hpp"
+#include "gateway/detail/ledger_answer.hpp"
+#include "gateway/detail/ledger_documents.hpp"
+#include "gateway/problem.hpp"
+#include "ledger/statements.hpp"
+
+#include <chrono>
+#include <map>
+
+namespace sluice::gateway::detail::handlers {
+
+using credentials::role;
+using std::chrono::system_clock;
+
+namespace {
+
+net::awaitable<void> answer(exchange x, request_state& state) {
+    const auto now = system_clock::now();
+    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    if (who == nullptr) co_return;
+    if (!permitted(x, *who, {role::practice, role::commissioner}, "read statements")) co_return;
+    const std::string practice(state.path_param), period_name(state.path_param2);
+    if (!covers(x, *who, practice))
+        co_return make_problem(x.res, problem::not_found, "no practice this token covers has this code");
+    const auto* period = x.rt.catalogue.period(period_name);
+    if (period == nullptr)
+        co_return make_problem(
+            x.res, problem::not_found,
+            "no period " + period_name.substr(0, 16) + " in the catalogue (" + x.rt.catalogue.period_names() + ")");
+    if (!ledger_ready(x)) co_return;
+    std::vector<ledger::statement> reads;
+    reads.push_back(ledger::practice_statement(practice, period_name));
+    const auto reply = co_await call_ledger(x, std::move(reads));
+    if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "statement");
+    const auto rows = ledger::statement_rows(reply.results.front());
+
+    std::vector<std::string> schemes = {std::string(catalogue::qof_scheme)};
+    for (const auto& service : period->services()) schemes.push_back(service.code);
+    std::map<std::string, const ledger::statement_row*> by_scheme;
+    for (const auto& row : rows) {
+        by_scheme[row.submission.scheme] = &row;
+        if (std::find(schemes.begin(), schemes.end(), row.submission.scheme) == schemes.end())
+            schemes.push_back(row.submission.scheme);
+    }
+
+    std::int64_t total_pence = 0, approved_pence = 0;
+    std::string list;
+    for (const auto& scheme : schemes) {
+        const auto it = by_scheme.find(scheme);
+        const ledger::statement_row* row = it == by_scheme.end() ? nullptr : it->second;
+        std::optional<std::string_view> submitted, declared;
+        bool on_current = false;
+        if (row) {
+            submitted = row->submission.status;
+            if (row->declaration) {
+                declared = row->declaration->status;
+                on_current = row->declaration->submission_id == row->submission.submission_id;
+            }
+        }
+        const auto state_name = scheme_state(submitted, declared, on_current);
+        if (!list.empty()) list += ',';
+        list += "{\"scheme\":" + json_quoted(scheme) + ",\"state\":" + json_quoted(state_name);
+        if (row && row->submission.status == "calculated") {
+            list += ",\"points\":" + row->submission.points.value_or("null");
+            list += ",\"payment_gbp\":" + row->submission.payment_gbp.value_or("null");
+            if (const auto p = pence_of(row->submission.payment_gbp.value_or(""))) {
+                total_pence += *p;
+                if (state_name == "approved") approved_pence += *p;
+            }
+        }
+        list += ",\"submission\":" + (row ? submission_document(row->submission, true) : std::string("null"));
+        list += ",\"declaration\":" +
+                (row && row->declaration ? declaration_document(*row->declaration) : std::string("null"));
+        list += '}';
+    }
+
+    const auto& window = period->declarations();
+    const auto commissioner = x.rt.organisations.commissioner_of(practice);
+    std::string body = "{\"practice\":" + json_quoted(practice) + ",\"period\":" + json_quoted(period_name);
+    body += ",\"commissioner\":" + (commissioner ? json_quoted(*commissioner) : std::string("null"));
+    body += ",\"declarations_open\":" +
+            (window.open ? json_quoted(config::format_rfc3339(*window.open)) : std::string("null"));
+    body += ",\"declarations_close\":" +
+            (window.close ? json_quoted(config::format_rfc3339(*window.close)) : std::string("null"));
+    body += ",\"payment_gbp\":" + decimal_of(total_pence);
+    body += ",\"approved_payment_gbp\":" + decimal_of(approved_pence);
+    body += ",\"schemes\":[" + list + "]}";
+    x.res.status = 200;
+    x.res.body = std::move(body);
+}
+
+}  // namespace
+
+const handler statement{nullptr, &answer};
+
+}  // namespace sluice::gateway::detail::handlers
