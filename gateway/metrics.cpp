@@ -172,6 +172,9 @@ std::string render_prometheus(std::span<const metrics_shard* const> shards, cons
     if (facts.submissions_today >= 0)
         w.gauge("sluice_submissions_today", "Submissions queued since 00:00 UTC, over every gateway.",
                 facts.submissions_today);
+    if (facts.declarations_today >= 0)
+        w.gauge("sluice_declarations_today", "Declarations made since 00:00 UTC, from the system of record.",
+                facts.declarations_today);
 
     w.gauge("sluice_ready", "1 when the gateway accepts submissions.", ready ? 1 : 0);
     w.gauge("sluice_draining", "1 after SIGTERM while in-flight requests finish.", draining ? 1 : 0);

@@ -90,6 +90,7 @@ struct process_facts {
     std::int64_t queue_waiting = -1;
     double drain_per_second = -1;
     std::int64_t submissions_today = -1;
+    std::int64_t declarations_today = -1;
     // [tls], when on: reloads that kept the running pair, and the certificate's expiry.
     bool tls = false;
     std::uint64_t tls_reload_failures = 0;

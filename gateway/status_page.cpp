@@ -99,6 +99,7 @@ std::string render_status_json(const status_view& v) {
     o["drain_per_second"] = v.in.drain_per_second ? boost::json::value(*v.in.drain_per_second) : nullptr;
     o["estimated_seconds"] = v.estimated_seconds ? boost::json::value(*v.estimated_seconds) : nullptr;
     o["submissions_today"] = v.in.submissions_today ? boost::json::value(*v.in.submissions_today) : nullptr;
+    o["declarations_today"] = v.in.declarations_today ? boost::json::value(*v.in.declarations_today) : nullptr;
     o["message"] = v.in.operator_message;
     o["generated_at"] = config::rfc3339_millis(v.in.now);
     // The same figures as words, so the page's script only copies text.
@@ -108,6 +109,7 @@ std::string render_status_json(const status_view& v) {
     text["drain_per_second"] = rate_text(v.in.drain_per_second);
     text["estimate"] = estimate_text(v);
     text["submissions_today"] = count_text(v.in.submissions_today);
+    text["declarations_today"] = count_text(v.in.declarations_today);
     o["text"] = std::move(text);
     return boost::json::serialize(o);
 }
@@ -153,6 +155,8 @@ std::string render_status_html(const status_view& v) {
     page += row("estimate", "A submission made now is calculated in", estimate_text(v), raw(v.estimated_seconds));
     page += row("submissions_today", "Submissions received today (UTC)", count_text(v.in.submissions_today),
                 raw(v.in.submissions_today));
+    page += row("declarations_today", "Declarations made today (UTC)", count_text(v.in.declarations_today),
+                raw(v.in.declarations_today));
     page += "</table>\n<p><small>As of <time id=\"generated_at\">" + config::rfc3339_millis(v.in.now) +
             "</time>. This page refreshes itself every " + std::to_string(v.in.refresh_seconds) +
             " seconds where scripts run; otherwise reload it. Machine-readable: <a href=\"/status.json\">"
@@ -160,9 +164,11 @@ std::string render_status_html(const status_view& v) {
     // The refresh: copies /status.json's words into the page. Failing fetches leave the page as it was.
     page +=
         "<script>\n(function(){\n"
-        "var ids=['retry_after','queue_waiting','drain_per_second','estimate','submissions_today'];\n"
+        "var ids=['retry_after','queue_waiting','drain_per_second','estimate','submissions_today',"
+        "'declarations_today'];\n"
         "var raw={retry_after:'retry_after_seconds',queue_waiting:'queue_waiting',"
-        "drain_per_second:'drain_per_second',estimate:'estimated_seconds',submissions_today:'submissions_today'};\n"
+        "drain_per_second:'drain_per_second',estimate:'estimated_seconds',submissions_today:'submissions_today',"
+        "declarations_today:'declarations_today'};\n"
         "function show(s){\n"
         " document.getElementById('headline').textContent=s.headline;\n"
         " document.getElementById('reason').textContent=s.reason;\n"

@@ -8,7 +8,8 @@
 //   queue       submissions waiting to be calculated (sluice_queue_waiting), the measured drain
 //               rate (sluice_queue_drain_rate, per second over the last minute), and from the two
 //               how long a submission made now waits for its calculation;
-//   today       submissions queued since 00:00 UTC over every gateway (sluice_submissions_today);
+//   today       submissions queued since 00:00 UTC over every gateway (sluice_submissions_today),
+//               and declarations made since then (sluice_declarations_today, from PostgreSQL);
 //   message     the operator's message (status.message_file, re-read on SIGHUP).
 //
 // Pure: the caller gathers a status_inputs; this file decides the words and renders them. The
@@ -33,6 +34,7 @@ struct status_inputs {
     std::optional<std::int64_t> queue_waiting;      // unknown until first sampled
     std::optional<double> drain_per_second;         // unknown until two samples a few seconds apart
     std::optional<std::int64_t> submissions_today;  // unknown until first sampled
+    std::optional<std::int64_t> declarations_today;  // unknown until sampled (no ledger: never)
     std::string operator_message;
     std::chrono::system_clock::time_point now;
     std::int64_t refresh_seconds = 5;

@@ -108,6 +108,24 @@ std::vector<statement_row> statement_rows(const result& r) {
     return out;
 }
 
+statement declarations_today() {
+    return {"SELECT count(*) AS n FROM declarations "
+            "WHERE declared_at >= (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
+            {},
+            "sluice_declarations_today"};
+}
+
+std::optional<std::int64_t> declarations_today_count(const result& r) {
+    const auto v = r.value(0, "n");
+    if (!v || v->empty()) return std::nullopt;
+    std::int64_t n = 0;
+    for (const char ch : *v) {
+        if (ch < '0' || ch > '9') return std::nullopt;
+        n = n * 10 + (ch - '0');
+    }
+    return n;
+}
+
 statement outstanding(std::string_view period, const std::vector<std::string>& practices) {
     return {
         "SELECT s.practice, s.scheme, s.status AS submission_status, d.status AS declaration_status "

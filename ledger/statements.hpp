@@ -56,6 +56,11 @@ struct statement_row {
 statement practice_statement(std::string_view practice, std::string_view period);
 std::vector<statement_row> statement_rows(const result& r);
 
+// The status page's figure: declarations made since 00:00 UTC, over every practice (one row, one
+// column "n"; the index on declared_at answers it).
+statement declarations_today();
+std::optional<std::int64_t> declarations_today_count(const result& r);
+
 // GET /v1/admin/outstanding: per practice of `practices` and scheme, the current submission's
 // status and the latest declaration's status (if any) for the period.
 struct outstanding_row {

@@ -59,6 +59,7 @@ struct shared_state {
     std::atomic<std::int64_t> queue_waiting{-1};
     std::atomic<std::int64_t> drain_millis_per_second{-1};  // thousandths of an entry per second
     std::atomic<std::int64_t> submissions_today{-1};
+    std::atomic<std::int64_t> declarations_today{-1};  // from PostgreSQL, sampled by core 0
     // [tls]: on at start (a restart turns it on or off); reloads that kept the running pair because
     // the new one did not load; the running certificate's expiry (Unix seconds).
     bool tls = false;

@@ -9,6 +9,7 @@
 
 #include "embedded/queue_stats_lua.hpp"
 #include "gateway/status_page.hpp"
+#include "ledger/statements.hpp"
 #include "queue/consumer.hpp"
 #include "queue/keys.hpp"
 
@@ -53,6 +54,7 @@ void add_queue_figures(const shared_state& shared, process_facts& facts) {
     const auto rate = shared.drain_millis_per_second.load(std::memory_order_relaxed);
     facts.drain_per_second = rate < 0 ? -1.0 : static_cast<double>(rate) / 1000.0;
     facts.submissions_today = shared.submissions_today.load(std::memory_order_relaxed);
+    facts.declarations_today = shared.declarations_today.load(std::memory_order_relaxed);
 }
 
 void answer_service_status(const core& c, response& out, bool json) {
@@ -65,6 +67,7 @@ void answer_service_status(const core& c, response& out, bool json) {
     if (const auto rate = known(c.shared.drain_millis_per_second))
         in.drain_per_second = static_cast<double>(*rate) / 1000.0;
     in.submissions_today = known(c.shared.submissions_today);
+    in.declarations_today = known(c.shared.declarations_today);
     in.operator_message = c.state->operator_message;
     in.now = std::chrono::system_clock::now();
     in.refresh_seconds = refresh_seconds;
@@ -86,6 +89,14 @@ net::awaitable<void> sample_queue_figures(core& c) {
         c.sample_timer.expires_after(std::chrono::seconds(1));
         auto [ec] = co_await c.sample_timer.async_wait(net::as_tuple(net::use_awaitable));
         if (ec || c.draining) co_return;
+        if (c.ledger && c.ledger->connected()) {
+            std::vector<ledger::statement> count;
+            count.push_back(ledger::declarations_today());
+            auto [lec, results] = co_await c.ledger->async_execute(std::move(count), net::as_tuple(net::use_awaitable));
+            if (c.draining) co_return;
+            if (!lec && results.size() == 1)
+                if (const auto n = ledger::declarations_today_count(results.front())) c.shared.declarations_today.store(*n);
+        }
         if (!c.redis.connected()) continue;
         const auto today = utc_date(std::chrono::system_clock::now());
         std::int64_t waiting = 0, drained = 0, submitted = 0;

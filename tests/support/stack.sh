@@ -33,7 +33,7 @@ stack_stop() {
   local pid
   for pid in $load_pid $gateway_pid $worker_pid $redis_pid; do { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true; done
   load_pid="" gateway_pid="" worker_pid="" redis_pid=""
-  [[ -d $work/cluster ]] && { "$repo/ops/redis-cluster" stop "$work/cluster" >/dev/null 2>&1 || true; }
+  if [[ -d $work/cluster ]]; then "$repo/ops/redis-cluster" stop "$work/cluster" >/dev/null 2>&1 || true; fi
 }
 
 stack_print_logs() {

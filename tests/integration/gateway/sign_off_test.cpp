@@ -219,6 +219,20 @@ TEST_F(sign_off, declare_replay_read_and_approve) {
         postgres().scalar("SELECT count(*) FROM declarations WHERE declaration_id = '" + declaration_id + "'", url_),
         "1");  // committed before the 201
 
+    // The status page counts it among today's declarations (sampled from PostgreSQL each second).
+    std::string figure;
+    for (int i = 0; i < 50 && figure != "1"; ++i) {
+        if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const auto status = ask(gw->port(), get_request("/status.json", ""));
+        if (status && status->status == 200)
+            if (const auto* v = object_of(*status).if_contains("declarations_today"); v && v->is_int64())
+                figure = std::to_string(v->as_int64());
+    }
+    EXPECT_EQ(figure, "1");
+    const auto metrics = ask(gw->port(), get_request("/metrics", ""));
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("\nsluice_declarations_today 1\n"), std::string::npos);
+
     // Same key, same body: the same answer again. Same key, another body: 422.
     const auto again = post(*gw, a_, "/v1/declarations", "k-1", body);
     ASSERT_TRUE(again);

@@ -15,6 +15,7 @@ status_inputs open_inputs() {
     in.queue_waiting = 600;
     in.drain_per_second = 10.0;
     in.submissions_today = 1234;
+    in.declarations_today = 17;
     in.now = std::chrono::sys_days{std::chrono::year{2026} / 3 / 31} + 23h + 58min;
     return in;
 }
@@ -66,6 +67,7 @@ TEST(status_page, json_carries_figures_and_words) {
     EXPECT_EQ(json.at("queue_waiting").as_int64(), 600);
     EXPECT_EQ(json.at("estimated_seconds").as_int64(), 60);
     EXPECT_EQ(json.at("submissions_today").as_int64(), 1234);
+    EXPECT_EQ(json.at("declarations_today").as_int64(), 17);
     EXPECT_EQ(json.at("message").as_string(), "maintenance 02:00-02:30");
     EXPECT_EQ(json.at("generated_at").as_string(), "2026-03-31T23:58:00.000Z");
     EXPECT_EQ(json.at("text").at("estimate").as_string(), "about 1 minute");
@@ -73,6 +75,8 @@ TEST(status_page, json_carries_figures_and_words) {
     const auto unknown = boost::json::parse(render_status_json(describe_status(in))).as_object();
     EXPECT_TRUE(unknown.at("queue_waiting").is_null());
     EXPECT_EQ(unknown.at("text").at("queue_waiting").as_string(), "not yet measured");
+    in.declarations_today.reset();  // no ledger configured, or not sampled yet
+    EXPECT_TRUE(boost::json::parse(render_status_json(describe_status(in))).as_object().at("declarations_today").is_null());
 }
 
 TEST(status_page, html_shows_every_figure_escaped_and_self_contained) {
@@ -81,6 +85,7 @@ TEST(status_page, html_shows_every_figure_escaped_and_self_contained) {
     const auto html = render_status_html(describe_status(in));
     EXPECT_NE(html.find("id=\"queue_waiting\" data-value=\"600\">600<"), std::string::npos);
     EXPECT_NE(html.find("id=\"submissions_today\" data-value=\"1234\">1234<"), std::string::npos);
+    EXPECT_NE(html.find("id=\"declarations_today\" data-value=\"17\">17<"), std::string::npos);
     EXPECT_NE(html.find("id=\"estimate\" data-value=\"60\">about 1 minute<"), std::string::npos);
     EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"), std::string::npos);
     EXPECT_EQ(html.find("<script>alert"), std::string::npos);
