@@ -224,9 +224,10 @@ TEST_F(sign_off, declare_replay_read_and_approve) {
     for (int i = 0; i < 50 && figure != "1"; ++i) {
         if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         const auto status = ask(gw->port(), get_request("/status.json", ""));
-        if (status && status->status == 200)
-            if (const auto* v = object_of(*status).if_contains("declarations_today"); v && v->is_int64())
-                figure = std::to_string(v->as_int64());
+        if (!status || status->status != 200) continue;
+        const auto doc = object_of(*status);  // held: if_contains points into it
+        if (const auto* v = doc.if_contains("declarations_today"); v && v->is_int64())
+            figure = std::to_string(v->as_int64());
     }
     EXPECT_EQ(figure, "1");
     const auto metrics = ask(gw->port(), get_request("/metrics", ""));
