@@ -85,4 +85,10 @@ std::string random_id(core& c) {
     return out;
 }
 
+net::awaitable<ledger_reply> call_ledger(const exchange& x, ledger::statement statement) {
+    std::vector<ledger::statement> statements;
+    statements.push_back(std::move(statement));
+    co_return co_await call_ledger(x, std::move(statements));
+}
+
 }  // namespace sluice::gateway::detail

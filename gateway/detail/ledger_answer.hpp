@@ -45,6 +45,8 @@ struct ledger_reply {
 
 // One call (one transaction) on this core's pool.
 net::awaitable<ledger_reply> call_ledger(const exchange& x, std::vector<ledger::statement> statements);
+// One statement alone.
+net::awaitable<ledger_reply> call_ledger(const exchange& x, ledger::statement statement);
 
 // A failed call's answer: 503 ledger-unavailable (logged when PostgreSQL refused it unexpectedly).
 void answer_ledger_failure(const exchange& x, const ledger_reply& reply, std::string_view what);

@@ -240,9 +240,7 @@ net::awaitable<void> declaration_answer(exchange x, request_state& state) {
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::practice, role::commissioner}, "read declarations")) co_return;
     if (!ledger_ready(x)) co_return;
-    std::vector<ledger::statement> reads;
-    reads.push_back(ledger::find_declaration(state.path_param));
-    const auto reply = co_await call_ledger(x, std::move(reads));
+    const auto reply = co_await call_ledger(x, ledger::find_declaration(state.path_param));
     if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "declaration read");
     const auto rows = ledger::declaration_rows(reply.results.front());
     if (rows.empty() || !covers(x, *who, rows.front().practice)) {
@@ -292,9 +290,7 @@ net::awaitable<void> declaration_list_answer(exchange x, request_state&) {
         co_return;
     }
     if (!ledger_ready(x)) co_return;
-    std::vector<ledger::statement> reads;
-    reads.push_back(ledger::list_declarations(filter));
-    const auto reply = co_await call_ledger(x, std::move(reads));
+    const auto reply = co_await call_ledger(x, ledger::list_declarations(filter));
     if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "declaration list");
     auto rows = ledger::declaration_rows(reply.results.front());
     const bool more = rows.size() > filter.limit;

@@ -39,9 +39,7 @@ net::awaitable<void> answer(exchange x, request_state&) {
     std::vector<ledger::outstanding_row> rows;
     if (!practices.empty()) {
         if (!ledger_ready(x)) co_return;
-        std::vector<ledger::statement> reads;
-        reads.push_back(ledger::outstanding(period->name(), practices));
-        const auto reply = co_await call_ledger(x, std::move(reads));
+        const auto reply = co_await call_ledger(x, ledger::outstanding(period->name(), practices));
         if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "outstanding list");
         rows = ledger::outstanding_rows(reply.results.front());
     }

@@ -34,9 +34,7 @@ net::awaitable<void> answer(exchange x, request_state& state) {
             x.res, problem::not_found,
             "no period " + period_name.substr(0, 16) + " in the catalogue (" + x.rt.catalogue.period_names() + ")");
     if (!ledger_ready(x)) co_return;
-    std::vector<ledger::statement> reads;
-    reads.push_back(ledger::practice_statement(practice, period_name));
-    const auto reply = co_await call_ledger(x, std::move(reads));
+    const auto reply = co_await call_ledger(x, ledger::practice_statement(practice, period_name));
     if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "statement");
     const auto rows = ledger::statement_rows(reply.results.front());
 

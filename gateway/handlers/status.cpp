@@ -36,9 +36,7 @@ net::awaitable<void> answer_from_ledger(const exchange& x, const credentials::cr
                                         std::string_view submission_id) {
     if (!x.c.ledger) co_return make_problem(x.res, problem::not_found, "no submission of this practice has this id");
     if (!ledger_ready(x)) co_return;
-    std::vector<ledger::statement> reads;
-    reads.push_back(ledger::find_submission(submission_id));
-    const auto reply = co_await call_ledger(x, std::move(reads));
+    const auto reply = co_await call_ledger(x, ledger::find_submission(submission_id));
     if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "submission read");
     const auto rows = ledger::submission_rows(reply.results.front());
     if (rows.empty() || !covers(x, who, rows.front().practice))

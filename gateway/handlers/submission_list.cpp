@@ -79,9 +79,7 @@ net::awaitable<void> answer(exchange x, request_state&) {
             co_return make_problem(x.res, problem::invalid_query,
                                    "idempotency_key must be 1 to 255 printable ASCII characters");
         if (!ledger_ready(x)) co_return;
-        std::vector<ledger::statement> reads;
-        reads.push_back(ledger::find_submission_by_key(practice, *key));
-        const auto reply = co_await call_ledger(x, std::move(reads));
+        const auto reply = co_await call_ledger(x, ledger::find_submission_by_key(practice, *key));
         if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "submission by key");
         const auto rows = ledger::submission_rows(reply.results.front());
         if (!rows.empty()) {
@@ -120,9 +118,7 @@ net::awaitable<void> answer(exchange x, request_state&) {
             co_return make_problem(x.res, problem::invalid_query, "cursor is not one this gateway gave out");
     }
     if (!ledger_ready(x)) co_return;
-    std::vector<ledger::statement> reads;
-    reads.push_back(ledger::list_submissions(filter));
-    const auto reply = co_await call_ledger(x, std::move(reads));
+    const auto reply = co_await call_ledger(x, ledger::list_submissions(filter));
     if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "submission list");
     auto rows = ledger::submission_rows(reply.results.front());
     const bool more = rows.size() > filter.limit;
