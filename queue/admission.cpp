@@ -23,7 +23,6 @@ constexpr std::uint64_t pending_margin_ms = 1000;
 // admission (1) + WAIT (1) + completion (1) calls, plus one of slack.
 constexpr std::uint64_t pending_timeout_calls = 4;
 
-
 // The reply element at `index` as a non-negative integer no larger than `limit`.
 std::optional<std::int64_t> integer_at(const redis::reply& reply, std::size_t index, std::int64_t limit) {
     if (index >= reply.elements.size()) {
@@ -67,14 +66,9 @@ bool read_limit_state(const redis::reply& reply, std::size_t index, admission_re
 
 }  // namespace
 
-std::string_view admission_script_source() noexcept {
-    return embedded::admission_lua;
-}
+std::string_view admission_script_source() noexcept { return embedded::admission_lua; }
 
-std::string_view complete_script_source() noexcept {
-    return embedded::complete_lua;
-}
-
+std::string_view complete_script_source() noexcept { return embedded::complete_lua; }
 
 std::uint64_t pending_timeout_ms(const config::settings& settings) noexcept {
     return pending_timeout_calls * settings.redis.timeout_ms + pending_margin_ms;
@@ -88,14 +82,15 @@ admission_call admission_call_for(admission_request&& request, const config::set
     call.shard = shard_of(request.practice, settings.redis.shards);
     call.submission_id = new_submission_id(call.shard, high, low);
 
-    call.keys.reserve(4);
+    call.keys.reserve(5);
     call.keys.push_back(idem_key(call.shard, request.practice, request.idempotency_key));
     call.keys.push_back(ratelimit_key(call.shard, request.practice));
     call.keys.push_back(queue_key(call.shard));
     call.keys.push_back(submission_key(call.shard, call.submission_id));
+    if (!request.latest_field.empty()) call.keys.push_back(latest_key(call.shard, request.practice));
 
     const ratelimit::gcra_policy policy{settings.ratelimit.rate, settings.ratelimit.burst};
-    call.argv.reserve(14);
+    call.argv.reserve(15);
     call.argv.push_back(std::move(request.body_sha256_hex));
     call.argv.push_back(call.submission_id);
     call.argv.push_back(std::move(request.practice));
@@ -110,6 +105,7 @@ admission_call admission_call_for(admission_request&& request, const config::set
     call.argv.push_back(std::to_string(pending_timeout_ms(settings)));
     call.argv.push_back(request.deadline_us ? std::to_string(*request.deadline_us) : std::string());
     call.argv.push_back(std::move(request.idempotency_key));  // ARGV 14, queued as field "idem"
+    if (!request.latest_field.empty()) call.argv.push_back(std::move(request.latest_field));  // ARGV 15
     return call;
 }
 

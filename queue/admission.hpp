@@ -14,10 +14,13 @@
 //
 // Script contract (admission.lua's header says the same):
 //   KEYS  1 idem_key  2 ratelimit_key  3 queue_key  4 submission_key   (one shard's hash tag)
+//         5 latest_key (optional, with ARGV 15)
 //   ARGV  1 body_sha256_hex  2 submission_id  3 practice  4 received_at  5 receipt_json
 //         6 queue_payload  7 rate  8 burst  9 idem_ttl_seconds  10 state ("done" | "pending")
 //         11 now_us ("" = Redis TIME)  12 pending_timeout_ms (optional)
 //         13 deadline_us (optional; "" = none)  14 idempotency_key (optional: queued as "idem")
+//         15 latest field "<period>/<scheme>" (optional: the admitted id becomes the practice's
+//            latest for it, queue/latest.hpp)
 //   reply {"accepted", entry_id, remaining, reset_after_us}
 //         {"replay", status, body, submission_id, remaining, reset_after_us}
 //         {"reused", remaining, reset_after_us}
@@ -61,6 +64,10 @@ struct admission_request {
     std::string body_sha256_hex;  // SHA-256 of the body as received, lowercase hex
     std::string received_at;      // RFC 3339 UTC, as in the receipt
     std::string queue_payload;    // the request body, queued for the worker
+    // latest_field(period, scheme) of the validated body: the admitted id becomes the practice's
+    // latest submission for them (what a declaration of an older one is refused by). Empty: not
+    // recorded (tests of the script alone).
+    std::string latest_field;
     // Tests only: the script's clock in µs. Production leaves it empty (Redis TIME), so all
     // gateway instances share one clock.
     std::optional<std::int64_t> now_us;

@@ -7,6 +7,7 @@
 --   2 rate limit state    sluice:{S}:rl:<practice>                       string: tat in µs
 --   3 queue shard         sluice:{S}:q                                   stream
 --   4 submission status   sluice:{S}:sub:<submission id>                 hash
+--   5 latest (optional)   sluice:{S}:latest:<practice>                   hash: ARGV 15 -> submission id
 -- ARGV:
 --   1 body_sha256_hex   2 submission_id   3 practice   4 received_at (RFC 3339)
 --   5 receipt_json (the 202 body, stored and replayed)   6 queue_payload (the request body)
@@ -21,6 +22,9 @@
 --   14 idempotency_key (optional; absent or "": not carried): copied into the queue entry as
 --      field "idem", so the worker can record it in the system of record (ledger/), which answers
 --      "did my request with key K go through?" after this record has expired
+--   15 latest_field (optional, with KEYS[5]): "<period>/<scheme>"; the admitted id becomes the
+--      practice's latest for it (queue/latest.hpp: a declaration of an older submission is
+--      refused while a newer one is still queued)
 -- Reply (numbers are integers, µs):
 --   {"accepted", stream_entry_id, remaining, reset_after_us}
 --   {"replay", status, body, submission_id, remaining, reset_after_us}
@@ -37,8 +41,8 @@
 -- entries). Exactly one stream entry per (practice, idempotency key) while the record lives.
 local idem_key, ratelimit_key, queue_key, submission_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
-if #KEYS ~= 4 or #ARGV < 11 or #ARGV > 14 then
-  return redis.error_reply('ERR sluice admission: expected 4 keys and 11 to 14 arguments, got ' ..
+if not ((#KEYS == 4 and #ARGV >= 11 and #ARGV <= 14) or (#KEYS == 5 and #ARGV == 15)) then
+  return redis.error_reply('ERR sluice admission: expected 4 keys and 11 to 14 arguments, or 5 and 15, got ' ..
     #KEYS .. ' and ' .. #ARGV)
 end
 
@@ -156,5 +160,12 @@ redis.call('EXPIRE', idem_key, ttl_seconds)
 
 -- (f) The new tat, kept only until the bucket is full again (then "no key" means the same).
 redis.call('SET', ratelimit_key, gcra.encode(tat), 'PX', math.max(1, gcra.ceil_div(reset_after, 1000)))
+
+-- (g) The practice's latest admission for this period and scheme (queue/latest.hpp): until the
+-- worker has recorded it, only Redis knows that an older calculated submission is superseded.
+if #KEYS == 5 and ARGV[15] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[15], submission_id)
+  redis.call('EXPIRE', KEYS[5], ttl_seconds)
+end
 
 return {'accepted', entry_id, remaining, reset_after}

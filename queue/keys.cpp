@@ -25,9 +25,7 @@ std::string tagged(std::uint32_t shard, std::string_view kind, std::size_t extra
     return key;
 }
 
-bool is_lower_hex(char c) noexcept {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
+bool is_lower_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 }  // namespace
 
@@ -68,13 +66,17 @@ std::string ratelimit_key(std::uint32_t shard, std::string_view practice) {
     return key;
 }
 
-std::string queue_key(std::uint32_t shard) {
-    return tagged(shard, "q", 0);
-}
+std::string queue_key(std::uint32_t shard) { return tagged(shard, "q", 0); }
 
 std::string submission_key(std::uint32_t shard, std::string_view submission_id) {
     std::string key = tagged(shard, "sub:", submission_id.size());
     key += submission_id;
+    return key;
+}
+
+std::string latest_key(std::uint32_t shard, std::string_view practice) {
+    std::string key = tagged(shard, "latest:", practice.size());
+    key += practice;
     return key;
 }
 

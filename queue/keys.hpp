@@ -8,6 +8,8 @@
 //     sluice:{7}:rl:A81001                       rate-limit state (tat, µs)
 //     sluice:{7}:q                               the shard's queue (stream)
 //     sluice:{7}:sub:<submission id>             submission status (hash)
+//     sluice:{7}:latest:A81001                   the latest admission per period and scheme (hash:
+//                                                "2024-25/QOF" -> submission id; queue/latest.hpp)
 //
 // Submission ids encode their shard ("7-" + 32 lowercase hex digits), so GET /v1/submissions/{id}
 // goes straight to the right key (and node) without an index.
@@ -43,6 +45,9 @@ std::string ratelimit_key(std::uint32_t shard, std::string_view practice);
 std::string queue_key(std::uint32_t shard);
 // sluice:{7}:sub:<submission id>
 std::string submission_key(std::uint32_t shard, std::string_view submission_id);
+
+// sluice:{7}:latest:A81001
+std::string latest_key(std::uint32_t shard, std::string_view practice);
 
 // Random hex digits in a submission id (128 bits).
 inline constexpr std::size_t submission_id_hex_digits = 32;

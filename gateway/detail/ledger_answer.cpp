@@ -13,10 +13,13 @@
 
 namespace sluice::gateway::detail {
 
-const credentials::credential* authenticate_for_sign_off(const exchange& x, std::chrono::system_clock::time_point now) {
+net::awaitable<const credentials::credential*> authenticate_for_sign_off(const exchange& x,
+                                                                         std::chrono::system_clock::time_point now) {
     const credentials::credential* who = authenticate(x, now);
-    if (who != nullptr) authenticated_headers(x, *who, now);
-    return who;
+    if (who == nullptr) co_return nullptr;
+    authenticated_headers(x, *who, now);
+    co_await add_current_rate_limit(x, who->practice);
+    co_return who;
 }
 
 bool permitted(const exchange& x, const credentials::credential& who, std::initializer_list<credentials::role> roles,
@@ -73,6 +76,34 @@ void answer_ledger_failure(const exchange& x, const ledger_reply& reply, std::st
                                            : "the system of record (PostgreSQL) did not answer") +
                               "; retry after Retry-After seconds with the same Idempotency-Key (a write is never "
                               "recorded twice)");
+}
+
+net::awaitable<std::optional<queue::status_record>> status_in_redis(const exchange& x, std::string_view id,
+                                                                    const std::string& practice) {
+    const auto call = queue::build_status_call(id, practice, x.rt.settings);
+    if (!call || !x.c.redis.connected(call->keys.at(0))) co_return std::nullopt;
+    auto [ec, reply] =
+        co_await x.c.redis.async_eval(queue::status_script(), call->key_views(), {}, net::as_tuple(net::use_awaitable));
+    auto status = queue::parse_status_reply(reply);
+    if (ec || !status.valid || !status.record || status.record->practice != practice) co_return std::nullopt;
+    co_return std::move(status.record);
+}
+
+net::awaitable<std::optional<queue::latest_reading>> latest_in_redis(const exchange& x, const std::string& practice) {
+    const auto call = queue::build_latest_call(practice, x.rt.settings);
+    const std::string_view key = call.words.at(1);
+    if (!x.c.redis.connected(key)) co_return std::nullopt;
+    auto [ec, reply] = co_await x.c.redis.async_exec(key, call.views(), net::as_tuple(net::use_awaitable));
+    auto reading = queue::read_latest(reply);
+    if (ec || !reading.valid) co_return std::nullopt;
+    co_return std::move(reading);
+}
+
+std::optional<std::string_view> superseded_by(const queue::latest_reading& reading, std::string_view period,
+                                              std::string_view scheme, std::string_view submission_id) {
+    const auto latest = queue::latest_id(reading, period, scheme);
+    if (!latest || *latest == submission_id) return std::nullopt;
+    return latest;
 }
 
 std::string random_id(core& c) {

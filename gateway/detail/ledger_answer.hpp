@@ -10,6 +10,8 @@
 #include "credentials/credentials.hpp"
 #include "gateway/detail/handler.hpp"
 #include "ledger/client.hpp"
+#include "queue/latest.hpp"
+#include "queue/status.hpp"
 
 #include <chrono>
 #include <initializer_list>
@@ -19,9 +21,12 @@
 
 namespace sluice::gateway::detail {
 
-// Authenticates (401 / 429 answered when it fails), then adds Credential-Expires and the
-// rate-limit policy. Null when answered.
-const credentials::credential* authenticate_for_sign_off(const exchange& x, std::chrono::system_clock::time_point now);
+// Authenticates (401 / 429 answered when it fails), then adds Credential-Expires, the rate-limit
+// policy and the token's current RateLimit, read from Redis uncharged (as a status answer does:
+// every answer to an authenticated request carries both; sign-off requests are not charged, and
+// Redis down only leaves RateLimit out). Null when answered.
+net::awaitable<const credentials::credential*> authenticate_for_sign_off(const exchange& x,
+                                                                         std::chrono::system_clock::time_point now);
 
 // Whether `who`'s role is one of `roles`; otherwise answers 403 not-permitted saying what the
 // role may not do.
@@ -50,6 +55,19 @@ net::awaitable<ledger_reply> call_ledger(const exchange& x, ledger::statement st
 
 // A failed call's answer: 503 ledger-unavailable (logged when PostgreSQL refused it unexpectedly).
 void answer_ledger_failure(const exchange& x, const ledger_reply& reply, std::string_view what);
+
+// What Redis knows of submissions the system of record does not have yet (one still queued or
+// being calculated). The status record of this practice's submission `id`: nullopt when Redis has
+// none for this practice (or did not answer).
+net::awaitable<std::optional<queue::status_record>> status_in_redis(const exchange& x, std::string_view id,
+                                                                    const std::string& practice);
+// The practice's latest admission per period and scheme (queue/latest.hpp); nullopt when Redis did
+// not answer.
+net::awaitable<std::optional<queue::latest_reading>> latest_in_redis(const exchange& x, const std::string& practice);
+// Whether `reading` names a later admission than `submission_id` for (period, scheme): the one
+// that supersedes it, still queued or being calculated.
+std::optional<std::string_view> superseded_by(const queue::latest_reading& reading, std::string_view period,
+                                              std::string_view scheme, std::string_view submission_id);
 
 // 16 random bytes as 32 hex digits, for new declaration ids.
 std::string random_id(core& c);

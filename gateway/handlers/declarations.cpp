@@ -21,10 +21,8 @@
 #include "ledger/declarations.hpp"
 #include "ledger/error.hpp"
 #include "ledger/statements.hpp"
-#include "queue/status.hpp"
+#include "ratelimit/retry_after.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
 #include <chrono>
@@ -36,8 +34,6 @@ using credentials::role;
 using std::chrono::system_clock;
 
 namespace {
-
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // Faults of a write's request before its body is looked at: the key and the content type.
 bool write_headers_ok(const exchange& x) {
@@ -95,23 +91,69 @@ net::awaitable<bool> replayed_after_conflict(const exchange& x, std::string_view
     co_return true;
 }
 
-// Whether Redis still holds the submission as this practice's and not finished (queued or
-// processing): the system of record has no row for it yet.
-net::awaitable<bool> pending_in_redis(const exchange& x, std::string_view submission_id, const std::string& practice) {
-    const auto call = queue::build_status_call(submission_id, practice, x.rt.settings);
-    if (!call || !x.c.redis.connected(call->keys.at(0))) co_return false;
-    auto [ec, reply] = co_await x.c.redis.async_eval(queue::status_script(), call->key_views(), {}, use_tuple);
-    const auto status = queue::parse_status_reply(reply);
-    co_return !ec && status.valid && status.record && status.record->practice == practice;
-}
-
 std::string sha256_hex(std::string_view bytes) { return config::to_hex(config::sha256(bytes)); }
+
+// Whether the practice's `submission` may be declared as `body` says; otherwise answers 409 (or
+// 503 when Redis cannot say whether a later submission is queued) and returns false.
+net::awaitable<bool> declarable(const exchange& x, const ledger::submission_row& submission,
+                                const declaration_body& body, system_clock::time_point now) {
+    const std::string& practice = submission.practice;
+    if (submission.status != "calculated" || !submission.result) {
+        make_problem(x.res, problem::not_calculated,
+                     "submission " + submission.submission_id + " failed (" + submission.error.value_or("no result") +
+                         "); submit again and declare the new one once calculated");
+        co_return false;
+    }
+    if (!submission.current) {
+        make_problem(x.res, problem::submission_superseded,
+                     "submission " + submission.submission_id + " was superseded by a later submission for " +
+                         submission.period + " " + submission.scheme + "; declare the current one");
+        co_return false;
+    }
+    // A later submission the worker has not recorded yet supersedes it too: only Redis knows of it.
+    const auto latest = co_await latest_in_redis(x, practice);
+    if (!latest) {
+        make_problem(x.res, problem::unavailable,
+                     "the submission store (Redis) is unreachable, so whether a later submission for " +
+                         submission.period + " " + submission.scheme +
+                         " is still being calculated cannot be checked; nothing was recorded, retry after "
+                         "Retry-After seconds with the same Idempotency-Key");
+        x.res.add_header("Retry-After", std::to_string(ratelimit::jittered_retry_after(1, x.c.random())));
+        co_return false;
+    }
+    if (const auto later = superseded_by(*latest, submission.period, submission.scheme, submission.submission_id)) {
+        make_problem(x.res, problem::submission_superseded,
+                     "submission " + submission.submission_id + " was superseded by submission " + std::string(*later) +
+                         " for " + submission.period + " " + submission.scheme +
+                         ", still being calculated; declare that one once GET /v1/submissions/" + std::string(*later) +
+                         " says calculated");
+        co_return false;
+    }
+    if (sha256_hex(*submission.result) != body.statement_sha256) {
+        make_problem(x.res, problem::statement_changed,
+                     "statement_sha256 is not the SHA-256 of the result of submission " + submission.submission_id +
+                         " as GET /v1/submissions/" + submission.submission_id +
+                         " serves it; review the result again and declare what it shows");
+        co_return false;
+    }
+    if (const auto* period = x.rt.catalogue.period(submission.period)) {
+        const auto& window = period->declarations();
+        const auto received = config::parse_rfc3339(submission.received_at);
+        if (!window.declarable(now, received ? system_clock::time_point(*received) : now)) {
+            make_problem(x.res, problem::period_closed,
+                         "declarations for " + submission.period + " are open " + window.describe() + "; now is " +
+                             config::format_rfc3339(std::chrono::floor<std::chrono::seconds>(now)));
+            co_return false;
+        }
+    }
+    co_return true;
+}
 
 // ---- POST /v1/declarations ----------------------------------------------------------------------
 
 net::awaitable<void> declare_answer(exchange x, request_state&) {
     const auto now = system_clock::now();
-    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::practice}, "declare: only a practice signs off its own achievement")) co_return;
     if (!write_headers_ok(x)) co_return;
@@ -133,7 +175,7 @@ net::awaitable<void> declare_answer(exchange x, request_state&) {
 
     const auto rows = ledger::submission_rows(first.results[1]);
     if (rows.empty() || rows.front().practice != practice) {
-        if (co_await pending_in_redis(x, body.submission_id, practice)) {
+        if (co_await status_in_redis(x, body.submission_id, practice)) {
             make_problem(x.res, problem::not_calculated,
                          "submission " + body.submission_id + " is not calculated yet; declare it once GET " +
                              "/v1/submissions/" + body.submission_id + " says calculated");
@@ -143,35 +185,7 @@ net::awaitable<void> declare_answer(exchange x, request_state&) {
         co_return;
     }
     const auto& submission = rows.front();
-    if (submission.status != "calculated" || !submission.result) {
-        make_problem(x.res, problem::not_calculated,
-                     "submission " + submission.submission_id + " failed (" + submission.error.value_or("no result") +
-                         "); submit again and declare the new one once calculated");
-        co_return;
-    }
-    if (!submission.current) {
-        make_problem(x.res, problem::submission_superseded,
-                     "submission " + submission.submission_id + " was superseded by a later submission for " +
-                         submission.period + " " + submission.scheme + "; declare the current one");
-        co_return;
-    }
-    if (sha256_hex(*submission.result) != body.statement_sha256) {
-        make_problem(x.res, problem::statement_changed,
-                     "statement_sha256 is not the SHA-256 of the result of submission " + submission.submission_id +
-                         " as GET /v1/submissions/" + submission.submission_id +
-                         " serves it; review the result again and declare what it shows");
-        co_return;
-    }
-    if (const auto* period = x.rt.catalogue.period(submission.period)) {
-        const auto& window = period->declarations();
-        const auto received = config::parse_rfc3339(submission.received_at);
-        if (!window.declarable(now, received ? system_clock::time_point(*received) : now)) {
-            make_problem(x.res, problem::period_closed,
-                         "declarations for " + submission.period + " are open " + window.describe() + "; now is " +
-                             config::format_rfc3339(std::chrono::floor<std::chrono::seconds>(now)));
-            co_return;
-        }
-    }
+    if (!co_await declarable(x, submission, body, now)) co_return;
     const auto commissioner = x.rt.organisations.commissioner_of(practice);
     if (!commissioner) {
         make_problem(x.res, problem::no_commissioner,
@@ -236,7 +250,7 @@ net::awaitable<void> declare_answer(exchange x, request_state&) {
 
 net::awaitable<void> declaration_answer(exchange x, request_state& state) {
     const auto now = system_clock::now();
-    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::practice, role::commissioner}, "read declarations")) co_return;
     if (!ledger_ready(x)) co_return;
@@ -255,7 +269,7 @@ net::awaitable<void> declaration_answer(exchange x, request_state& state) {
 
 net::awaitable<void> declaration_list_answer(exchange x, request_state&) {
     const auto now = system_clock::now();
-    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::practice, role::commissioner}, "read declarations")) co_return;
     const auto q = parse_query(x.req.target(), {"period", "status", "limit", "cursor"});
@@ -311,7 +325,7 @@ net::awaitable<void> declaration_list_answer(exchange x, request_state&) {
 
 net::awaitable<void> decision_answer(exchange x, request_state& state) {
     const auto now = system_clock::now();
-    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::commissioner}, "decide declarations: only the practice's commissioner does"))
         co_return;

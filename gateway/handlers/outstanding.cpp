@@ -23,7 +23,7 @@ namespace {
 
 net::awaitable<void> answer(exchange x, request_state&) {
     const auto now = system_clock::now();
-    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::operator_}, "read the outstanding list: it is the operators'")) co_return;
     const auto q = parse_query(x.req.target(), {"period"});

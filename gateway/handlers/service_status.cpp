@@ -95,7 +95,8 @@ net::awaitable<void> sample_queue_figures(core& c) {
             auto [lec, results] = co_await c.ledger->async_execute(std::move(count), net::as_tuple(net::use_awaitable));
             if (c.draining) co_return;
             if (!lec && results.size() == 1)
-                if (const auto n = ledger::declarations_today_count(results.front())) c.shared.declarations_today.store(*n);
+                if (const auto n = ledger::declarations_today_count(results.front()))
+                    c.shared.declarations_today.store(*n);
         }
         if (!c.redis.connected()) continue;
         const auto today = utc_date(std::chrono::system_clock::now());

@@ -1,12 +1,14 @@
 // GET /v1/statements/{practice}/{period} (API.md "v1 additions"): the practice's achievement and
 // payment statement for a period, per scheme of the period's catalogue (QOF first, then its
 // enhanced services): the current submission's calculation, its declaration and decision if any,
-// and the scheme's state. Readable by the practice and its commissioner; anything else is 404.
+// and the scheme's state (a later submission still queued in Redis is the current one: "submitted").
+// Readable by the practice and its commissioner; anything else is 404.
 // Totals are summed in integer pence from the exact decimals PostgreSQL keeps.
 #include "config/rfc3339.hpp"
 #include "gateway/detail/handlers.hpp"
 #include "gateway/detail/ledger_answer.hpp"
 #include "gateway/detail/ledger_documents.hpp"
+#include "gateway/detail/status_document.hpp"
 #include "gateway/problem.hpp"
 #include "ledger/statements.hpp"
 
@@ -22,7 +24,7 @@ namespace {
 
 net::awaitable<void> answer(exchange x, request_state& state) {
     const auto now = system_clock::now();
-    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::practice, role::commissioner}, "read statements")) co_return;
     const std::string practice(state.path_param), period_name(state.path_param2);
@@ -47,11 +49,28 @@ net::awaitable<void> answer(exchange x, request_state& state) {
             schemes.push_back(row.submission.scheme);
     }
 
+    // A later submission still queued (Redis only) is the current one: the scheme is "submitted"
+    // (unless a declaration stands) and shows that submission's status. Redis unreachable: the
+    // statement is as PostgreSQL knows it.
+    const auto latest = co_await latest_in_redis(x, practice);
+
     std::int64_t total_pence = 0, approved_pence = 0;
     std::string list;
     for (const auto& scheme : schemes) {
         const auto it = by_scheme.find(scheme);
         const ledger::statement_row* row = it == by_scheme.end() ? nullptr : it->second;
+        std::optional<std::string> pending_document;
+        if (latest) {
+            const auto later = row ? superseded_by(*latest, period_name, scheme, row->submission.submission_id)
+                                   : queue::latest_id(*latest, period_name, scheme);
+            if (later) {
+                const std::string id(*later);
+                const auto record = co_await status_in_redis(x, id, practice);
+                // Without its record (expired, or calculated and recorded since) PostgreSQL is right.
+                if (record && record->status != "calculated" && record->status != "failed")
+                    pending_document = status_document(id, *record);
+            }
+        }
         std::optional<std::string_view> submitted, declared;
         bool on_current = false;
         if (row) {
@@ -61,9 +80,20 @@ net::awaitable<void> answer(exchange x, request_state& state) {
                 on_current = row->declaration->submission_id == row->submission.submission_id;
             }
         }
+        if (pending_document) {
+            submitted = "queued";
+            on_current = false;
+        }
         const auto state_name = scheme_state(submitted, declared, on_current);
         if (!list.empty()) list += ',';
         list += "{\"scheme\":" + json_quoted(scheme) + ",\"state\":" + json_quoted(state_name);
+        if (pending_document) {
+            list += ",\"submission\":" + *pending_document;
+            list += ",\"declaration\":" +
+                    (row && row->declaration ? declaration_document(*row->declaration) : std::string("null"));
+            list += '}';
+            continue;
+        }
         if (row && row->submission.status == "calculated") {
             list += ",\"points\":" + row->submission.points.value_or("null");
             list += ",\"payment_gbp\":" + row->submission.payment_gbp.value_or("null");

@@ -2,7 +2,9 @@
 // with `current`; or, with idempotency_key=K alone, "did my request with key K go through?".
 //
 // The list is read from the system of record (PostgreSQL), which holds every submission whose
-// processing ended; one still queued is in Redis only and is listed once calculated. The key
+// processing ended; one still queued is in Redis only and is listed once calculated, but it is
+// already the current one: a listed submission it supersedes (queue/latest.hpp) is not current.
+// Redis unreachable: `current` is as PostgreSQL knows it. The key
 // look-up asks PostgreSQL first, then the idempotency record in Redis (a submission admitted a
 // moment ago, not calculated yet): 200 with its receipt and status if either knows it, 404 if
 // neither does (not admitted: retry with the same key).
@@ -20,6 +22,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace sluice::gateway::detail::handlers {
@@ -41,17 +44,14 @@ net::awaitable<std::optional<std::string>> admitted_in_redis(const exchange& x, 
     const std::vector<std::string_view> words = {"HGET", key, "id"};
     auto [ec, id] = co_await x.c.redis.async_exec(key, words, use_tuple);
     if (ec || !id.is_string() || id.str.empty()) co_return std::nullopt;
-    const auto call = queue::build_status_call(id.str, practice, x.rt.settings);
-    if (!call) co_return std::nullopt;
-    auto [status_ec, reply] = co_await x.c.redis.async_eval(queue::status_script(), call->key_views(), {}, use_tuple);
-    const auto status = queue::parse_status_reply(reply);
-    if (status_ec || !status.valid || !status.record || status.record->practice != practice) co_return std::nullopt;
-    co_return status_document(id.str, *status.record);
+    const auto record = co_await status_in_redis(x, id.str, practice);
+    if (!record) co_return std::nullopt;
+    co_return status_document(id.str, *record);
 }
 
 net::awaitable<void> answer(exchange x, request_state&) {
     const auto now = system_clock::now();
-    const credentials::credential* who = authenticate_for_sign_off(x, now);
+    const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
     if (who == nullptr) co_return;
     if (!permitted(x, *who, {role::practice, role::commissioner}, "read submissions")) co_return;
     const auto q = parse_query(x.req.target(), {"period", "scheme", "limit", "cursor", "idempotency_key", "practice"});
@@ -123,6 +123,13 @@ net::awaitable<void> answer(exchange x, request_state&) {
     auto rows = ledger::submission_rows(reply.results.front());
     const bool more = rows.size() > filter.limit;
     if (more) rows.resize(filter.limit);
+    // The latest of a period and scheme may still be queued (Redis only): then none listed is current.
+    if (std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.current; })) {
+        if (const auto latest = co_await latest_in_redis(x, practice)) {
+            for (auto& r : rows)
+                if (r.current && superseded_by(*latest, r.period, r.scheme, r.submission_id)) r.current = false;
+        }
+    }
     std::string body = R"({"submissions":[)";
     for (std::size_t i = 0; i < rows.size(); ++i) {
         if (i > 0) body += ',';

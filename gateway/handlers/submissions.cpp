@@ -12,6 +12,7 @@
 #include "gateway/problem.hpp"
 #include "queue/admission.hpp"
 #include "queue/keys.hpp"
+#include "queue/latest.hpp"
 #include "queue/submission.hpp"
 #include "ratelimit/retry_after.hpp"
 
@@ -244,6 +245,7 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     request.body_sha256_hex = body_sha256;
     request.received_at = received_at;
     request.queue_payload = x.req.body();
+    request.latest_field = queue::latest_field(parsed.value().period, parsed.value().scheme);
     // Past this, the answer is 503 (the client's timeout below); Redis must not queue it after that.
     // It is a little before the call's own deadline, so that a script that ran in time has that
     // margin to come back before the gateway gives up on it.

@@ -215,6 +215,9 @@ TEST_F(sign_off, declare_replay_read_and_approve) {
     EXPECT_EQ(str(doc, "scheme"), "QOF");
     EXPECT_EQ(str(doc, "statement_sha256"), sha256_hex(result_json));
     EXPECT_NE(first->body.find("\"points\":412.37,\"payment_gbp\":96233.18"), std::string::npos) << first->body;
+    // Every answer to an authenticated request carries the rate-limit fields; sign-off is not charged.
+    EXPECT_FALSE(first->header("ratelimit-policy").empty());
+    EXPECT_NE(first->header("ratelimit").find(";r=10;"), std::string::npos) << first->header("ratelimit");
     EXPECT_EQ(
         postgres().scalar("SELECT count(*) FROM declarations WHERE declaration_id = '" + declaration_id + "'", url_),
         "1");  // committed before the 201
@@ -517,6 +520,49 @@ TEST_F(sign_off, fifty_concurrent_declarations_one_201) {
     EXPECT_EQ(postgres().scalar("SELECT count(*) FROM idempotency_records", url_), "1");
 }
 
+// One declaration sent at once on 20 connections with the same key (a client that retried without
+// waiting): whichever commits first is the answer, and every other copy replays it. The idempotency
+// record is written in the declaration's own transaction, so there is no moment at which the key is
+// seen but its answer is not: a copy that arrives while the first is in flight waits on the row
+// lock (within ledger.timeout_ms) and is answered with what committed, never with a second row.
+TEST_F(sign_off, one_key_on_twenty_connections_one_declaration) {
+    auto gw = start();
+    const auto id = insert_submission("A81001", "2025-03-30T10:00:00.000Z");
+    const auto body = declaration_body(id, sha256_hex(result_json));
+    constexpr int n = 20;
+    std::vector<std::unique_ptr<raw_client>> clients;
+    for (int i = 0; i < n; ++i) {
+        clients.push_back(std::make_unique<raw_client>(gw->port()));
+        ASSERT_TRUE(clients.back()->connected());
+    }
+    const auto request = post_request("/v1/declarations", body,
+                                      auth(a_) + "Idempotency-Key: same\r\nContent-Type: application/json\r\n");
+    std::vector<std::optional<http_answer>> answers(n);
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+            while (!go.load()) std::this_thread::yield();
+            auto& c = *clients[static_cast<std::size_t>(i)];
+            answers[static_cast<std::size_t>(i)] = c.send(request) ? c.read_answer(30s) : std::nullopt;
+        });
+    }
+    go = true;
+    for (auto& t : threads) t.join();
+    std::set<std::string> bodies;
+    int fresh = 0;
+    for (const auto& a : answers) {
+        ASSERT_TRUE(a) << gw->log();
+        ASSERT_EQ(a->status, 201) << a->body;
+        bodies.insert(a->body);
+        if (a->header("idempotent-replayed").empty()) ++fresh;
+    }
+    EXPECT_EQ(bodies.size(), 1u);  // one declaration id, one answer
+    EXPECT_EQ(fresh, 1);
+    EXPECT_EQ(standing("A81001"), "1");
+    EXPECT_EQ(postgres().scalar("SELECT count(*) FROM idempotency_records", url_), "1");
+}
+
 TEST_F(sign_off, submission_list_current_cursor_and_key_lookup) {
     auto gw = start();
     std::vector<std::string> qof;
@@ -631,6 +677,55 @@ TEST_F(sign_off, statement_and_outstanding) {
     EXPECT_TRUE(is_problem(*get(*gw, ops_, "/v1/admin/outstanding"), "invalid-query"));
 }
 
+// A later submission still queued in Redis (no worker runs here) supersedes the calculated one the
+// system of record holds, before the worker has recorded it: declaring the older one is 409
+// submission-superseded naming the later, the list marks the older not current, and the
+// statement says the scheme is submitted, showing the queued one. Other schemes are unaffected.
+TEST_F(sign_off, a_later_submission_still_queued_supersedes_the_calculated_one) {
+    auto gw = start();
+    const auto older = insert_submission("A81001", "2025-03-30T10:00:00.000Z");
+    const auto ldhc = insert_submission("A81001", "2025-03-30T10:00:00.000Z", "calculated", "LDHC");
+    const auto submitted = ask(gw->port(), submit_request(a_, "newer", qof_body("A81001")));
+    ASSERT_TRUE(submitted);
+    ASSERT_EQ(submitted->status, 202) << submitted->body;
+    const auto newer = json_string(submitted->body, "submission_id");
+    ASSERT_FALSE(newer.empty());
+
+    const auto refused = declare_reviewed(*gw, older, "k-1");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 409);
+    EXPECT_TRUE(is_problem(*refused, "submission-superseded")) << refused->body;
+    EXPECT_NE(refused->body.find(newer), std::string::npos) << refused->body;
+    EXPECT_EQ(standing("A81001"), "0");
+    const auto ldhc_declared = declare_reviewed(*gw, ldhc, "k-2");
+    ASSERT_TRUE(ldhc_declared);
+    EXPECT_EQ(ldhc_declared->status, 201) << ldhc_declared->body;
+
+    const auto list = get(*gw, a_, "/v1/submissions?period=2024-25");
+    ASSERT_EQ(list->status, 200) << list->body;
+    const auto list_doc = object_of(*list);
+    std::map<std::string, bool> current;
+    for (const auto& row : list_doc.at("submissions").as_array())
+        current[str(row.as_object(), "submission_id")] = row.as_object().at("current").as_bool();
+    EXPECT_EQ(current, (std::map<std::string, bool>{{older, false}, {ldhc, true}}));
+
+    const auto statement = get(*gw, a_, "/v1/statements/A81001/2024-25");
+    ASSERT_EQ(statement->status, 200) << statement->body;
+    const auto doc = object_of(*statement);
+    std::map<std::string, std::string> states, shown;
+    for (const auto& v : doc.at("schemes").as_array()) {
+        const auto& scheme = v.as_object();
+        states[str(scheme, "scheme")] = str(scheme, "state");
+        if (scheme.at("submission").is_object())
+            shown[str(scheme, "scheme")] = str(scheme.at("submission").as_object(), "submission_id") + " " +
+                                           str(scheme.at("submission").as_object(), "status");
+    }
+    EXPECT_EQ(states["QOF"], "submitted");
+    EXPECT_EQ(shown["QOF"], newer + " queued");
+    EXPECT_EQ(states["LDHC"], "declared");
+    EXPECT_EQ(shown["LDHC"], ldhc + " calculated");
+}
+
 TEST_F(sign_off, organisations_file_is_reread_on_sighup) {
     auto gw = start();
     insert_submission("B82002", "2025-03-30T10:00:00.000Z");
@@ -664,8 +759,9 @@ TEST_F(sign_off, postgres_down_is_503_at_once_and_uploads_go_on) {
         EXPECT_EQ(a->status, 503) << path;
         EXPECT_FALSE(a->header("retry-after").empty()) << path;
     }
-    // The admission path never waits on PostgreSQL.
-    const auto upload = ask(gw->port(), submit_request(a_, "s-1", qof_body("A81001")));
+    // The admission path never waits on PostgreSQL. (Another practice's: A81001's would supersede
+    // the submission declared below.)
+    const auto upload = ask(gw->port(), submit_request(b_, "s-1", qof_body("B82002")));
     EXPECT_EQ(upload->status, 202) << upload->body;
     EXPECT_EQ(get(*gw, a_, "/readyz")->status, 200);
     postgres().start();

@@ -6,6 +6,7 @@
 
 #include "queue/admission.hpp"
 #include "queue/keys.hpp"
+#include "queue/latest.hpp"
 
 #include <gtest/gtest.h>
 
@@ -130,13 +131,13 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
                                                           {"body", request.queue_payload}}));
 
     // The status record GET /v1/submissions/{id} reads.
-    EXPECT_EQ(hgetall(server(), submission), (std::map<std::string, std::string>{
-                                                 {"id", call.submission_id},
-                                                 {"practice", "A81001"},
-                                                 {"status", "queued"},
-                                                 {"attempts", "0"},
-                                                 {"received_at", request.received_at},
-                                                 {"content_sha256", request.body_sha256_hex}}));
+    EXPECT_EQ(hgetall(server(), submission),
+              (std::map<std::string, std::string>{{"id", call.submission_id},
+                                                  {"practice", "A81001"},
+                                                  {"status", "queued"},
+                                                  {"attempts", "0"},
+                                                  {"received_at", request.received_at},
+                                                  {"content_sha256", request.body_sha256_hex}}));
     const auto submission_ttl = server().command({"TTL", submission}).as_integer();
     EXPECT_GT(submission_ttl, 3590);
     EXPECT_LE(submission_ttl, 3600);
@@ -160,6 +161,45 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
 
     // The stream itself has no expiry (entries leave only when acknowledged and trimmed).
     EXPECT_EQ(server().command({"TTL", queue_stream}).as_integer(), -1);
+}
+
+// With a latest field (the gateway always sends one) the admitted id becomes the practice's latest
+// for that period and scheme, with the records' TTL; a replay changes nothing.
+TEST_F(admission, the_latest_admission_per_period_and_scheme_is_recorded) {
+    auto admit_with = [&](std::string_view key, std::string_view body, std::string_view scheme) {
+        auto request = requests_.make("A81001", key, body);
+        request.latest_field = queue::latest_field("2024-25", scheme);
+        auto call = requests_.build(request);
+        const auto result = admit(server(), call);
+        return std::make_pair(call, result);
+    };
+    const auto [first, first_result] = admit_with("key-1", R"({"n":1})", "QOF");
+    ASSERT_EQ(first_result.outcome, admission_outcome::accepted) << first_result.error;
+    ASSERT_EQ(first.keys.size(), 5u);
+    const std::string latest = first.keys[4];
+    EXPECT_EQ(latest, queue::latest_key(first.shard, "A81001"));
+    EXPECT_EQ(hgetall(server(), latest), (std::map<std::string, std::string>{{"2024-25/QOF", first.submission_id}}));
+    const auto ttl = server().command({"TTL", latest}).as_integer();
+    EXPECT_GT(ttl, 3590);
+    EXPECT_LE(ttl, 3600);
+
+    const auto [ldhc, ldhc_result] = admit_with("key-2", R"({"n":2})", "LDHC");
+    ASSERT_EQ(ldhc_result.outcome, admission_outcome::accepted) << ldhc_result.error;
+    const auto [second, second_result] = admit_with("key-3", R"({"n":3})", "QOF");
+    ASSERT_EQ(second_result.outcome, admission_outcome::accepted) << second_result.error;
+    const std::map<std::string, std::string> expected = {{"2024-25/QOF", second.submission_id},
+                                                         {"2024-25/LDHC", ldhc.submission_id}};
+    EXPECT_EQ(hgetall(server(), latest), expected);
+
+    // A replay of the first admits nothing and leaves the latest alone.
+    const auto [replay, replay_result] = admit_with("key-1", R"({"n":1})", "QOF");
+    EXPECT_EQ(replay_result.outcome, admission_outcome::replayed);
+    EXPECT_EQ(hgetall(server(), latest), expected);
+
+    // As the gateway reads it.
+    const auto reading = queue::read_latest(to_reply(server().command({"HGETALL", latest})));
+    ASSERT_TRUE(reading.valid);
+    EXPECT_EQ(queue::latest_id(reading, "2024-25", "QOF"), second.submission_id);
 }
 
 TEST_F(admission, same_key_same_body_replays_the_first_answer_without_queueing_or_charging) {
@@ -201,12 +241,9 @@ TEST_F(admission, replay_is_answered_even_when_the_practice_is_over_its_limit) {
 }
 
 TEST_F(admission, same_key_different_body_is_reused_and_writes_nothing) {
-    ASSERT_EQ(admit(server(), requests_.call("A81001", "key-1", "body", t0))
-                  .outcome,
-              admission_outcome::accepted);
+    ASSERT_EQ(admit(server(), requests_.call("A81001", "key-1", "body", t0)).outcome, admission_outcome::accepted);
     const snapshot before = take_snapshot(server());
-    const auto result =
-        admit(server(), requests_.call("A81001", "key-1", "other body", t0));
+    const auto result = admit(server(), requests_.call("A81001", "key-1", "other body", t0));
     EXPECT_EQ(result.outcome, admission_outcome::reused);
     EXPECT_EQ(result.remaining, 2u);
     EXPECT_EQ(result.reset_after_us, 500'000);
@@ -234,9 +271,7 @@ TEST_F(admission, pending_until_completed_then_replayed) {
     EXPECT_EQ(in_use.remaining, 2u);
     EXPECT_EQ(in_use.reset_after_us, 500'000 - 10);
     // A different body is still reused (the digest is checked first).
-    EXPECT_EQ(admit(server(), requests_.call("A81001", "key-1", "other", t0))
-                  .outcome,
-              admission_outcome::reused);
+    EXPECT_EQ(admit(server(), requests_.call("A81001", "key-1", "other", t0)).outcome, admission_outcome::reused);
     EXPECT_EQ(take_snapshot(server()), before);
 
     // After WAIT: complete. The TTL stays; pending_until goes.
@@ -280,8 +315,7 @@ TEST_F(admission, a_pending_record_of_a_crashed_gateway_replays_after_the_pendin
     const auto early_retry = requests_.make("A81001", "key-1", "body", t0 + timeout_us - 1);
     const auto early = admit(server(), requests_.build(early_retry));
     EXPECT_EQ(early.outcome, admission_outcome::in_use);
-    const auto late = admit(
-        server(), requests_.call("A81001", "key-1", "body", t0 + timeout_us));
+    const auto late = admit(server(), requests_.call("A81001", "key-1", "body", t0 + timeout_us));
     EXPECT_EQ(late.outcome, admission_outcome::replayed);
     EXPECT_EQ(late.replay_submission_id, first.submission_id);
 }
@@ -289,8 +323,7 @@ TEST_F(admission, a_pending_record_of_a_crashed_gateway_replays_after_the_pendin
 TEST_F(admission, a_limited_request_writes_nothing_at_all) {
     for (int i = 1; i <= 3; ++i) {
         const auto request = requests_.make("A81001", numbered("key-", i), numbered("body ", i), t0);
-        ASSERT_EQ(admit(server(), requests_.build(request)).outcome,
-                  admission_outcome::accepted);
+        ASSERT_EQ(admit(server(), requests_.build(request)).outcome, admission_outcome::accepted);
     }
     const snapshot before = take_snapshot(server());
     ASSERT_EQ(before.dbsize, 1 + 1 + 3 + 3);  // tat, stream, 3 idempotency and 3 status records
@@ -336,12 +369,8 @@ TEST_F(admission, another_practice_is_not_limited_by_a_busy_one) {
     for (int i = 0; i < 5; ++i) {
         (void)admit(server(), requests_.call("A81001", numbered("k", i), "body", t0));
     }
-    EXPECT_EQ(admit(server(), requests_.call("A81001", "k9", "body", t0))
-                  .outcome,
-              admission_outcome::limited);
-    EXPECT_EQ(admit(server(), requests_.call("B82005", "k9", "body", t0))
-                  .outcome,
-              admission_outcome::accepted);
+    EXPECT_EQ(admit(server(), requests_.call("A81001", "k9", "body", t0)).outcome, admission_outcome::limited);
+    EXPECT_EQ(admit(server(), requests_.call("B82005", "k9", "body", t0)).outcome, admission_outcome::accepted);
 }
 
 TEST_F(admission, concurrent_retries_queue_exactly_once) {
@@ -356,8 +385,7 @@ TEST_F(admission, concurrent_retries_queue_exactly_once) {
         workers.emplace_back([&, t] {
             request_factory requests(settings_, 100 + static_cast<std::uint64_t>(t));
             for (int a = 0; a < attempts; ++a) {
-                const auto result = admit(
-                    server(), requests.call("A81001", "retry-storm", "body"));
+                const auto result = admit(server(), requests.call("A81001", "retry-storm", "body"));
                 if (result.outcome == admission_outcome::accepted) {
                     ++accepted;
                 } else if (result.outcome == admission_outcome::replayed) {
