@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# End to end: `ops/run-stack` starts redis-server and the gateway from this build, the curl
-# command it prints works exactly as printed, and `ops/run-stack stop` stops both by their pids.
+# End to end: `ops/run-stack` starts redis-server, PostgreSQL, the gateway and a worker from this
+# build, every curl command it prints works exactly as printed (with the ids it says to fill in):
+# submit, status, then the sign-off journey (declare with the statement digest, the commissioner
+# approves, the statement says approved, the operator's outstanding list), and `ops/run-stack
+# stop` stops them all by their pids.
 # Usage (from ctest): run_stack_test.sh REPO BUILD_DIR
 set -euo pipefail
 repo=$1
@@ -23,8 +26,10 @@ grep -q '^HTTP/1.1 200' <<<"$answer" || fail "the printed healthz curl did not g
 answer=$(bash -c "$submit_line" 2>/dev/null)  # exactly as printed
 grep -q '^HTTP/1.1 202' <<<"$answer" || fail "the printed submission curl did not get 202: $answer"
 location=$(grep -i '^Location:' <<<"$answer" | tr -d '\r' | cut -d' ' -f2)
-status_line=$(grep -E '^\s+curl .*/v1/submissions/<id>' <<<"$out" | head -n1 | sed 's/^ *//')
-status_line=${status_line//\/v1\/submissions\/<id>/$location}
+id=${location##*/}
+status_line=$(grep -E '^\s+curl .*/v1/submissions/\$id ' <<<"$out" | head -n1 | sed 's/^ *//')
+[[ -n $status_line ]] || fail "run-stack did not print the status curl"
+status_line="id=$id; $status_line"
 answer=$(bash -c "$status_line" 2>/dev/null)
 grep -q '^HTTP/1.1 200' <<<"$answer" && grep -Eq '"status":"(queued|processing|calculated)"' <<<"$answer" \
   || fail "the printed status curl, with the Location filled in, did not show the submission: $answer"
@@ -39,10 +44,33 @@ grep -q '"status":"calculated"' <<<"$answer" && grep -q '"payment_gbp"' <<<"$ans
 worker_pid=$(cat "$state/worker.pid")
 # ... and recorded it in the private PostgreSQL (the system of record) before acknowledging it.
 postgres_pid=$(cat "$state/postgres.pid")
-id=${location##*/}
 recorded=$(/usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p "$(cat "$state/postgres.port")" -U sluice -d sluice -qtAc \
   "SELECT status FROM submissions WHERE submission_id = '$id'")
 [[ $recorded == calculated ]] || fail "the submission is not recorded as calculated in the ledger: '$recorded'"
+
+# The sign-off journey, each line as printed.
+printed() { grep -E "$1" <<<"$out" | head -n1 | sed 's/^ *//'; }
+sha_line=$(printed '^\s+sha=')
+declare_line=$(printed '^\s+curl .*/v1/declarations -H')
+decision_line=$(printed '^\s+curl .*/decision -H')
+statement_line=$(printed '^\s+curl .*/v1/statements/')
+outstanding_line=$(printed '^\s+curl .*/v1/admin/outstanding')
+[[ -n $sha_line && -n $declare_line && -n $decision_line && -n $statement_line && -n $outstanding_line ]] \
+  || fail "run-stack did not print the sign-off curls"
+answer=$(bash -c "id=$id; $sha_line; $declare_line" 2>/dev/null)
+grep -q '^HTTP/1.1 201' <<<"$answer" || fail "the printed declaration did not get 201: $answer"
+declaration=$(grep -i '^Location:' <<<"$answer" | tr -d '\r' | cut -d' ' -f2)
+declaration=${declaration##*/}
+answer=$(bash -c "declaration=$declaration; $decision_line" 2>/dev/null)
+grep -q '^HTTP/1.1 200' <<<"$answer" && grep -q '"status":"approved"' <<<"$answer" \
+  || fail "the printed decision did not approve: $answer"
+answer=$(bash -c "$statement_line" 2>/dev/null)
+grep -q '^HTTP/1.1 200' <<<"$answer" && grep -q '"scheme":"QOF","state":"approved"' <<<"$answer" \
+  || fail "the printed statement does not say approved: $answer"
+answer=$(bash -c "$outstanding_line" 2>/dev/null)
+grep -q '^HTTP/1.1 200' <<<"$answer" && grep -q '"practice":"A81001"' <<<"$answer" \
+  || fail "the printed outstanding list did not answer: $answer"
+echo "sign-off journey: declared $declaration, approved, statement and outstanding read"
 
 gateway_pid=$(cat "$state/gateway.pid")
 redis_pid=$(cat "$state/redis.pid")
