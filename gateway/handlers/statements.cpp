@@ -22,6 +22,47 @@ using std::chrono::system_clock;
 
 namespace {
 
+struct totals {
+    std::int64_t total_pence = 0;
+    std::int64_t approved_pence = 0;
+};
+
+// One scheme's entry of the statement: its state, its figures (added to the totals when
+// calculated), its submission (the queued one when `pending_document` is set) and declaration.
+void append_scheme(std::string& list, const std::string& scheme, const ledger::statement_row* row,
+                   const std::optional<std::string>& pending_document, totals& totals) {
+    std::optional<std::string_view> submitted, declared;
+    bool on_current = false;
+    if (row) {
+        submitted = row->submission.status;
+        if (row->declaration) {
+            declared = row->declaration->status;
+            on_current = row->declaration->submission_id == row->submission.submission_id;
+        }
+    }
+    if (pending_document) {
+        submitted = "queued";
+        on_current = false;
+    }
+    const auto state_name = scheme_state(submitted, declared, on_current);
+    if (!list.empty()) list += ',';
+    list += "{\"scheme\":" + json_quoted(scheme) + ",\"state\":" + json_quoted(state_name);
+    if (!pending_document && row && row->submission.status == "calculated") {
+        list += ",\"points\":" + row->submission.points.value_or("null");
+        list += ",\"payment_gbp\":" + row->submission.payment_gbp.value_or("null");
+        if (const auto p = pence_of(row->submission.payment_gbp.value_or(""))) {
+            totals.total_pence += *p;
+            if (state_name == "approved") totals.approved_pence += *p;
+        }
+    }
+    list += ",\"submission\":" + (pending_document ? *pending_document
+                                  : row            ? submission_document(row->submission, true)
+                                                   : std::string("null"));
+    list +=
+        ",\"declaration\":" + (row && row->declaration ? declaration_document(*row->declaration) : std::string("null"));
+    list += '}';
+}
+
 net::awaitable<void> answer(exchange x, request_state& state) {
     const auto now = system_clock::now();
     const credentials::credential* who = co_await authenticate_for_sign_off(x, now);
@@ -54,7 +95,7 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     // statement is as PostgreSQL knows it.
     const auto latest = co_await latest_in_redis(x, practice);
 
-    std::int64_t total_pence = 0, approved_pence = 0;
+    totals totals;
     std::string list;
     for (const auto& scheme : schemes) {
         const auto it = by_scheme.find(scheme);
@@ -71,41 +112,7 @@ net::awaitable<void> answer(exchange x, request_state& state) {
                     pending_document = status_document(id, *record);
             }
         }
-        std::optional<std::string_view> submitted, declared;
-        bool on_current = false;
-        if (row) {
-            submitted = row->submission.status;
-            if (row->declaration) {
-                declared = row->declaration->status;
-                on_current = row->declaration->submission_id == row->submission.submission_id;
-            }
-        }
-        if (pending_document) {
-            submitted = "queued";
-            on_current = false;
-        }
-        const auto state_name = scheme_state(submitted, declared, on_current);
-        if (!list.empty()) list += ',';
-        list += "{\"scheme\":" + json_quoted(scheme) + ",\"state\":" + json_quoted(state_name);
-        if (pending_document) {
-            list += ",\"submission\":" + *pending_document;
-            list += ",\"declaration\":" +
-                    (row && row->declaration ? declaration_document(*row->declaration) : std::string("null"));
-            list += '}';
-            continue;
-        }
-        if (row && row->submission.status == "calculated") {
-            list += ",\"points\":" + row->submission.points.value_or("null");
-            list += ",\"payment_gbp\":" + row->submission.payment_gbp.value_or("null");
-            if (const auto p = pence_of(row->submission.payment_gbp.value_or(""))) {
-                total_pence += *p;
-                if (state_name == "approved") approved_pence += *p;
-            }
-        }
-        list += ",\"submission\":" + (row ? submission_document(row->submission, true) : std::string("null"));
-        list += ",\"declaration\":" +
-                (row && row->declaration ? declaration_document(*row->declaration) : std::string("null"));
-        list += '}';
+        append_scheme(list, scheme, row, pending_document, totals);
     }
 
     const auto& window = period->declarations();
@@ -116,8 +123,8 @@ net::awaitable<void> answer(exchange x, request_state& state) {
             (window.open ? json_quoted(config::format_rfc3339(*window.open)) : std::string("null"));
     body += ",\"declarations_close\":" +
             (window.close ? json_quoted(config::format_rfc3339(*window.close)) : std::string("null"));
-    body += ",\"payment_gbp\":" + decimal_of(total_pence);
-    body += ",\"approved_payment_gbp\":" + decimal_of(approved_pence);
+    body += ",\"payment_gbp\":" + decimal_of(totals.total_pence);
+    body += ",\"approved_payment_gbp\":" + decimal_of(totals.approved_pence);
     body += ",\"schemes\":[" + list + "]}";
     x.res.status = 200;
     x.res.body = std::move(body);

@@ -199,27 +199,21 @@ net::awaitable<void> at_headers(exchange x, request_state& state) {
     state.answered = false;
 }
 
-// With the body: validation and the one atomic admission script.
-net::awaitable<void> answer(exchange x, request_state& state) {
-    const credentials::credential* who = state.who;
-    const std::string_view key = x.req["Idempotency-Key"];
-    const auto now = system_clock::now();
-    const auto parsed = queue::parse_submission(x.req.body(), x.rt.catalogue);
+// The faults of a parsed body that stop it before Redis (422, 403 for another practice's body, 409
+// for a closed period): answered, counted, and false.
+bool admissible(const exchange& x, const queue::submission_result& parsed, const std::string& practice,
+                system_clock::time_point now) {
     if (!parsed.ok()) {
         answer_fault(x.res, parsed.fault());
         count(x.c, admission_verdict::invalid);
-        co_await add_current_rate_limit(x, who->practice);
-        co_return;
+        return false;
     }
-    if (parsed.value().practice != who->practice) {
-        make_problem(
-            x.res, problem::forbidden,
-            "the token is practice " + who->practice + "'s; the body is for practice " + parsed.value().practice);
+    if (parsed.value().practice != practice) {
+        make_problem(x.res, problem::forbidden,
+                     "the token is practice " + practice + "'s; the body is for practice " + parsed.value().practice);
         count(x.c, admission_verdict::forbidden);
-        co_await add_current_rate_limit(x, who->practice);
-        co_return;
+        return false;
     }
-
     // After its declarations close a period is view-only for practices (API.md): nothing is queued.
     if (const auto* period = x.rt.catalogue.period(parsed.value().period);
         period != nullptr && !period->declarations().accepts_submissions(now)) {
@@ -227,6 +221,62 @@ net::awaitable<void> answer(exchange x, request_state& state) {
                      "period " + parsed.value().period + " is closed: declarations were open " +
                          period->declarations().describe() + "; it is view-only now and nothing was queued");
         count(x.c, admission_verdict::invalid);
+        return false;
+    }
+    return true;
+}
+
+// Every outcome of the admission script but accepted: the answer it means.
+void answer_refused(const exchange& x, const queue::admission_result& result, const std::string& practice) {
+    switch (result.outcome) {
+    case queue::admission_outcome::accepted: break;
+    case queue::admission_outcome::replayed:
+        x.res.status = static_cast<unsigned>(result.replay_status);
+        x.res.body = result.replay_body;
+        x.res.add_header("Idempotent-Replayed", "true");
+        x.res.add_header("Location", "/v1/submissions/" + result.replay_submission_id);
+        add_rate_limit(x, result.remaining, result.reset_after_us);
+        count(x.c, admission_verdict::replayed);
+        if (result.replay_status / 100 == 2) x.c.shared.admitted_practices.insert(practice);
+        return;
+    case queue::admission_outcome::reused:
+        make_problem(x.res, problem::idempotency_key_reused,
+                     "this Idempotency-Key was used with a different body; use a new key for a new submission");
+        add_rate_limit(x, result.remaining, result.reset_after_us);
+        count(x.c, admission_verdict::reused);
+        return;
+    case queue::admission_outcome::in_use:
+        make_problem(x.res, problem::idempotency_key_in_use,
+                     "the first request with this Idempotency-Key is still being processed");
+        x.res.add_header("Retry-After", "1");
+        add_rate_limit(x, result.remaining, result.reset_after_us);
+        count(x.c, admission_verdict::conflict);
+        return;
+    case queue::admission_outcome::limited:
+        make_problem(x.res, problem::rate_limited,
+                     "practice " + practice + " is over its submission rate; nothing was queued");
+        x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(result.retry_after_us)));
+        add_rate_limit(x, 0, result.reset_after_us);
+        count(x.c, admission_verdict::limited);
+        remember_limited(x.c, practice, result.retry_after_us);
+        return;
+    case queue::admission_outcome::expired:
+        shed(x, problem::unavailable,
+             "the submission store was too slow; nothing was queued, retry with the same Idempotency-Key");
+        return;
+    case queue::admission_outcome::invalid_reply: break;
+    }
+    config::log(config::log_level::error, "admission script answered unexpectedly: " + result.error);
+    shed(x, problem::unavailable, "the submission store answered unexpectedly; nothing was queued, retry later");
+}
+
+// With the body: validation and the one atomic admission script.
+net::awaitable<void> answer(exchange x, request_state& state) {
+    const credentials::credential* who = state.who;
+    const std::string_view key = x.req["Idempotency-Key"];
+    const auto now = system_clock::now();
+    const auto parsed = queue::parse_submission(x.req.body(), x.rt.catalogue);
+    if (!admissible(x, parsed, who->practice, now)) {
         co_await add_current_rate_limit(x, who->practice);
         co_return;
     }
@@ -283,54 +333,14 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     }
 
     const auto result = queue::parse_admission_reply(reply);
-    switch (result.outcome) {
-    case queue::admission_outcome::accepted:
-        if (x.rt.settings.durability.replicas > 0) co_await wait_for_replicas(x, who->practice, key, submission_id);
-        x.res.status = 202;
-        x.res.body = receipt;
-        x.res.add_header("Location", "/v1/submissions/" + submission_id);
-        add_rate_limit(x, result.remaining, result.reset_after_us);
-        count(x.c, admission_verdict::accepted);
-        x.c.shared.admitted_practices.insert(who->practice);
-        co_return;
-    case queue::admission_outcome::replayed:
-        x.res.status = static_cast<unsigned>(result.replay_status);
-        x.res.body = result.replay_body;
-        x.res.add_header("Idempotent-Replayed", "true");
-        x.res.add_header("Location", "/v1/submissions/" + result.replay_submission_id);
-        add_rate_limit(x, result.remaining, result.reset_after_us);
-        count(x.c, admission_verdict::replayed);
-        if (result.replay_status / 100 == 2) x.c.shared.admitted_practices.insert(who->practice);
-        co_return;
-    case queue::admission_outcome::reused:
-        make_problem(x.res, problem::idempotency_key_reused,
-                     "this Idempotency-Key was used with a different body; use a new key for a new submission");
-        add_rate_limit(x, result.remaining, result.reset_after_us);
-        count(x.c, admission_verdict::reused);
-        co_return;
-    case queue::admission_outcome::in_use:
-        make_problem(x.res, problem::idempotency_key_in_use,
-                     "the first request with this Idempotency-Key is still being processed");
-        x.res.add_header("Retry-After", "1");
-        add_rate_limit(x, result.remaining, result.reset_after_us);
-        count(x.c, admission_verdict::conflict);
-        co_return;
-    case queue::admission_outcome::limited:
-        make_problem(x.res, problem::rate_limited,
-                     "practice " + who->practice + " is over its submission rate; nothing was queued");
-        x.res.add_header("Retry-After", std::to_string(ratelimit::retry_after_seconds(result.retry_after_us)));
-        add_rate_limit(x, 0, result.reset_after_us);
-        count(x.c, admission_verdict::limited);
-        remember_limited(x.c, who->practice, result.retry_after_us);
-        co_return;
-    case queue::admission_outcome::expired:
-        shed(x, problem::unavailable,
-             "the submission store was too slow; nothing was queued, retry with the same Idempotency-Key");
-        co_return;
-    case queue::admission_outcome::invalid_reply: break;
-    }
-    config::log(config::log_level::error, "admission script answered unexpectedly: " + result.error);
-    shed(x, problem::unavailable, "the submission store answered unexpectedly; nothing was queued, retry later");
+    if (result.outcome != queue::admission_outcome::accepted) co_return answer_refused(x, result, who->practice);
+    if (x.rt.settings.durability.replicas > 0) co_await wait_for_replicas(x, who->practice, key, submission_id);
+    x.res.status = 202;
+    x.res.body = receipt;
+    x.res.add_header("Location", "/v1/submissions/" + submission_id);
+    add_rate_limit(x, result.remaining, result.reset_after_us);
+    count(x.c, admission_verdict::accepted);
+    x.c.shared.admitted_practices.insert(who->practice);
 }
 
 }  // namespace
