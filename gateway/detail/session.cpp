@@ -92,13 +92,8 @@ net::awaitable<void> accept_loop(core& c) {
     co_await accept_connections(
         c, c.acceptor,
         [&c](tcp::socket s) {
-            net::co_spawn(
-                c.ioc,
-                [&c, s = std::move(s)]() mutable -> net::awaitable<void> {
-                    session<tcp::socket&> conn(c, std::move(s), nullptr);
-                    co_await conn.run();
-                },
-                net::detached);
+            using plain_session = session<tcp::socket&>;
+            plain_session::start(std::make_unique<plain_session>(c, std::move(s), nullptr));
         },
         [&c](tcp::socket s) {
             if (c.rejecting >= max_rejecting) return;  // the socket closes as it leaves scope

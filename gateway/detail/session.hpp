@@ -11,12 +11,25 @@
 // What a request asks for is not decided here: the router (router.hpp) names its handler
 // (handlers/), which fills the response; the session reads, dispatches and writes.
 //
-// The loop is one template over the stream it reads and writes: the TCP socket itself (plain
-// HTTP, session.cpp) or a TLS stream over it (session_tls.cpp). Both instantiations compile the
-// same request path; the TLS one adds the handshake (under limits.header_timeout_ms, so a client
-// that connects and never sends a ClientHello is cut like one that never sends a header), reads
-// through OpenSSL while idle, and says close_notify at the end. Only session_tls.cpp includes
-// the SSL headers.
+// The request path is one template over the stream it reads and writes: the TCP socket itself
+// (plain HTTP, session.cpp) or a TLS stream over it (session_tls.cpp). Both instantiations compile
+// the same serve_one(); they differ in how they wait between requests.
+//
+// A plain connection holds no coroutine while it is idle: the session is a heap object owned by
+// whatever is pending on it. Idle, that is a callback wait for the socket to become readable
+// (wait_for_request: a few dozen bytes of handler, no coroutine frames). When bytes arrive it
+// spawns serve_arrived(), a coroutine that answers what came (pipelined requests included) and,
+// once the buffer is empty, hands the session back to a new callback wait and ends. Whoever holds
+// the session last when the connection ends (an error, the sweep's cut, the drain) deletes it.
+// Thousands of keep-alive connections waiting at the deadline cost the object and the wait, not
+// ~1.8 KB of coroutine frames each (bench/idle_memory.sh). The price is one co_spawn per burst of
+// requests on a connection.
+//
+// A TLS connection keeps one coroutine for its life (run_tls): it adds the handshake (under
+// limits.header_timeout_ms, so a client that connects and never sends a ClientHello is cut like
+// one that never sends a header), reads through OpenSSL while idle (OpenSSL may already hold a
+// pipelined request), and says close_notify at the end. Only session_tls.cpp includes the SSL
+// headers.
 #pragma once
 
 #include "gateway/detail/core.hpp"
@@ -40,6 +53,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <memory>
 #include <optional>
 #include <type_traits>
 
@@ -104,7 +118,10 @@ public:
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
-    net::awaitable<void> run();
+    // Plain HTTP: serves the connection until it ends, then deletes the session.
+    static void start(std::unique_ptr<session> self) requires(!tls);
+    // TLS: the connection's one coroutine.
+    net::awaitable<void> run_tls() requires tls;
 
 private:
     enum class next { keep_going, close };
@@ -114,6 +131,13 @@ private:
         deadline = limit.count() > 0 ? clock::now() + limit : clock::time_point::max();
     }
     net::awaitable<next> serve_one(const runtime& rt);
+    static void wait_for_request(std::unique_ptr<session> self);
+    static net::awaitable<void> serve_arrived(std::unique_ptr<session> self);
+    void close_socket() noexcept {
+        error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
     void release_idle_memory() noexcept {
         buffer_.shrink_to_fit();
         parser_.reset();
@@ -141,66 +165,89 @@ private:
 };
 
 template <class Stream, class Owner>
-net::awaitable<void> session<Stream, Owner>::run() {
+void session<Stream, Owner>::start(std::unique_ptr<session> self) requires(!tls) {
     error_code nb;
-    socket.non_blocking(true, nb);  // read_some below must never block the core's thread
-    if constexpr (tls) {
-        // The handshake counts as the header's first part: a client that opens TCP and sends no
-        // ClientHello (or stalls in it) is cut at limits.header_timeout_ms by the sweep.
-        enter(session_phase::header, ms(core_.state->settings.limits.header_timeout_ms));
-        auto [ec] = co_await stream_.async_handshake(Stream::server, use_tuple);
-        if (ec) {
-            core_.metrics.tls_handshake_failures.add(1);
-            co_return;  // the socket closes with the session
+    self->socket.non_blocking(true, nb);  // read_some below must never block the core's thread
+    wait_for_request(std::move(self));
+}
+
+// Idle: no buffer, parser, answer or coroutine held while waiting (thousands of keep-alive
+// connections wait at once); the pending wait owns the session.
+template <class Stream, class Owner>
+void session<Stream, Owner>::wait_for_request(std::unique_ptr<session> self) {
+    session& s = *self;
+    if (s.core_.draining) return s.close_socket();  // and the session ends with `self`
+    s.release_idle_memory();
+    s.enter(session_phase::idle, ms(s.core_.state->settings.limits.idle_timeout_ms));
+    // No read attempted before the socket is readable.
+    s.socket.async_wait(tcp::socket::wait_read, [self = std::move(self)](error_code ec) mutable {
+        if (ec) return;  // cut off by the sweep, or the drain: the session ends here
+        session& s = *self;
+        // One read of everything that has arrived, into the core's scratch buffer; only what came
+        // is kept (usually a whole request: head and body, so no second read).
+        error_code rec;
+        const auto n = s.socket.read_some(net::buffer(s.core_.scratch), rec);
+        if (rec == net::error::would_block || rec == net::error::try_again) return wait_for_request(std::move(self));
+        if (rec) return s.close_socket();  // closed by the client
+        net::buffer_copy(s.buffer_.prepare(n), net::buffer(s.core_.scratch.data(), n));
+        s.buffer_.commit(n);
+        net::co_spawn(s.core_.ioc, serve_arrived(std::move(self)), net::detached);
+    });
+}
+
+// Answers what has arrived, request by request (pipelined ones in order: leftover bytes stay in
+// buffer_), then waits for the next without a coroutine.
+template <class Stream, class Owner>
+net::awaitable<void> session<Stream, Owner>::serve_arrived(std::unique_ptr<session> self) {
+    session& s = *self;
+    do {
+        // The snapshot as the request arrives, held to its end: a SIGHUP may replace core_.state
+        // meanwhile, and the request must see one configuration throughout.
+        const std::shared_ptr<const runtime> rt = s.core_.state;
+        if ((co_await s.serve_one(*rt)) == next::close) {
+            s.close_socket();
+            co_return;
         }
-        count_tls_handshake(core_, stream_.native_handle());
+    } while (s.buffer_.size() != 0);
+    wait_for_request(std::move(self));
+}
+
+template <class Stream, class Owner>
+net::awaitable<void> session<Stream, Owner>::run_tls() requires tls {
+    error_code nb;
+    socket.non_blocking(true, nb);
+    // The handshake counts as the header's first part: a client that opens TCP and sends no
+    // ClientHello (or stalls in it) is cut at limits.header_timeout_ms by the sweep.
+    enter(session_phase::header, ms(core_.state->settings.limits.header_timeout_ms));
+    auto [ec] = co_await stream_.async_handshake(Stream::server, use_tuple);
+    if (ec) {
+        core_.metrics.tls_handshake_failures.add(1);
+        co_return;  // the socket closes with the session
     }
+    count_tls_handshake(core_, stream_.native_handle());
     for (;;) {
         if (buffer_.size() == 0) {
             if (core_.draining) break;
-            // Idle: no buffer, parser or answer held while waiting (thousands of keep-alive
-            // connections wait at once). Written out here, not in a helper coroutine: this is the
-            // plain path's hot loop, and a nested awaitable would cost a frame per request.
             release_idle_memory();
             enter(session_phase::idle, ms(core_.state->settings.limits.idle_timeout_ms));
-            if constexpr (tls) {
-                // OpenSSL may hold bytes already read from the socket (a pipelined request), so
-                // the wait is a read through it; idle, OpenSSL holds no record buffer
-                // (SSL_MODE_RELEASE_BUFFERS).
-                auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(tls_idle_read_bytes), use_tuple);
-                if (ec) break;  // closed by the client, cut off by the sweep, or the drain
-                buffer_.commit(n);
-            } else {
-                // No read attempted before the socket is readable.
-                auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-                if (ec) break;  // cut off by the sweep, or the drain
-                // One read of everything that has arrived, into the core's scratch buffer; only
-                // what came is kept (usually a whole request: head and body, so no second read).
-                error_code rec;
-                const auto n = socket.read_some(net::buffer(core_.scratch), rec);
-                if (rec == net::error::would_block || rec == net::error::try_again) continue;
-                if (rec) break;  // closed by the client
-                net::buffer_copy(buffer_.prepare(n), net::buffer(core_.scratch.data(), n));
-                buffer_.commit(n);
-            }
+            // OpenSSL may hold bytes already read from the socket (a pipelined request), so the
+            // wait is a read through it; idle, OpenSSL holds no record buffer
+            // (SSL_MODE_RELEASE_BUFFERS).
+            auto [rec, n] = co_await stream_.async_read_some(buffer_.prepare(tls_idle_read_bytes), use_tuple);
+            if (rec) break;  // closed by the client, cut off by the sweep, or the drain
+            buffer_.commit(n);
         }
-        // The snapshot as the request arrives, held to its end: a SIGHUP may replace core_.state
-        // meanwhile, and the request must see one configuration throughout.
         const std::shared_ptr<const runtime> rt = core_.state;
         if ((co_await serve_one(*rt)) == next::close) break;
     }
-    error_code ignored;
-    if constexpr (tls) {
-        // close_notify, then the peer's (or its EOF), within the linger time: a client may then
-        // tell a complete answer from a truncated one.
-        if (!lingered_ && socket.is_open()) {
-            enter(session_phase::linger, linger_time);
-            auto [sec] = co_await stream_.async_shutdown(use_tuple);
-            (void)sec;
-        }
+    // close_notify, then the peer's (or its EOF), within the linger time: a client may then tell
+    // a complete answer from a truncated one.
+    if (!lingered_ && socket.is_open()) {
+        enter(session_phase::linger, linger_time);
+        auto [sec] = co_await stream_.async_shutdown(use_tuple);
+        (void)sec;
     }
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    close_socket();
 }
 
 template <class Stream, class Owner>

@@ -26,7 +26,7 @@ net::awaitable<void> tls_accept_loop(core& c) {
                     auto& ssl = context->ssl();
                     session<tls_stream, std::shared_ptr<const tls_context>> conn(c, std::move(s), std::move(context),
                                                                                  ssl);
-                    co_await conn.run();
+                    co_await conn.run_tls();
                 },
                 net::detached);
         },
