@@ -25,7 +25,6 @@
 #include <atomic>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -160,6 +159,29 @@ protected:
             return shown;
         }
         return post(gw, practice, "/v1/declarations", key, declaration_body(id, sha256_hex(result_bytes(shown->body))));
+    }
+
+    // Each request on its own connection, all sent at once (connected first, released together).
+    static std::vector<std::optional<http_answer>> at_once(const gateway_process& gw,
+                                                           const std::vector<std::string>& requests) {
+        std::vector<std::unique_ptr<raw_client>> clients;
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            clients.push_back(std::make_unique<raw_client>(gw.port()));
+            EXPECT_TRUE(clients.back()->connected());
+        }
+        std::vector<std::optional<http_answer>> answers(requests.size());
+        std::atomic<bool> go{false};
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            threads.emplace_back([&, i] {
+                while (!go.load()) std::this_thread::yield();
+                auto& c = *clients[i];
+                answers[i] = c.send(requests[i]) ? c.read_answer(30s) : std::nullopt;
+            });
+        }
+        go = true;
+        for (auto& t : threads) t.join();
+        return answers;
     }
 
     std::string standing(const std::string& practice) const {
@@ -482,40 +504,26 @@ TEST_F(sign_off, fifty_concurrent_declarations_one_201) {
     const auto id = insert_submission("A81001", "2025-03-30T10:00:00.000Z");
     const auto body = declaration_body(id, sha256_hex(result_json));
     constexpr int n = 50;
-    std::vector<std::unique_ptr<raw_client>> clients;
-    for (int i = 0; i < n; ++i) {
-        clients.push_back(std::make_unique<raw_client>(gw->port()));
-        ASSERT_TRUE(clients.back()->connected());
-    }
-    std::atomic<int> created{0}, conflicts{0}, other{0};
-    std::atomic<bool> go{false};
-    std::mutex others_mutex;
+    std::vector<std::string> requests;
+    for (int i = 0; i < n; ++i)
+        requests.push_back(post_request(
+            "/v1/declarations", body,
+            auth(a_) + "Idempotency-Key: key-" + std::to_string(i) + "\r\nContent-Type: application/json\r\n"));
+    int created = 0, conflicts = 0, other = 0;
     std::vector<std::string> others;
-    std::vector<std::thread> threads;
-    for (int i = 0; i < n; ++i) {
-        threads.emplace_back([&, i] {
-            while (!go.load()) std::this_thread::yield();
-            const auto request = post_request(
-                "/v1/declarations", body,
-                auth(a_) + "Idempotency-Key: key-" + std::to_string(i) + "\r\nContent-Type: application/json\r\n");
-            auto& c = *clients[static_cast<std::size_t>(i)];
-            const auto a = c.send(request) ? c.read_answer(30s) : std::nullopt;
-            if (a && a->status == 201) {
-                ++created;
-            } else if (a && a->status == 409 && is_problem(*a, "already-declared")) {
-                ++conflicts;
-            } else {
-                ++other;
-                std::lock_guard lock(others_mutex);
-                others.push_back(a ? std::to_string(a->status) + " " + a->body : "no answer");
-            }
-        });
+    for (const auto& a : at_once(*gw, requests)) {
+        if (a && a->status == 201) {
+            ++created;
+        } else if (a && a->status == 409 && is_problem(*a, "already-declared")) {
+            ++conflicts;
+        } else {
+            ++other;
+            others.push_back(a ? std::to_string(a->status) + " " + a->body : "no answer");
+        }
     }
-    go = true;
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(created.load(), 1);
-    EXPECT_EQ(conflicts.load(), n - 1);
-    EXPECT_EQ(other.load(), 0) << (others.empty() ? std::string() : others.front()) << gw->log();
+    EXPECT_EQ(created, 1);
+    EXPECT_EQ(conflicts, n - 1);
+    EXPECT_EQ(other, 0) << (others.empty() ? std::string() : others.front()) << gw->log();
     EXPECT_EQ(standing("A81001"), "1");
     EXPECT_EQ(postgres().scalar("SELECT count(*) FROM idempotency_records", url_), "1");
 }
@@ -530,25 +538,9 @@ TEST_F(sign_off, one_key_on_twenty_connections_one_declaration) {
     const auto id = insert_submission("A81001", "2025-03-30T10:00:00.000Z");
     const auto body = declaration_body(id, sha256_hex(result_json));
     constexpr int n = 20;
-    std::vector<std::unique_ptr<raw_client>> clients;
-    for (int i = 0; i < n; ++i) {
-        clients.push_back(std::make_unique<raw_client>(gw->port()));
-        ASSERT_TRUE(clients.back()->connected());
-    }
     const auto request = post_request("/v1/declarations", body,
                                       auth(a_) + "Idempotency-Key: same\r\nContent-Type: application/json\r\n");
-    std::vector<std::optional<http_answer>> answers(n);
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < n; ++i) {
-        threads.emplace_back([&, i] {
-            while (!go.load()) std::this_thread::yield();
-            auto& c = *clients[static_cast<std::size_t>(i)];
-            answers[static_cast<std::size_t>(i)] = c.send(request) ? c.read_answer(30s) : std::nullopt;
-        });
-    }
-    go = true;
-    for (auto& t : threads) t.join();
+    const auto answers = at_once(*gw, std::vector<std::string>(n, request));
     std::set<std::string> bodies;
     int fresh = 0;
     for (const auto& a : answers) {
