@@ -116,13 +116,14 @@ struct journey_record {
 
 // One stage's figures.
 struct stage_stats {
-    std::string name;                       // "status", "declare", "decide"
-    std::uint64_t calls = 0;                // final outcomes (one per practice in the stage)
-    std::uint64_t requests = 0;             // requests sent, retries and polls included
-    std::map<int, std::uint64_t> statuses;  // final outcomes by status (0: no answer)
-    latency_histogram latency;              // every answered request
-    std::chrono::nanoseconds elapsed{0};    // from the stage's first request to its last answer
-    double rate() const noexcept;           // calls per second of elapsed (0 if none)
+    std::string name;                                    // "status", "declare", "decide"
+    std::uint64_t calls = 0;                             // final outcomes (one per practice in the stage)
+    std::uint64_t requests = 0;                          // requests sent, retries and polls included
+    std::map<int, std::uint64_t> statuses;               // final outcomes by status (0: no answer)
+    latency_histogram latency;                           // every answered request
+    std::chrono::nanoseconds elapsed{0};                 // from the stage's first request to its last answer
+    std::chrono::system_clock::time_point started_at{};  // wall clock, to match samples taken elsewhere
+    double rate() const noexcept;                        // calls per second of elapsed (0 if none)
 };
 
 struct journey_result {

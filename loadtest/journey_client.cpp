@@ -187,6 +187,7 @@ bool stopped(const journey_options& options) { return options.stop != nullptr &&
 void status_stage(journey_result& result, const journey_options& options, const tcp::endpoint& endpoint) {
     stage_stats stats;
     stats.name = "status";
+    stats.started_at = std::chrono::system_clock::now();
     const auto started = steady::now();
     const auto give_up_at = started + options.spec.wait;
     std::vector<std::size_t> pending;
@@ -278,6 +279,7 @@ void declare_stage(journey_result& result, const journey_options& options, const
         calls.push_back(std::move(call));
         whose.push_back(i);
     }
+    stats.started_at = std::chrono::system_clock::now();
     const auto started = steady::now();
     run_calls(calls, options, endpoint, stats);
     stats.elapsed = steady::now() - started;
@@ -328,6 +330,7 @@ void decide_stage(journey_result& result, const journey_options& options, const 
         calls.push_back(std::move(call));
         whose.push_back(declared[k]);
     }
+    stats.started_at = std::chrono::system_clock::now();
     const auto started = steady::now();
     run_calls(calls, options, endpoint, stats);
     stats.elapsed = steady::now() - started;

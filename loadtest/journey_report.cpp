@@ -27,7 +27,12 @@ json::object stage_json(const stage_stats& stage) {
         latency["p99"] = ms(h.percentile(99));
         latency["max"] = ms(h.max());
     }
-    return {{"name", stage.name},
+    const auto epoch_ms = [](std::chrono::system_clock::time_point t) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+    };
+    return {{"started_at_ms", epoch_ms(stage.started_at)},
+            {"ended_at_ms", epoch_ms(stage.started_at) + static_cast<std::int64_t>(ms(stage.elapsed))},
+            {"name", stage.name},
             {"calls", stage.calls},
             {"requests", stage.requests},
             {"rate_per_s", stage.rate()},

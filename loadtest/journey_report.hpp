@@ -6,7 +6,8 @@
 //
 //   "journey": {"spec": "approve=80,...", "period": "2024-25", "practices": ["Z00000", ...],
 //               "stages": [{"name": "declare", "calls": 50, "requests": 50, "rate_per_s": 812.5,
-//                           "statuses": {"201": 50}, "elapsed_ms": ..., "latency_ms": {"p50": ...}}],
+//                           "statuses": {"201": 50}, "elapsed_ms": ..., "latency_ms": {"p50": ...},
+//                           "started_at_ms": ..., "ended_at_ms": ... (Unix epoch)}],
 //               "verdict": {...} | null,
 //               "records": [{"practice", "submission_id", "state", "statement_sha256", "points",
 //                            "payment_pence", "declare_status", "declare_attempts",
