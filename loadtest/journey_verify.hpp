@@ -4,8 +4,7 @@
 //   told 201 for its declaration  exactly one row for the practice and period, the declaration id
 //                                 it was told, of its submission, with the statement digest it
 //                                 sent and the points and payment it read in the result (and the
-//                                 201 repeated); standing (awaiting-approval or approved) unless a
-//                                 rejection was told 200
+//                                 201 repeated); awaiting approval unless a decision was sent
 //   a decision told 200           the row's status is that decision
 //   a decision told 4xx/5xx       the row is still awaiting approval
 //   a decision with no answer     either is allowed (it may have landed): counted as unknown
@@ -41,7 +40,7 @@ enum class journey_violation_kind : std::uint8_t {
     missing,                // told 201, no row
     extra,                  // rows the tool does not know (another id, or any row for a practice not told 201)
     wrong_figures,          // the row's points, payment, submission or digest differ from what was declared
-    not_standing,           // told 201 and no rejection told 200, but the row is not standing
+    not_standing,           // told 201 and no decision sent for it, but the row is decided
     decision_not_recorded,  // a decision told 200 whose row has another status
     decided_anyway,         // a decision refused (4xx/5xx) whose row is decided
 };

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace sluice::test {
@@ -275,6 +276,42 @@ TEST_F(journey_stack, ADeclarationStandingBeforeTheRunIsOneTheToolDoesNotKnow) {
         << run.output();
     EXPECT_NE(run.out.find("49 of 49 declarations told 201 found exactly as declared"), std::string::npos)
         << run.output();
+}
+
+// The journey's flags: each mistake is one line naming the flag, exit 2, before anything is sent.
+TEST(JourneyToolUsage, MistakesAreOneLineAndExit2) {
+    scratch_directory dir;
+    const auto tokens = dir.write("tokens.csv", "J00000,abcdefgh\n");
+    const auto orgs = dir.write("orgs.csv", "J00000,ICB00\n");
+    const std::vector<std::string> base{"--target",      "http://127.0.0.1:9", "--tokens",
+                                        tokens.string(), "--schedule",         "constant:rate=1,duration=1s",
+                                        "--catalogue",   SLUICE_CATALOGUE_DIR};
+    const auto with = [&](std::vector<std::string> extra) {
+        auto args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    };
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+        {{"--database", "postgresql://x"}, "--database goes with --journey"},
+        {{"--journey", "approve=101"}, "approve=101: expected a whole percentage from 0 to 100"},
+        {{"--journey", "approve=50"}, "approve= and reject= need --organisations FILE and --commissioner-tokens FILE"},
+        {{"--journey", "", "--verify"}, "--verify with --journey needs --database URL"},
+        {{"--journey", "", "--submissions-per-practice", "2"}, "--journey needs --submissions-per-practice 1"},
+        {{"--journey", "approve=50", "--organisations", orgs.string(), "--commissioner-tokens", orgs.string()},
+         "--commissioner-tokens: "},
+    };
+    for (const auto& [extra, message] : cases) {
+        const auto run = run_tool(dir.path(), with(extra), 30s);
+        EXPECT_EQ(run.exit_code, std::optional<int>(2)) << run.output();
+        EXPECT_NE(run.err.find(message), std::string::npos) << run.err;
+        EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+        EXPECT_TRUE(run.out.empty()) << run.out;
+    }
+    const auto verify = run_tool(
+        dir.path(), {"verify-journey", "--report", (dir.path() / "none.json").string(), "--database", "postgresql://x"},
+        30s);
+    EXPECT_EQ(verify.exit_code, std::optional<int>(2)) << verify.output();
+    EXPECT_NE(verify.err.find("--report"), std::string::npos) << verify.err;
 }
 
 }  // namespace
