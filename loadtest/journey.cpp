@@ -75,7 +75,8 @@ std::size_t value_end(std::string_view text, std::size_t at) noexcept {
 journey_spec parse_journey_spec(std::string_view text) {
     journey_spec spec;
     if (text.empty()) return spec;
-    for (const auto& field : detail::split_fields(text, spec_context, {"approve", "reject", "concurrency", "wait"})) {
+    for (const auto& field :
+         detail::split_fields(text, spec_context, {"approve", "reject", "concurrency", "wait", "rate"})) {
         if (field.key == "approve" || field.key == "reject") {
             const auto value = detail::parse_whole(field.value, spec_context, field.key);
             if (value > 100)
@@ -88,6 +89,12 @@ journey_spec parse_journey_spec(std::string_view text) {
                 throw std::invalid_argument("journey: concurrency=" + std::string(field.value) +
                                             ": expected from 1 to 10000 connections");
             spec.concurrency = static_cast<std::uint32_t>(value);
+        } else if (field.key == "rate") {
+            const auto value = detail::parse_number(field.value, spec_context, field.key);
+            if (value > 1'000'000)
+                throw std::invalid_argument("journey: rate=" + std::string(field.value) +
+                                            ": expected at most 1000000 requests/s (0: closed loop)");
+            spec.rate = value;
         } else {
             spec.wait = detail::parse_duration(field.value, spec_context, field.key);
         }
@@ -100,7 +107,8 @@ journey_spec parse_journey_spec(std::string_view text) {
 
 std::string format_journey_spec(const journey_spec& spec) {
     return "approve=" + std::to_string(spec.approve_percent) + ",reject=" + std::to_string(spec.reject_percent) +
-           ",concurrency=" + std::to_string(spec.concurrency) + ",wait=" + detail::format_duration(spec.wait);
+           ",concurrency=" + std::to_string(spec.concurrency) + ",wait=" + detail::format_duration(spec.wait) +
+           (spec.rate > 0 ? ",rate=" + detail::format_number(spec.rate) : std::string());
 }
 
 std::string_view decision_name(decision_kind kind) noexcept {

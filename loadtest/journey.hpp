@@ -8,7 +8,8 @@
 //
 // The journey runs in stages, each over every practice still in it before the next begins
 // (calculated, then declare, then decide), on a bounded number of keep-alive connections
-// (closed loop: a connection sends its next request once it has the answer to the last). Each
+// (closed loop: a connection sends its next request once it has the answer to the last; or, with
+// rate=, declarations and decisions due on an open-loop schedule). Each
 // stage's figures are its own: requests, statuses, latency per request, and its rate (final
 // outcomes per second of the stage), so the declaration rate is measured alone.
 //
@@ -18,6 +19,11 @@
 //                      approval); default 0 and 0
 //     concurrency      connections the journey uses (default 64)
 //     wait             how long to wait for every accepted submission to be calculated (default 60s)
+//     rate             the declare and decide stages open loop: call i is due at the stage's start
+//                      + i / rate, and its latency counts from then, however long it waited for a
+//                      free connection (no coordinated omission); give enough connections for the
+//                      rate times the latency. Default 0: closed loop (each connection sends its
+//                      next request once it has its answer)
 #pragma once
 
 #include <chrono>
@@ -37,6 +43,7 @@ struct journey_spec {
     unsigned reject_percent = 0;
     std::uint32_t concurrency = 64;
     std::chrono::nanoseconds wait = std::chrono::seconds{60};
+    double rate = 0;  // declare and decide stages: requests offered per second; 0: closed loop
 
     bool operator==(const journey_spec&) const = default;
 };
@@ -44,7 +51,8 @@ struct journey_spec {
 // Parses the --journey value (an empty text is every default). Throws std::invalid_argument naming
 // the field and what was expected.
 journey_spec parse_journey_spec(std::string_view text);
-// The canonical text: every field, "approve=80,reject=10,concurrency=64,wait=1m".
+// The canonical text: every field, "approve=80,reject=10,concurrency=64,wait=1m" (and ",rate=1000"
+// when open loop).
 std::string format_journey_spec(const journey_spec& spec);
 
 enum class decision_kind : std::uint8_t { none, approve, reject };

@@ -60,6 +60,8 @@ struct stage_run {
     std::vector<http_call>& calls;
     stage_stats& stats;
     std::size_t next = 0;
+    steady::time_point origin;           // open loop: call i is due at origin + i * period
+    std::chrono::nanoseconds period{0};  // 0: closed loop
 };
 
 std::optional<std::chrono::seconds> retry_after_of(const http::response<http::string_body>& response) {
@@ -88,7 +90,17 @@ net::awaitable<void> lane(stage_run& run) {
     const std::string host = run.options.host + ":" + std::to_string(run.options.port);
 
     while (run.next < run.calls.size() && !(run.options.stop && run.options.stop->load())) {
-        http_call& call = run.calls[run.next++];
+        const auto index = run.next++;
+        http_call& call = run.calls[index];
+        // Open loop: wait for the call's due time; its first request's latency counts from then.
+        auto due = steady::now();
+        if (run.period > std::chrono::nanoseconds{0}) {
+            due = run.origin + run.period * static_cast<std::int64_t>(index);
+            if (due > steady::now()) {
+                pause.expires_at(due);
+                co_await pause.async_wait(use_tuple);
+            }
+        }
         http::request<http::string_body> request{call.method, call.target, 11};
         request.set(http::field::host, host);
         if (call.token != nullptr) request.set(http::field::authorization, "Bearer " + *call.token);
@@ -107,7 +119,7 @@ net::awaitable<void> lane(stage_run& run) {
             call.outcome.body.clear();
             call.retry_after.reset();
             ++run.stats.requests;
-            const auto sent = steady::now();
+            const auto sent = attempt == 1 ? std::min(due, steady::now()) : steady::now();
             bool answered = false;
             if (!open) {
                 stream.expires_after(timeout);
@@ -157,10 +169,12 @@ net::awaitable<void> lane(stage_run& run) {
 // Runs every call of the list on up to concurrency lanes; adds their requests and latencies to
 // `stats` (not the final statuses: the stage decides what is final).
 void run_calls(std::vector<http_call>& calls, const journey_options& options, const tcp::endpoint& endpoint,
-               stage_stats& stats) {
+               stage_stats& stats, bool paced = false) {
     if (calls.empty()) return;
     net::io_context ioc(1);
-    stage_run run{ioc, options, endpoint, calls, stats, 0};
+    stage_run run{ioc, options, endpoint, calls, stats, 0, steady::now(), std::chrono::nanoseconds{0}};
+    if (paced && options.spec.rate > 0)
+        run.period = std::chrono::nanoseconds{static_cast<std::int64_t>(1e9 / options.spec.rate)};
     const auto lanes = std::min<std::size_t>(std::max<std::uint32_t>(options.spec.concurrency, 1), calls.size());
     std::exception_ptr failure;
     for (std::size_t i = 0; i < lanes; ++i)
@@ -281,7 +295,7 @@ void declare_stage(journey_result& result, const journey_options& options, const
     }
     stats.started_at = std::chrono::system_clock::now();
     const auto started = steady::now();
-    run_calls(calls, options, endpoint, stats);
+    run_calls(calls, options, endpoint, stats, true);
     stats.elapsed = steady::now() - started;
     for (std::size_t k = 0; k < calls.size(); ++k) {
         auto& record = result.records[whose[k]];
@@ -332,7 +346,7 @@ void decide_stage(journey_result& result, const journey_options& options, const 
     }
     stats.started_at = std::chrono::system_clock::now();
     const auto started = steady::now();
-    run_calls(calls, options, endpoint, stats);
+    run_calls(calls, options, endpoint, stats, true);
     stats.elapsed = steady::now() - started;
     for (std::size_t k = 0; k < calls.size(); ++k) {
         if (calls[k].outcome.attempts == 0) continue;

@@ -136,9 +136,11 @@ The sign-off journey (API.md "v1 additions"), after the submissions have been se
                              then a share of the declarations is decided by the practice's
                              commissioner (POST /v1/declarations/{id}/decision). In stages (status,
                              declare, decide), each with its own rate and latency in the report.
-                             SPEC: approve=P,reject=P,concurrency=N,wait=DURATION (percentages of
-                             the declared practices, default 0 and 0; connections, default 64; how
-                             long to wait for calculated, default 60s). Needs
+                             SPEC: approve=P,reject=P,concurrency=N,wait=DURATION,rate=R
+                             (percentages of the declared practices, default 0 and 0; connections,
+                             default 64; how long to wait for calculated, default 60s; rate: the
+                             declare and decide stages open loop at R requests/s, latency from each
+                             one's due time, default 0: closed loop). Needs
                              --submissions-per-practice 1.
   --organisations FILE       practice,commissioner lines (the gateway's organisations file)
   --commissioner-tokens FILE CODE,TOKEN lines for the commissioners (as `generate

@@ -9,7 +9,8 @@
 //     declaration added; a decision undone) make `sluice-loadtest verify-journey` on the run's
 //     report exit 1 naming each, and a clean database again passes;
 //   - a declaration already standing before the run (the tool is told 409 already-declared for
-//     that practice) is a declaration the tool does not know: --verify fails at the end of the run.
+//     that practice) is a declaration the tool does not know: --verify fails at the end of the run
+//     (that run's declarations and decisions open loop, rate=200: the stage lasts its schedule).
 #include "config/digest.hpp"
 #include "ledger/migrations.hpp"
 #include "tests/integration/gateway/gateway_process.hpp"
@@ -122,7 +123,8 @@ protected:
     }
 
     // A journey run of every practice with --verify; the report in `report`.
-    tool_run journey(const std::filesystem::path& report) {
+    tool_run journey(const std::filesystem::path& report,
+                     const std::string& spec = "approve=60,reject=20,concurrency=8,wait=60s") {
         return run_tool(dir_.path(), {"--target",
                                       "http://127.0.0.1:" + std::to_string(gateway_->port()),
                                       "--tokens",
@@ -134,7 +136,7 @@ protected:
                                       "--catalogue",
                                       SLUICE_CATALOGUE_DIR,
                                       "--journey",
-                                      "approve=60,reject=20,concurrency=8,wait=60s",
+                                      spec,
                                       "--organisations",
                                       organisations_.string(),
                                       "--commissioner-tokens",
@@ -269,9 +271,15 @@ TEST_F(journey_stack, ADeclarationStandingBeforeTheRunIsOneTheToolDoesNotKnow) {
             hex + "', 'J00007', 'ICB01', '2024-25', 'QOF', 'earlier', now(), '" + std::string(64, 'd') +
             "', 1.00, 1.00)",
         url_);
+    // Open loop this time: 49 declarations due at 200/s cannot all be answered in under 240 ms.
     const auto report = dir_.path() / "journey.json";
-    const auto run = journey(report);
+    const auto run = journey(report, "approve=60,reject=20,concurrency=8,wait=60s,rate=200");
     EXPECT_EQ(run.exit_code, std::optional<int>(1)) << run.output() << logs();
+    const auto doc = read_json(report);
+    ASSERT_TRUE(doc.is_object()) << run.output();
+    const auto& declare = doc.at("journey").at("stages").at(1);
+    EXPECT_EQ(declare.at("name").as_string(), "declare");
+    EXPECT_GE(declare.at("elapsed_ms").to_number<double>(), 240.0) << run.out;
     EXPECT_NE(run.err.find("extra: practice J00007: told 409, yet the database holds before-1"), std::string::npos)
         << run.output();
     EXPECT_NE(run.out.find("49 of 49 declarations told 201 found exactly as declared"), std::string::npos)

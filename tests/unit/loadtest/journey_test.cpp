@@ -25,6 +25,10 @@ TEST(JourneySpec, DefaultsAndFields) {
     EXPECT_EQ(spec.wait, std::chrono::nanoseconds{2min});
     EXPECT_EQ(format_journey_spec(spec), "approve=80,reject=10,concurrency=32,wait=2m");
     EXPECT_EQ(parse_journey_spec(format_journey_spec(spec)), spec);
+    const auto paced = parse_journey_spec("rate=1000");
+    EXPECT_EQ(paced.rate, 1000.0);
+    EXPECT_EQ(format_journey_spec(paced), "approve=0,reject=0,concurrency=64,wait=1m,rate=1000");
+    EXPECT_EQ(parse_journey_spec(format_journey_spec(paced)), paced);
 }
 
 TEST(JourneySpec, MistakesNameTheField) {
@@ -42,6 +46,8 @@ TEST(JourneySpec, MistakesNameTheField) {
     EXPECT_NE(message("wait=10").find("wait"), std::string::npos);
     EXPECT_NE(message("approve=1,approve=2").find("approve"), std::string::npos);
     EXPECT_NE(message("deny=5").find("deny"), std::string::npos);
+    EXPECT_NE(message("rate=2000000").find("rate=2000000"), std::string::npos);
+    EXPECT_NE(message("rate=-1").find("rate"), std::string::npos);
 }
 
 TEST(JourneyDecisions, ExactSharesShuffledBySeed) {
