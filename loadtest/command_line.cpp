@@ -21,16 +21,19 @@ constexpr std::array<std::string_view, 3> switches{"--verify", "--find-capacity"
 const std::vector<std::string_view> run_flags{
     "--target", "--tokens", "--schedule", "--mix", "--connections", "--threads", "--submissions-per-practice",
     "--seed", "--timeout", "--period", "--catalogue", "--es-share", "--json", "--html", "--verify", "--verify-wait",
-    "--find-capacity", "--slo-p99-ms", "--quiet", "--progress-interval", "--run-id", "--preset"};
+    "--find-capacity", "--slo-p99-ms", "--quiet", "--progress-interval", "--run-id", "--preset", "--journey",
+    "--organisations", "--commissioner-tokens", "--database"};
 // clang-format on
-const std::vector<std::string_view> generate_flags{"--practices", "--credentials", "--tokens", "--letter",
-                                                   "--valid-days"};
+const std::vector<std::string_view> generate_flags{"--practices",     "--credentials",        "--tokens",
+                                                   "--letter",        "--valid-days",         "--commissioners",
+                                                   "--organisations", "--commissioner-tokens"};
+const std::vector<std::string_view> verify_journey_flags{"--report", "--database"};
 const std::vector<std::string_view> body_flags{"--practice", "--n", "--seed", "--period", "--catalogue", "--es-share"};
 
 // Every command's flags, each once; each command refuses the others' (parsed_options::allow_only).
 config::option_grammar command_grammar() {
     config::option_grammar g;
-    for (const auto* flags : {&run_flags, &generate_flags, &body_flags})
+    for (const auto* flags : {&run_flags, &generate_flags, &body_flags, &verify_journey_flags})
         for (const std::string_view name : *flags) {
             const bool known = std::any_of(g.options.begin(), g.options.end(),
                                            [&](const config::option_spec& option) { return option.name == name; });
@@ -38,7 +41,7 @@ config::option_grammar command_grammar() {
             if (!known) g.options.push_back({name, !is_switch});
         }
     g.command = config::command_word::argument_one;
-    g.commands = {"generate", "body"};
+    g.commands = {"generate", "body", "verify-journey"};
     g.wording.unknown_option = "unknown option {name} (see sluice-loadtest --help)";
     return g;
 }

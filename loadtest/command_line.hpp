@@ -1,5 +1,5 @@
 // sluice-loadtest's command line, on the option parser every sluice executable shares
-// (config/command_line.hpp): its grammar (a run, or `generate` or `body` as the first argument,
+// (config/command_line.hpp): its grammar (a run, or `generate`, `body` or `verify-journey` as the first argument,
 // and the flags each takes), the readers of its values, whose mistakes are one line naming the
 // flag, the value and what was expected (`--timeout "5": expected a duration such as 10s, ...`),
 // and the presets.
@@ -34,6 +34,7 @@ namespace sluice::loadtest {
 extern const std::vector<std::string_view> run_flags;
 extern const std::vector<std::string_view> generate_flags;
 extern const std::vector<std::string_view> body_flags;
+extern const std::vector<std::string_view> verify_journey_flags;
 
 config::option_grammar command_grammar();
 

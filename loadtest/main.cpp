@@ -3,10 +3,13 @@
 //   sluice-loadtest --target http://127.0.0.1:8080 --tokens FILE --schedule SPEC [options]
 //   sluice-loadtest generate --practices N --credentials FILE --tokens FILE [--letter L] [--valid-days N]
 //   sluice-loadtest body --practice CODE [--n N] [--seed N] [--period P] [--catalogue DIR] [--es-share X]
+//   sluice-loadtest verify-journey --report FILE --database URL
 //
 // The run: open every connection, send the schedule open-loop (client.hpp), show progress
 // (progress.hpp), optionally check the gateway's promise (--verify, verify.hpp), then print the
-// summary table (report.hpp) and write the JSON and HTML reports when asked.
+// summary table (report.hpp) and write the JSON and HTML reports when asked. With --journey, the
+// accepted submissions then go through the sign-off journey (journey_client.hpp) and --verify
+// also checks PostgreSQL's declarations against what the practices were told (journey_verify.hpp).
 //
 // Exit status: 0 done; 1 --verify found a violation, or --find-capacity found no step that held;
 // 2 a usage or configuration error (one line on stderr naming the flag and the value), or a
@@ -15,12 +18,17 @@
 #include "config/command_line.hpp"
 #include "config/config.hpp"
 #include "credentials/credentials.hpp"
+#include "credentials/organisations.hpp"
 #include "config/process.hpp"
 #include "loadtest/behaviour.hpp"
 #include "loadtest/bodies.hpp"
 #include "loadtest/client.hpp"
 #include "loadtest/command_line.hpp"
 #include "loadtest/detail/spec_fields.hpp"
+#include "loadtest/journey.hpp"
+#include "loadtest/journey_client.hpp"
+#include "loadtest/journey_report.hpp"
+#include "loadtest/journey_verify.hpp"
 #include "loadtest/progress.hpp"
 #include "loadtest/report.hpp"
 #include "loadtest/schedule.hpp"
@@ -38,6 +46,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <set>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -45,6 +54,9 @@
 #include <thread>
 #include <variant>
 #include <vector>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace {
 
@@ -66,6 +78,7 @@ std::string help_text() {
        sluice-loadtest --target URL --tokens FILE --preset deadline[:window=W,practices=N] [options]
        sluice-loadtest generate --practices N --credentials FILE --tokens FILE [--letter L] [--valid-days N]
        sluice-loadtest body --practice CODE [--n N] [--seed N] [--period P] [--catalogue DIR] [--es-share X]
+       sluice-loadtest verify-journey --report FILE --database URL
        sluice-loadtest --help
 
 Sends POST /v1/submissions to a sluice gateway on an open-loop schedule: request i goes at its
@@ -116,9 +129,37 @@ kept across retries and copies) unless --submissions-per-practice says more.
   --quiet                    no progress lines
   --progress-interval DURATION   between progress lines when stdout is not a terminal (default 5s)
 
+The sign-off journey (API.md "v1 additions"), after the submissions have been sent:
+  --journey SPEC             each practice whose submission was accepted polls GET
+                             /v1/submissions/{id} until calculated (honouring Retry-After), declares
+                             it with the SHA-256 of the result bytes it read (POST /v1/declarations),
+                             then a share of the declarations is decided by the practice's
+                             commissioner (POST /v1/declarations/{id}/decision). In stages (status,
+                             declare, decide), each with its own rate and latency in the report.
+                             SPEC: approve=P,reject=P,concurrency=N,wait=DURATION,rate=R
+                             (percentages of the declared practices, default 0 and 0; connections,
+                             default 64; how long to wait for calculated, default 60s; rate: the
+                             declare and decide stages open loop at R requests/s, latency from each
+                             one's due time, default 0: closed loop). Needs
+                             --submissions-per-practice 1.
+  --organisations FILE       practice,commissioner lines (the gateway's organisations file)
+  --commissioner-tokens FILE CODE,TOKEN lines for the commissioners (as `generate
+                             --commissioners` writes them); both needed when approve or reject > 0
+  --database URL             PostgreSQL (the gateway's ledger.url): with --journey and --verify,
+                             every practice told 201 has exactly one declaration there with the
+                             figures it read, every decision told 200 is recorded, and no other
+                             practice has one (an unanswered request may have landed: reported)
+
 generate: practices L00000, L00001, ... (N at most 100000) with fresh tokens: a credential file
 for the gateway and a tokens file for sluice-loadtest (both new, mode 0600; never overwritten).
   --practices N  --credentials FILE  --tokens FILE  --letter L (default Z)  --valid-days N (default 365)
+  --commissioners N  --organisations FILE  --commissioner-tokens FILE
+      also N commissioners ICB00, ICB01, ... (at most 100; practice i belongs to ICB i % N): their
+      lines (role commissioner) in the credential file, the organisations file for the gateway and
+      --organisations, and their tokens for --commissioner-tokens (both new, mode 0600)
+
+verify-journey: judges the database at --database again against the journey of a --json report
+(its records of what each practice was told), as --verify does at the end of a run.
 
 body: prints the body of practice CODE's n-th submission (default 0), exactly as a run with the
 same --seed, --period, --catalogue and --es-share sends it.
@@ -127,7 +168,7 @@ Options take their value as the next argument or after '=' (--threads=2).
 Ctrl-C (SIGINT) or SIGTERM: nothing new is sent, requests in flight are waited for, and the report
 of what was done is printed; a second one ends the program at once.
 
-Exit status: 0 done; 1 --verify found a violation or --find-capacity found no step that held;
+Exit status: 0 done; 1 --verify (or verify-journey) found a violation or --find-capacity found no step that held;
 2 a usage or configuration error, or a target that cannot be reached; 130 stopped by a signal.
 )";
 }
@@ -151,14 +192,26 @@ int generate(const arguments& args) {
     if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'Z')
         throw bad_value("--letter", letter, "expected one upper-case letter");
     const auto days = args.whole("--valid-days", 365, 1, 3660);
+    std::optional<loadtest::commissioner_files> commissioners;
+    if (args.given("--commissioners") || args.given("--organisations") || args.given("--commissioner-tokens")) {
+        commissioners = loadtest::commissioner_files{
+            args.whole("--commissioners", 0, 1, loadtest::max_generated_commissioners),
+            required_flag(args, "--commissioner-tokens"), required_flag(args, "--organisations")};
+        if (!args.given("--commissioners"))
+            throw usage_error("--organisations and --commissioner-tokens go with --commissioners N");
+    }
     try {
-        loadtest::generate_practices(count, letter[0], std::chrono::days{days}, credentials, tokens);
+        loadtest::generate_practices(count, letter[0], std::chrono::days{days}, credentials, tokens, commissioners);
     } catch (const credentials::credential_write_error& error) {
         std::cerr << program << ": " << error.what() << '\n';
         return error.refused() ? exit_usage : exit_failed;
     }
     std::cerr << program << ": " << count << " practices written to " << credentials.string()
               << " (credential file) and " << tokens.string() << " (tokens)\n";
+    if (commissioners)
+        std::cerr << program << ": " << commissioners->count << " commissioners added to " << credentials.string()
+                  << ", their tokens in " << commissioners->tokens_file.string() << ", the organisations file "
+                  << commissioners->organisations_file.string() << '\n';
     return exit_ok;
 }
 
@@ -340,6 +393,121 @@ void read_practices(const arguments& args, loadtest::run_options& options, const
     }
 }
 
+// --journey and its companions, checked before anything is sent.
+struct journey_setup {
+    loadtest::journey_options options;
+    std::optional<std::string> database;  // --database: the journey's --verify reads it
+};
+
+std::optional<journey_setup> journey_of(const arguments& args, loadtest::run_options& run, bool verify) {
+    if (!args.given("--journey")) {
+        for (const auto* flag : {"--organisations", "--commissioner-tokens", "--database"})
+            if (args.given(flag)) throw usage_error(std::string(flag) + " goes with --journey");
+        return std::nullopt;
+    }
+    journey_setup setup;
+    auto& o = setup.options;
+    const auto spec = args.value("--journey").value_or("");
+    try {
+        o.spec = loadtest::parse_journey_spec(spec);
+    } catch (const std::invalid_argument& error) {
+        throw bad_value("--journey", spec, error.what());
+    }
+    if (run.submissions_per_practice != 1)
+        throw usage_error(
+            "--journey needs --submissions-per-practice 1: a later submission supersedes the one "
+            "a practice declares");
+    for (const auto& entry : run.practices) o.practice_tokens.emplace(entry.practice, entry.token);
+    const bool deciding = o.spec.approve_percent + o.spec.reject_percent > 0;
+    if (deciding || args.given("--organisations") || args.given("--commissioner-tokens")) {
+        if (!args.given("--organisations") || !args.given("--commissioner-tokens"))
+            throw bad_value("--journey", spec,
+                            "approve= and reject= need --organisations FILE and --commissioner-tokens FILE (sluice-"
+                            "loadtest generate --commissioners N writes both)");
+        const auto& organisations = required_flag(args, "--organisations");
+        try {
+            const auto table = credentials::organisation_table::load(organisations);
+            for (const auto& link : table.links()) o.commissioner_of.emplace(link.practice, link.commissioner);
+        } catch (const config::config_error& error) {
+            throw bad_value("--organisations", organisations, error.what());
+        }
+        try {
+            for (const auto& entry : loadtest::read_commissioner_tokens(required_flag(args, "--commissioner-tokens")))
+                o.commissioner_tokens.emplace(entry.practice, entry.token);
+        } catch (const std::invalid_argument& error) {
+            throw usage_error(std::string("--commissioner-tokens: ") + error.what());
+        }
+    }
+    if (const auto database = args.value("--database")) {
+        if (database->empty()) throw bad_value("--database", *database, "expected a PostgreSQL URL");
+        setup.database = *database;
+    }
+    if (verify && !setup.database)
+        throw usage_error("--verify with --journey needs --database URL (the gateway's ledger.url)");
+    if (run.run_id.empty()) run.run_id = loadtest::new_run_id();  // the journey's keys share it
+    o.run_id = run.run_id;
+    o.host = run.target.address;
+    o.port = run.target.port;
+    o.timeout = run.timeout;
+    o.seed = run.seed;
+    return setup;
+}
+
+// What the journey did and, with --verify, what the database says of it.
+struct journey_outcome {
+    loadtest::journey_result result;
+    loadtest::journey_replay scope;
+    std::optional<loadtest::journey_verdict> verdict;
+};
+
+// The run's practices, each once, in the order of their first submission.
+std::vector<std::string> practices_of(const loadtest::run_result& result) {
+    std::vector<std::string> practices;
+    std::set<std::string> seen;
+    for (const auto& record : result.submissions)
+        if (seen.insert(record.practice).second) practices.push_back(record.practice);
+    return practices;
+}
+
+journey_outcome journey(const loadtest::run_result& sent, journey_setup& setup, const std::string& period, bool verify,
+                        bool quiet) {
+    journey_outcome outcome;
+    setup.options.stop = &stop_requested;
+    if (!quiet) setup.options.on_note = [](const std::string& note) { std::cerr << program << ": " << note << '\n'; };
+    if (!quiet) std::cerr << program << ": journey " << loadtest::format_journey_spec(setup.options.spec) << '\n';
+    outcome.result = loadtest::run_journey(sent.submissions, setup.options);
+    outcome.scope.period = period;
+    outcome.scope.practices = practices_of(sent);
+    if (verify) {
+        const auto rows = loadtest::fetch_declarations(*setup.database, period, outcome.scope.practices);
+        outcome.verdict = loadtest::judge_journey(outcome.scope.practices, outcome.result.records, rows);
+    }
+    return outcome;
+}
+
+// `verify-journey`: a report's journey against the database now.
+int verify_journey(const arguments& args) {
+    args.allow_only(loadtest::verify_journey_flags, "verify-journey");
+    const auto& report_file = required_flag(args, "--report");
+    const auto& database = required_flag(args, "--database");
+    std::ifstream in(report_file, std::ios::binary);
+    if (!in) throw bad_value("--report", report_file, std::string("cannot be read: ") + std::strerror(errno));
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    boost::system::error_code ec;
+    const auto document = boost::json::parse(text, ec);
+    if (ec) throw bad_value("--report", report_file, "not JSON: " + ec.message());
+    loadtest::journey_replay replay;
+    try {
+        replay = loadtest::read_journey_json(document);
+    } catch (const std::invalid_argument& error) {
+        throw bad_value("--report", report_file, error.what());
+    }
+    const auto rows = loadtest::fetch_declarations(database, replay.period, replay.practices);
+    const auto verdict = loadtest::judge_journey(replay.practices, replay.records, rows);
+    std::cout << loadtest::format_journey_verdict(verdict) << std::flush;
+    return verdict.ok() ? exit_ok : exit_failed;
+}
+
 // The engine, with progress on stdout and Ctrl-C (stop sending, wait for what is in flight).
 loadtest::run_result send(loadtest::run_options& options, const run_extras& extras) {
     loadtest::progress_printer progress(stdout, loadtest::choose_progress_mode(stdout, extras.quiet),
@@ -370,9 +538,19 @@ loadtest::run_result send(loadtest::run_options& options, const run_extras& extr
 
 // The summary on stdout, the report files, and the exit status.
 int report(const loadtest::run_result& result, const std::optional<loadtest::verdict>& checked,
-           const loadtest::run_options& options, run_extras& extras) {
+           const loadtest::run_options& options, run_extras& extras, const std::optional<journey_outcome>& journey) {
     std::cout << loadtest::format_summary(result, checked) << std::flush;
-    if (extras.json_out) *extras.json_out << loadtest::format_json(result, checked);
+    if (journey) {
+        std::cout << '\n' << loadtest::format_journey(journey->result);
+        if (journey->verdict) std::cout << loadtest::format_journey_verdict(*journey->verdict);
+        std::cout << std::flush;
+    }
+    if (extras.json_out && !journey) *extras.json_out << loadtest::format_json(result, checked);
+    if (extras.json_out && journey) {
+        auto document = boost::json::parse(loadtest::format_json(result, checked));
+        document.as_object()["journey"] = loadtest::journey_json(journey->result, journey->scope, journey->verdict);
+        *extras.json_out << boost::json::serialize(document);
+    }
     if (extras.html_out) *extras.html_out << loadtest::format_html(result, checked);
     if ((extras.json_out && !extras.json_out->flush()) || (extras.html_out && !extras.html_out->flush())) {
         std::cerr << program << ": could not write the report files\n";
@@ -381,6 +559,10 @@ int report(const loadtest::run_result& result, const std::optional<loadtest::ver
     int status = exit_ok;
     if (checked && !checked->ok()) {
         std::cerr << loadtest::format_verdict(*checked);
+        status = exit_failed;
+    }
+    if (journey && journey->verdict && !journey->verdict->ok()) {
+        std::cerr << loadtest::format_journey_verdict(*journey->verdict);
         status = exit_failed;
     }
     if (stop_requested.load()) status = exit_interrupted;
@@ -418,6 +600,7 @@ int run(arguments args) {
     } catch (const std::invalid_argument& error) {
         throw usage_error(error.what());
     }
+    auto journey_plan = journey_of(args, options, extras.verify);
     open_report_files(args, extras);
 
     const auto result = send(options, extras);
@@ -428,7 +611,10 @@ int run(arguments args) {
         if (outcome.waited_out)
             std::cerr << program << ": --verify-wait: not every submission was calculated in time\n";
     }
-    return report(result, checked, options, extras);
+    std::optional<journey_outcome> journeyed;
+    if (journey_plan && !stop_requested.load())
+        journeyed = journey(result, *journey_plan, bodies.options().period, extras.verify, extras.quiet);
+    return report(result, checked, options, extras, journeyed);
 }
 
 }  // namespace
@@ -443,6 +629,7 @@ int main(int argc, char** argv) {
         }
         if (args.command == "generate") return generate(args);
         if (args.command == "body") return body(args);
+        if (args.command == "verify-journey") return verify_journey(args);
         return run(args);
     } catch (const usage_error& error) {
         std::cerr << program << ": " << error.what() << '\n';

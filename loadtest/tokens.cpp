@@ -2,8 +2,11 @@
 // with FILE:LINE; the whole file is read at start-up, never on a request path.
 #include "loadtest/tokens.hpp"
 
+#include "config/digest.hpp"
+#include "config/rfc3339.hpp"
 #include "credentials/credentials.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -41,7 +44,13 @@ bool header_safe(std::string_view token) {
 
 }  // namespace
 
-std::vector<practice_token> parse_tokens(std::string_view text, std::string_view source_name) {
+namespace {
+
+// PRACTICE,TOKEN or CODE,TOKEN lines: `well_formed` checks the first field, `expected` says what
+// it should be in a message.
+std::vector<practice_token> parse_token_lines(std::string_view text, std::string_view source_name,
+                                              bool (*well_formed)(std::string_view), std::string_view noun,
+                                              std::string_view expected) {
     std::vector<practice_token> tokens;
     std::unordered_map<std::string, std::size_t> line_of;  // practice -> the line it was first on
     std::size_t line_number = 0;
@@ -59,10 +68,9 @@ std::vector<practice_token> parse_tokens(std::string_view text, std::string_view
             throw std::invalid_argument(where + "expected PRACTICE,TOKEN, got a line without a comma");
         const auto practice = trim(line.substr(0, comma));
         const auto token = trim(line.substr(comma + 1));
-        if (!credentials::well_formed_practice(practice))
-            throw std::invalid_argument(where + "practice " + shown(practice) +
-                                        " is not an ODS practice code (one upper-case letter and five digits, "
-                                        "like A81001)");
+        if (!well_formed(practice))
+            throw std::invalid_argument(where + std::string(noun) + " " + shown(practice) + " is not " +
+                                        std::string(expected));
         if (token.find(',') != std::string_view::npos)
             throw std::invalid_argument(where + "expected PRACTICE,TOKEN, got more than two fields");
         if (!header_safe(token))
@@ -79,22 +87,74 @@ std::vector<practice_token> parse_tokens(std::string_view text, std::string_view
     return tokens;
 }
 
-std::vector<practice_token> read_tokens(const std::filesystem::path& file) {
+std::string read_text(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         std::error_code ec(errno, std::generic_category());
         throw std::invalid_argument("cannot read " + file.string() + ": " + ec.message());
     }
-    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     if (in.bad()) throw std::invalid_argument("cannot read " + file.string());
-    return parse_tokens(text, file.string());
+    return text;
+}
+
+}  // namespace
+
+std::vector<practice_token> parse_tokens(std::string_view text, std::string_view source_name) {
+    return parse_token_lines(text, source_name, &credentials::well_formed_practice, "practice",
+                             "an ODS practice code (one upper-case letter and five digits, like A81001)");
+}
+
+std::vector<practice_token> parse_commissioner_tokens(std::string_view text, std::string_view source_name) {
+    return parse_token_lines(text, source_name, &credentials::well_formed_organisation, "commissioner",
+                             "an ODS organisation code (3 to 5 upper-case letters or digits, like QWE)");
+}
+
+std::vector<practice_token> read_commissioner_tokens(const std::filesystem::path& file) {
+    return parse_commissioner_tokens(read_text(file), file.string());
+}
+
+std::vector<practice_token> read_tokens(const std::filesystem::path& file) {
+    return parse_tokens(read_text(file), file.string());
+}
+
+generated_commissioners generate_commissioners(const std::vector<std::string>& practices, std::size_t count,
+                                               std::chrono::sys_seconds not_after) {
+    if (count < 1 || count > max_generated_commissioners)
+        throw std::invalid_argument("expected from 1 to " + std::to_string(max_generated_commissioners) +
+                                    " commissioners, got " + std::to_string(count));
+    const std::string expiry = config::format_rfc3339(not_after);
+    generated_commissioners generated;
+    std::vector<std::string> codes;
+    for (std::size_t k = 0; k < count; ++k) {
+        char code[8];
+        std::snprintf(code, sizeof code, "ICB%02zu", k);
+        const std::string token = credentials::new_token();
+        generated.credential_lines +=
+            std::string(code) + "," + config::to_hex(config::sha256(token)) + "," + expiry + ",commissioner\n";
+        generated.tokens_file += std::string(code) + "," + token + "\n";
+        codes.emplace_back(code);
+    }
+    generated.organisations_file = "# practice,commissioner (generated for load tests)\n";
+    for (std::size_t i = 0; i < practices.size(); ++i)
+        generated.organisations_file += practices[i] + "," + codes[i % count] + "\n";
+    return generated;
 }
 
 void generate_practices(std::size_t count, char letter, std::chrono::days valid_days,
-                        const std::filesystem::path& credential_file, const std::filesystem::path& tokens_file) {
+                        const std::filesystem::path& credential_file, const std::filesystem::path& tokens_file,
+                        const std::optional<commissioner_files>& commissioners) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    const auto generated = credentials::generate_credentials(count, letter, now + valid_days);
+    auto generated = credentials::generate_credentials(count, letter, now + valid_days);
+    if (!commissioners) return credentials::write_generated_credentials(generated, credential_file, tokens_file);
+    std::vector<std::string> practices;
+    for (const auto& entry : parse_tokens(generated.tokens_file, "the generated tokens"))
+        practices.push_back(entry.practice);
+    const auto extra = generate_commissioners(practices, commissioners->count, now + valid_days);
+    generated.credential_file += extra.credential_lines;
     credentials::write_generated_credentials(generated, credential_file, tokens_file);
+    credentials::create_private_file(commissioners->tokens_file, extra.tokens_file);
+    credentials::create_private_file(commissioners->organisations_file, extra.organisations_file);
 }
 
 }  // namespace sluice::loadtest
