@@ -8,8 +8,8 @@
 # is a durable commit). Then ROUNDS times, alternating: COUNT submissions queued by
 # worker_bench enqueue (as admission.lua leaves them), one sluice-worker (worker.concurrency 64,
 # ledger.pool_size its default) started, and the time from its start until its
-# sluice_worker_calculated_total reaches COUNT; first with ledger.url = "" (Redis only), then with
-# ledger.url set (each result committed to PostgreSQL before its acknowledgement). Before each
+# sluice_worker_calculated_total (polled every 100 ms) reaches COUNT; first with ledger.url = ""
+# (Redis only), then with ledger.url set (each result committed to PostgreSQL before its acknowledgement). Before each
 # with-ledger round the submissions table is emptied; after it, PostgreSQL must hold exactly COUNT
 # rows with status 'calculated' (otherwise the run is INVALID).
 #
@@ -57,7 +57,9 @@ bench_init ledger_drain
 [[ -x $pg_bin/initdb && -x $pg_bin/pg_ctl ]] || die "no PostgreSQL in $pg_bin (ops/install-deps.sh; or set SLUICE_PG_BINDIR)"
 require_tools curl redis-server redis-cli
 
-now_ns() { date +%s%N; }
+# Nanoseconds from bash itself: the poll loop forks no `date` (on 2 cores, the harness's forks
+# compete with the worker, redis-server and PostgreSQL).
+now_ns() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 redis() { redis-cli -h "$host" -p "$redis_port" "$@"; }
 # PostgreSQL refuses to run as root: as root, its commands run as the postgres user.
@@ -184,7 +186,7 @@ TOML
             drain_note="DID NOT FINISH: $calculated of $count after $drain_limit_s s"
             break
         fi
-        sleep 0.05
+        sleep 0.1
         n=$(curl -fsS --max-time 2 "http://$host:$port/metrics" 2>/dev/null |
             awk '$1 == "sluice_worker_calculated_total" { printf "%.0f", $2 }') || n=
         [[ $n =~ ^[0-9]+$ ]] && ((n > calculated)) && calculated=$n
