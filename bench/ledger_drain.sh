@@ -221,9 +221,17 @@ TOML
         fi
     done
     drain_s=$(awk -v a="$began" -v b="$(now_ns)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
-    [[ -n $drained_in_redis ]] && drain_note+=" the worker counted $calculated of $count (calls that timed out" \
-        "on its side: $(curl -fsS --max-time 2 "http://$host:$port/metrics" 2>/dev/null |
-            awk '$1 == "sluice_worker_redis_errors_total" { printf "%.0f", $2 }') Redis errors); Redis: all acknowledged"
+    if [[ -n $drained_in_redis ]]; then
+        # Acknowledged in Redis a moment before the worker counts it, or never counted (a reply
+        # after redis.timeout_ms): only the latter is worth a note.
+        sleep 0.5
+        local metrics counted errors
+        metrics=$(curl -fsS --max-time 2 "http://$host:$port/metrics" 2>/dev/null) || metrics=
+        counted=$(awk '$1 == "sluice_worker_calculated_total" { printf "%.0f", $2 }' <<<"$metrics")
+        errors=$(awk '$1 == "sluice_worker_redis_errors_total" { printf "%.0f", $2 }' <<<"$metrics")
+        ((${counted:-0} < count)) &&
+            drain_note+=" (all acknowledged in Redis; the worker counted ${counted:-?}: ${errors:-?} Redis calls timed out on its side)"
+    fi
     worker_ticks=$(cpu_ticks "$pid")
     kill -TERM "$pid"
     wait "$pid" || rc=$?
