@@ -41,9 +41,11 @@ status_reply parse_status_reply(const redis::reply& reply) {
         } else if (name == "status") {
             record.status = value;
         } else if (name == "attempts") {
-            long long attempts = 0;  // the scripts write a decimal integer; anything else reads as 0
-            std::from_chars(value.data(), value.data() + value.size(), attempts);
-            record.attempts = attempts;
+            // The scripts write a decimal integer; anything else ("5x" too) reads as 0.
+            long long attempts = 0;
+            const char* end = value.data() + value.size();
+            const auto [at, ec] = std::from_chars(value.data(), end, attempts);
+            record.attempts = ec == std::errc() && at == end ? attempts : 0;
         } else if (name == "received_at") {
             record.received_at = value;
         } else if (name == "content_sha256") {

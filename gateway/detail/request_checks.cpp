@@ -13,8 +13,9 @@ bool valid_idempotency_key(std::string_view key) noexcept {
 }
 
 bool is_json_content_type(std::string_view content_type) noexcept {
+    // media-type *( OWS ";" OWS parameter ), OWS being spaces and tabs (RFC 9110 5.6.3, 8.3.1).
     auto media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
     return boost::beast::iequals(media, "application/json");
 }
 

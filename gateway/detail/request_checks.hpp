@@ -10,7 +10,8 @@ namespace sluice::gateway::detail {
 // Idempotency-Key: 1 to 255 printable ASCII characters.
 bool valid_idempotency_key(std::string_view key) noexcept;
 
-// Content-Type: application/json (any case), with or without parameters (charset=utf-8).
+// Content-Type: application/json (any case), with or without parameters (charset=utf-8), spaces or
+// tabs allowed before the ";" (RFC 9110 OWS).
 bool is_json_content_type(std::string_view content_type) noexcept;
 
 // Authorization: "Bearer <token>" (scheme in any case); the token, or nothing when the value is

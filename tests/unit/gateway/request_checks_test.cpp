@@ -28,6 +28,10 @@ TEST(ContentType, ApplicationJsonWithOrWithoutParameters) {
     EXPECT_TRUE(is_json_content_type("Application/JSON"));
     EXPECT_TRUE(is_json_content_type("application/json; charset=utf-8"));
     EXPECT_TRUE(is_json_content_type("application/json ;charset=utf-8"));
+    // OWS before ";" may be a tab too (RFC 9110 5.6.3); request_head_fuzz found it refused with 415.
+    EXPECT_TRUE(is_json_content_type("application/json\t;charset=utf-8"));
+    EXPECT_TRUE(is_json_content_type("application/json \t ; charset=utf-8"));
+    EXPECT_FALSE(is_json_content_type("application/json\tx"));
     EXPECT_FALSE(is_json_content_type(""));
     EXPECT_FALSE(is_json_content_type("text/plain"));
     EXPECT_FALSE(is_json_content_type("application/jsonx"));

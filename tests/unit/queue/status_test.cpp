@@ -36,31 +36,31 @@ TEST(build_status_call, the_record_of_the_ids_shard_and_the_practices_rate_state
     const auto call = build_status_call(id, "B82005", settings);
     ASSERT_TRUE(call);
     EXPECT_EQ(call->shard, 10u);
-    EXPECT_EQ(call->keys, (std::vector<std::string>{"sluice:{10}:sub:" + id,
-                                                    ratelimit_key(shard_of("B82005", 16), "B82005")}));
+    EXPECT_EQ(call->keys,
+              (std::vector<std::string>{"sluice:{10}:sub:" + id, ratelimit_key(shard_of("B82005", 16), "B82005")}));
     EXPECT_TRUE(call->argv.empty());
 }
 
 TEST(build_status_call, no_call_for_an_id_this_deployment_does_not_mint) {
     const config::settings settings;
-    for (const std::string& bad : {std::string("nonsense"), std::string("16-") + std::string(32, '0'),
-                                  std::string("99999-") + std::string(32, '0'), std::string("3-") + std::string(31, 'f'),
-                                  std::string("03-") + std::string(32, 'f'), std::string()})
+    for (const std::string& bad :
+         {std::string("nonsense"), std::string("16-") + std::string(32, '0'),
+          std::string("99999-") + std::string(32, '0'), std::string("3-") + std::string(31, 'f'),
+          std::string("03-") + std::string(32, 'f'), std::string()})
         EXPECT_FALSE(build_status_call(bad, "A81001", settings)) << bad;
 }
 
 TEST(parse_status_reply, a_calculated_record_with_its_result_text_as_written) {
     const std::string result = R"({"points":24.97,"payment_gbp":4842.85})";
-    const auto parsed = parse_status_reply(array_reply(
-        {record_reply({{"id", id},
-                       {"practice", "A81001"},
-                       {"status", "calculated"},
-                       {"attempts", "2"},
-                       {"received_at", "2025-03-31T23:58:12.345Z"},
-                       {"content_sha256", std::string(64, 'a')},
-                       {"result", result},
-                       {"calculated_at", "2025-03-31T23:58:13.000Z"}}),
-         string_reply("1743465492000000")}));
+    const auto parsed = parse_status_reply(array_reply({record_reply({{"id", id},
+                                                                      {"practice", "A81001"},
+                                                                      {"status", "calculated"},
+                                                                      {"attempts", "2"},
+                                                                      {"received_at", "2025-03-31T23:58:12.345Z"},
+                                                                      {"content_sha256", std::string(64, 'a')},
+                                                                      {"result", result},
+                                                                      {"calculated_at", "2025-03-31T23:58:13.000Z"}}),
+                                                        string_reply("1743465492000000")}));
     ASSERT_TRUE(parsed.valid);
     ASSERT_TRUE(parsed.record);
     const auto& r = *parsed.record;
@@ -100,13 +100,22 @@ TEST(parse_status_reply, attempts_that_is_not_a_number_reads_as_zero) {
     EXPECT_FALSE(parsed.record->practice);
 }
 
+// redis_reply_fuzz found "5x" read as 5: only a whole decimal number counts (status.hpp).
+TEST(parse_status_reply, attempts_with_trailing_garbage_reads_as_zero) {
+    for (const char* value : {"5x", "5 ", "1e3", "2.0"}) {
+        const auto parsed = parse_status_reply(array_reply({record_reply({{"attempts", value}}), nil_reply()}));
+        ASSERT_TRUE(parsed.record.has_value()) << value;
+        EXPECT_EQ(parsed.record->attempts, 0) << value;
+    }
+}
+
 TEST(parse_status_reply, other_shapes_are_not_valid) {
     redis::reply error;
     error.type = redis::reply::kind::error;
     error.str = "NOSCRIPT";
-    for (const auto& reply : {error, nil_reply(), string_reply("x"), array_reply({}),
-                              array_reply({record_reply({})}), array_reply({string_reply("x"), nil_reply()}),
-                              array_reply({record_reply({}), nil_reply(), nil_reply()})})
+    for (const auto& reply :
+         {error, nil_reply(), string_reply("x"), array_reply({}), array_reply({record_reply({})}),
+          array_reply({string_reply("x"), nil_reply()}), array_reply({record_reply({}), nil_reply(), nil_reply()})})
         EXPECT_FALSE(parse_status_reply(reply).valid);
 }
 
