@@ -124,7 +124,7 @@ private:
         const std::int64_t max_units = indicator->max_points * points_scale_;
         const queue::register_size* group_register = find_register(indicator->group);
 
-        if (group->zero_register_flag && group_register && group_register->size == 0) {  // zero register; decision 3
+        if (group->zero_register_flag && group_register && group_register->size == 0) {  // R3; decision 3
             out.notes.push_back("the " + indicator->group + " register is 0: no points are earnable for the group");
         } else {
             switch (indicator->kind) {
@@ -238,7 +238,7 @@ private:
             return out;
         }
         out.paid_count = item.count;
-        if (fee->cap_register) {  // decision 9
+        if (fee->cap_register) {  // R5; decision 9
             const std::string& cap = *fee->cap_register;
             if (const auto* cap_register = find_register(cap)) {
                 if (item.count > cap_register->size) {

@@ -6,20 +6,25 @@
 // machine (integer arithmetic only; indicators and services in body order; notes in the order met).
 // Where and how figures are rounded is stated once, in worker/rounding.hpp.
 //
-// The rules (reference: shared data/README.md, qof-reference.md §1.2-1.3, and the control table
-// INDICATOR_REFERENCE_CONTROL.csv [V], whose flags the catalogue carries per group):
-//   achievement = numerator / denominator (PCAs already excluded);
-//   points      = 0 at or below the lower threshold, the maximum at or above the upper, linear in
-//                 between; register indicators all or nothing (register > 0); yes/no (QI) all or
-//                 nothing;
-//   zero register: a group the catalogue flags zero_register_flag (the control table's
-//                 ZERO_REGISTER_FLAG) whose register is 0 earns no points on any of its
-//                 indicators (§1.2: "QOF points will not be earnable"; REVISED_MAX_POINTS);
-//   payment     = points x pounds per point x CPI [x APDF], CPI = list size / national average list
-//                 size, APDF = (register / list size) / national prevalence, for the groups the
-//                 catalogue marks prevalence_adjusted only: not QI and not the control table's
-//                 NO_PREVALENCE_FLAG groups (BP, CHOL, CS, SMOK, VI) (§1.3; the whole list, §1.1);
-//   enhanced services: items paid x fee per item; LDHC capped at the LD register (README).
+// The rules, numbered (reference: shared data/README.md, qof-reference.md §1.2-1.3, and the control
+// table INDICATOR_REFERENCE_CONTROL.csv [V], whose flags the catalogue carries per group):
+//   R1. achievement = numerator / denominator (PCAs already excluded) (data/README.md "Rules").
+//   R2. points = 0 at or below the lower threshold, the maximum at or above the upper, linear in
+//       between; register indicators all or nothing (register > 0); yes/no (QI) all or nothing
+//       (§1.2; data/README.md "Rules").
+//   R3. zero register: a group the catalogue flags zero_register_flag (the control table's
+//       ZERO_REGISTER_FLAG = 1: the 20 groups with a register indicator, PC excepted) whose
+//       register is 0 earns no points on any of its indicators (§1.2: REVISED_MAX_POINTS = 635 −
+//       Σ points of groups with zero register [V: ZERO_REGISTER_FLAG]; 2024/25 guidance "QOF
+//       points will not be earnable" [S]). No other group is touched (decision 3).
+//   R4. payment = points x pounds per point x CPI [x APDF], CPI = list size / national average
+//       list size, APDF = (register / list size) / national prevalence, for the groups the
+//       catalogue marks prevalence_adjusted only: not QI and not the control table's
+//       NO_PREVALENCE_FLAG = 1 groups (BP, CHOL, CS, SMOK, VI) (§1.3; the whole list, §1.1);
+//       CHOL by decision 14.
+//   R5. enhanced services: items paid x fee per item; an item with a cap_register in the
+//       catalogue is paid up to that register's size: LDHC £140 a completed check, "capped at the
+//       register size" (data/README.md "Enhanced services 2024-25"), the LD register (decision 9).
 //
 // Decisions where the rules are silent (each has a test):
 //   1. Yes/no (QI) indicators: the submission carries them as qof items; yes is numerator > 0
@@ -42,8 +47,7 @@
 //      instead would pay nothing for most of QOF; the year-end (two-pass) calculation replaces it.
 //      The register is still required (decision 4). A national prevalence flagged as an estimate is
 //      used, and the result says so once per group; so is a group whose prevalence adjustment the
-//      catalogue marks unconfirmed (CHOL: adjusted or not, as the catalogue says; the shipped
-//      catalogue follows the control table's NO_PREVALENCE_FLAG, against a [U] in §1.3).
+//      catalogue marks unconfirmed (CHOL: decision 14).
 //   6. Thresholds flagged unconfirmed are used as the catalogue gives them, with a note naming the
 //      indicator and the thresholds. A percentage indicator missing a threshold earns 0 points
 //      with a note: thresholds are never invented.
@@ -56,7 +60,10 @@
 //      and no others (the validator's rule: for LDHC, the LD register). Paid = min(count,
 //      register), with a note when the cap binds. Without the cap register the item is not paid,
 //      with a note asking for it: paying every counted item instead would pay a practice that
-//      leaves its register out more than one that sends it (as decision 4).
+//      leaves its register out more than one that sends it (as decision 4). Contract: API.md says
+//      `registers` is "QOF only"; accepting the cap register on an enhanced service extends it
+//      (README.md says so), and a body written to API.md alone carries no LD register, so its
+//      checks are not paid. API.md has not been changed to allow it (issue 16 item 5, open).
 //  10. A register larger than the list size is used as given, with a note.
 //  11. Inputs the validator would have refused (an unknown code, list size 0, another period) earn
 //      nothing for what cannot be computed, with a note; no undefined behaviour on any input.
@@ -65,6 +72,16 @@
 //  13. Rounding places: the catalogue allows 0 to 2 for points and for money (API.md prints both
 //      with exactly two decimals; money is never finer than the penny). Coarser places are still
 //      printed with two decimals: 0.10 points, £31.00.
+//  14. CHOL's prevalence adjustment follows the control table: CHOL001 and CHOL002 carry
+//      NO_PREVALENCE_FLAG = 1 in INDICATOR_REFERENCE_CONTROL.csv [V], so the shipped catalogues mark
+//      CHOL prevalence_adjusted = false (2024-25's CHOL003/004 are their successors, same group).
+//      qof-reference.md §1.3 calls it "not confirmed" and leans the other way (Gavin Jamie quotes
+//      an estimated prevalence for them [U]) and asks for it to be configurable per group: a [U]
+//      does not overrule a [V], so the flag stands, the catalogue marks CHOL
+//      prevalence_adjusted_confirmed = false, and every result that pays CHOL says so once. An
+//      operator who learns otherwise sets prevalence_adjusted = true (with a national_prevalence)
+//      in the catalogue, no rebuild; R4 and decisions 4-5 then apply to CHOL as to any adjusted
+//      group (tested both ways).
 #pragma once
 
 #include "catalogue/catalogue.hpp"

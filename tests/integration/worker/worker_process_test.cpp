@@ -1,5 +1,6 @@
 // The real sluice-worker against a real redis-server: entries written as queue/admission.lua
-// writes them become calculated with the calculation's exact result; poison entries end in the
+// writes them become calculated with the calculation's exact result (and, for issue 16's rules,
+// with figures written out to the penny); poison entries end in the
 // dead-letter stream with status failed; a dead consumer's entries are reclaimed; SIGTERM with
 // work in hand exits 0 and leaves nothing half-done; a SIGKILLed worker's entries are finished
 // by another; /metrics shows the counters.
@@ -95,6 +96,56 @@ TEST_F(worker_process_test, calculates_queued_entries_and_writes_the_exact_resul
     EXPECT_TRUE(eventually([&] { return w.metric("sluice_worker_calculated_total") == 8.0; }, 5s));
     EXPECT_EQ(w.metric("sluice_worker_failed_total"), 0.0);
     EXPECT_EQ(w.metric("sluice_worker_calculation_seconds_count"), 8.0);
+}
+
+TEST_F(worker_process_test, applies_the_control_tables_flags_and_the_ldhc_cap_to_the_penny) {
+    // Issue 16 items 4 to 6 through the real worker and the shipped catalogue, with the figures
+    // written out (not recomputed by the calculation under test); 2024-25: £220.62 a point,
+    // national average list 9,964.
+    worker_config config;
+    // Item 4: VI has no ZERO_REGISTER_FLAG, so a VI register of 0 changes nothing. VI001 116/120 =
+    // 96.67%, above the upper 96%: 18.00 points; list 5000: £ = 18 x 220.62 x 5000/9964 =
+    // £1992.753914 -> £1992.75.
+    const auto vi = enqueue(redis(), config.shards, "A81001",
+                            R"({"practice": "A81001", "period": "2024-25", "scheme": "QOF", "list_size": 5000,)"
+                            R"( "items": [{"code": "VI001", "numerator": 116, "denominator": 120}],)"
+                            R"( "registers": [{"condition": "VI", "size": 0}]})");
+    // NDH has the flag: NDH register 0 makes NDH002 at 90/100 (18.00 points otherwise) earn 0.
+    const auto ndh = enqueue(redis(), config.shards, "A81002",
+                             R"({"practice": "A81002", "period": "2024-25", "scheme": "QOF", "list_size": 5000,)"
+                             R"( "items": [{"code": "NDH002", "numerator": 90, "denominator": 100}],)"
+                             R"( "registers": [{"condition": "NDH", "size": 0}]})");
+    // Item 5: LDHC £140.00 a check, capped at the LD register: 40 checks, LD register 35: 35 x
+    // £140.00 = £4900.00.
+    const auto ldhc =
+        enqueue(redis(), config.shards, "A81003",
+                R"({"practice": "A81003", "period": "2024-25", "scheme": "LDHC", "list_size": 6000,)"
+                R"( "items": [{"code": "CHECK", "count": 40}], "registers": [{"condition": "LD", "size": 35}]})");
+    // Item 6: CHOL not prevalence-adjusted (NO_PREVALENCE_FLAG = 1): CHOL003 95/100 (upper 95%)
+    // 14.00 points; list 5000: £ = 14 x 220.62 x 5000/9964 = £1549.919711 -> £1549.92.
+    const auto chol = enqueue(redis(), config.shards, "A81004",
+                              R"({"practice": "A81004", "period": "2024-25", "scheme": "QOF", "list_size": 5000,)"
+                              R"( "items": [{"code": "CHOL003", "numerator": 95, "denominator": 100}]})");
+
+    worker_process w(config);
+    ASSERT_TRUE(eventually([&] { return all_have_status({vi, ndh, ldhc, chol}, "calculated"); }, settle)) << w.log();
+    EXPECT_EQ(hash(redis(), vi.status_key).at("result"),
+              R"({"points":18.00,"payment_gbp":1992.75,"indicators":[{"code":"VI001","achievement":0.9667,)"
+              R"("points":18.00,"payment_gbp":1992.75,"notes":[]}],"services":[],"notes":[]})");
+    EXPECT_EQ(
+        hash(redis(), ndh.status_key).at("result"),
+        R"({"points":0.00,"payment_gbp":0.00,"indicators":[{"code":"NDH002","achievement":0.9000,)"
+        R"("points":0.00,"payment_gbp":0.00,"notes":["the NDH register is 0: no points are earnable for the group"]}],)"
+        R"("services":[],"notes":[]})");
+    EXPECT_EQ(hash(redis(), ldhc.status_key).at("result"),
+              R"({"points":0.00,"payment_gbp":4900.00,"indicators":[],"services":[{"code":"CHECK","count":40,)"
+              R"("paid_count":35,"payment_gbp":4900.00,"notes":["capped at the LD register (35): 35 of 40 paid"]}],)"
+              R"("notes":[]})");
+    EXPECT_EQ(hash(redis(), chol.status_key).at("result"),
+              R"({"points":14.00,"payment_gbp":1549.92,"indicators":[{"code":"CHOL003","achievement":0.9500,)"
+              R"("points":14.00,"payment_gbp":1549.92,"notes":["thresholds of CHOL003 (lower 70%, upper 95%) are )"
+              R"(unconfirmed in the catalogue: points provisional"]}],"services":[],)"
+              R"("notes":["CHOL: the catalogue marks its prevalence adjustment unconfirmed; not adjusted here"]})");
 }
 
 TEST_F(worker_process_test, poison_entries_end_in_the_dead_letter_stream_with_status_failed) {

@@ -964,6 +964,27 @@ TEST(ShippedCatalogue, ZeroRegisterRuleFollowsTheControlTable)
     EXPECT_EQ(only(vi).payment_pence, 199275);
     EXPECT_TRUE(result_json(vi).starts_with(R"({"points":18.00,"payment_gbp":1992.75,)")) << result_json(vi);
 
+    // The same body in 2023-24 (£213.43 a point, national average list 9,639): £ = 18 x 213.43 x
+    // 5000/9639 = 19,208,700/9639 = £1992.810457 -> £1992.81. (The issue quotes £1,992.97 "in the
+    // reference's reading"; neither period's constants give that figure: 2024-25 gives £1992.75.)
+    const auto vi_2023 = shipped_result(R"({"practice": "A81001", "period": "2023-24", "scheme": "QOF", "list_size": 5000,
+      "items": [{"code": "VI001", "numerator": 116, "denominator": 120}], "registers": [{"condition": "VI", "size": 0}]})");
+    EXPECT_EQ(only(vi_2023).points_hundredths, 1800);
+    EXPECT_EQ(only(vi_2023).payment_pence, 199281);
+    EXPECT_TRUE(only(vi_2023).notes.empty()) << joined(only(vi_2023).notes);
+
+    // LD is flagged and has a register indicator: an LD register of 0 zeroes LD004 (4 points
+    // otherwise) with the group's note, in both periods.
+    for (const std::string_view year : {"2023-24", "2024-25"}) {
+        const auto ld = shipped_result(std::string(R"({"practice": "A81001", "period": ")") + std::string(year)
+                                       + R"(", "scheme": "QOF", "list_size": 5000, "items": [{"code": "LD004", "numerator": 0,)"
+                                         R"( "denominator": 0}], "registers": [{"condition": "LD", "size": 0}]})");
+        EXPECT_EQ(only(ld).points_hundredths, 0) << year;
+        EXPECT_EQ(only(ld).payment_pence, 0) << year;
+        EXPECT_TRUE(has_note(only(ld).notes, "the LD register is 0: no points are earnable for the group"))
+            << joined(only(ld).notes);
+    }
+
     // NDH is a ZERO_REGISTER_FLAG group whose indicator NDH002 is a percentage: NDH register 0
     // makes 90/100 (18 points otherwise) earn 0, with the group's note.
     const auto ndh = shipped_result(R"({"practice": "A81001", "period": "2024-25", "scheme": "QOF", "list_size": 5000,
