@@ -26,6 +26,7 @@
 #include "loadtest/command_line.hpp"
 #include "loadtest/detail/spec_fields.hpp"
 #include "loadtest/journey.hpp"
+#include "loadtest/journey_command.hpp"
 #include "loadtest/journey_client.hpp"
 #include "loadtest/journey_report.hpp"
 #include "loadtest/journey_verify.hpp"
@@ -43,10 +44,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <map>
-#include <set>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -393,121 +394,6 @@ void read_practices(const arguments& args, loadtest::run_options& options, const
     }
 }
 
-// --journey and its companions, checked before anything is sent.
-struct journey_setup {
-    loadtest::journey_options options;
-    std::optional<std::string> database;  // --database: the journey's --verify reads it
-};
-
-std::optional<journey_setup> journey_of(const arguments& args, loadtest::run_options& run, bool verify) {
-    if (!args.given("--journey")) {
-        for (const auto* flag : {"--organisations", "--commissioner-tokens", "--database"})
-            if (args.given(flag)) throw usage_error(std::string(flag) + " goes with --journey");
-        return std::nullopt;
-    }
-    journey_setup setup;
-    auto& o = setup.options;
-    const auto spec = args.value("--journey").value_or("");
-    try {
-        o.spec = loadtest::parse_journey_spec(spec);
-    } catch (const std::invalid_argument& error) {
-        throw bad_value("--journey", spec, error.what());
-    }
-    if (run.submissions_per_practice != 1)
-        throw usage_error(
-            "--journey needs --submissions-per-practice 1: a later submission supersedes the one "
-            "a practice declares");
-    for (const auto& entry : run.practices) o.practice_tokens.emplace(entry.practice, entry.token);
-    const bool deciding = o.spec.approve_percent + o.spec.reject_percent > 0;
-    if (deciding || args.given("--organisations") || args.given("--commissioner-tokens")) {
-        if (!args.given("--organisations") || !args.given("--commissioner-tokens"))
-            throw bad_value("--journey", spec,
-                            "approve= and reject= need --organisations FILE and --commissioner-tokens FILE (sluice-"
-                            "loadtest generate --commissioners N writes both)");
-        const auto& organisations = required_flag(args, "--organisations");
-        try {
-            const auto table = credentials::organisation_table::load(organisations);
-            for (const auto& link : table.links()) o.commissioner_of.emplace(link.practice, link.commissioner);
-        } catch (const config::config_error& error) {
-            throw bad_value("--organisations", organisations, error.what());
-        }
-        try {
-            for (const auto& entry : loadtest::read_commissioner_tokens(required_flag(args, "--commissioner-tokens")))
-                o.commissioner_tokens.emplace(entry.practice, entry.token);
-        } catch (const std::invalid_argument& error) {
-            throw usage_error(std::string("--commissioner-tokens: ") + error.what());
-        }
-    }
-    if (const auto database = args.value("--database")) {
-        if (database->empty()) throw bad_value("--database", *database, "expected a PostgreSQL URL");
-        setup.database = *database;
-    }
-    if (verify && !setup.database)
-        throw usage_error("--verify with --journey needs --database URL (the gateway's ledger.url)");
-    if (run.run_id.empty()) run.run_id = loadtest::new_run_id();  // the journey's keys share it
-    o.run_id = run.run_id;
-    o.host = run.target.address;
-    o.port = run.target.port;
-    o.timeout = run.timeout;
-    o.seed = run.seed;
-    return setup;
-}
-
-// What the journey did and, with --verify, what the database says of it.
-struct journey_outcome {
-    loadtest::journey_result result;
-    loadtest::journey_replay scope;
-    std::optional<loadtest::journey_verdict> verdict;
-};
-
-// The run's practices, each once, in the order of their first submission.
-std::vector<std::string> practices_of(const loadtest::run_result& result) {
-    std::vector<std::string> practices;
-    std::set<std::string> seen;
-    for (const auto& record : result.submissions)
-        if (seen.insert(record.practice).second) practices.push_back(record.practice);
-    return practices;
-}
-
-journey_outcome journey(const loadtest::run_result& sent, journey_setup& setup, const std::string& period, bool verify,
-                        bool quiet) {
-    journey_outcome outcome;
-    setup.options.stop = &stop_requested;
-    if (!quiet) setup.options.on_note = [](const std::string& note) { std::cerr << program << ": " << note << '\n'; };
-    if (!quiet) std::cerr << program << ": journey " << loadtest::format_journey_spec(setup.options.spec) << '\n';
-    outcome.result = loadtest::run_journey(sent.submissions, setup.options);
-    outcome.scope.period = period;
-    outcome.scope.practices = practices_of(sent);
-    if (verify) {
-        const auto rows = loadtest::fetch_declarations(*setup.database, period, outcome.scope.practices);
-        outcome.verdict = loadtest::judge_journey(outcome.scope.practices, outcome.result.records, rows);
-    }
-    return outcome;
-}
-
-// `verify-journey`: a report's journey against the database now.
-int verify_journey(const arguments& args) {
-    args.allow_only(loadtest::verify_journey_flags, "verify-journey");
-    const auto& report_file = required_flag(args, "--report");
-    const auto& database = required_flag(args, "--database");
-    std::ifstream in(report_file, std::ios::binary);
-    if (!in) throw bad_value("--report", report_file, std::string("cannot be read: ") + std::strerror(errno));
-    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    boost::system::error_code ec;
-    const auto document = boost::json::parse(text, ec);
-    if (ec) throw bad_value("--report", report_file, "not JSON: " + ec.message());
-    loadtest::journey_replay replay;
-    try {
-        replay = loadtest::read_journey_json(document);
-    } catch (const std::invalid_argument& error) {
-        throw bad_value("--report", report_file, error.what());
-    }
-    const auto rows = loadtest::fetch_declarations(database, replay.period, replay.practices);
-    const auto verdict = loadtest::judge_journey(replay.practices, replay.records, rows);
-    std::cout << loadtest::format_journey_verdict(verdict) << std::flush;
-    return verdict.ok() ? exit_ok : exit_failed;
-}
-
 // The engine, with progress on stdout and Ctrl-C (stop sending, wait for what is in flight).
 loadtest::run_result send(loadtest::run_options& options, const run_extras& extras) {
     loadtest::progress_printer progress(stdout, loadtest::choose_progress_mode(stdout, extras.quiet),
@@ -538,7 +424,8 @@ loadtest::run_result send(loadtest::run_options& options, const run_extras& extr
 
 // The summary on stdout, the report files, and the exit status.
 int report(const loadtest::run_result& result, const std::optional<loadtest::verdict>& checked,
-           const loadtest::run_options& options, run_extras& extras, const std::optional<journey_outcome>& journey) {
+           const loadtest::run_options& options, run_extras& extras,
+           const std::optional<loadtest::journey_outcome>& journey) {
     std::cout << loadtest::format_summary(result, checked) << std::flush;
     if (journey) {
         std::cout << '\n' << loadtest::format_journey(journey->result);
@@ -600,7 +487,7 @@ int run(arguments args) {
     } catch (const std::invalid_argument& error) {
         throw usage_error(error.what());
     }
-    auto journey_plan = journey_of(args, options, extras.verify);
+    auto journey_plan = loadtest::journey_of(args, options, extras.verify);
     open_report_files(args, extras);
 
     const auto result = send(options, extras);
@@ -611,9 +498,16 @@ int run(arguments args) {
         if (outcome.waited_out)
             std::cerr << program << ": --verify-wait: not every submission was calculated in time\n";
     }
-    std::optional<journey_outcome> journeyed;
-    if (journey_plan && !stop_requested.load())
-        journeyed = journey(result, *journey_plan, bodies.options().period, extras.verify, extras.quiet);
+    std::optional<loadtest::journey_outcome> journeyed;
+    if (journey_plan && !stop_requested.load()) {
+        std::function<void(const std::string&)> on_note;
+        if (!extras.quiet) {
+            std::cerr << program << ": journey " << loadtest::format_journey_spec(journey_plan->options.spec) << '\n';
+            on_note = [](const std::string& note) { std::cerr << program << ": " << note << '\n'; };
+        }
+        journeyed = loadtest::journey(result, *journey_plan, bodies.options().period, extras.verify, &stop_requested,
+                                      std::move(on_note));
+    }
     return report(result, checked, options, extras, journeyed);
 }
 
@@ -629,7 +523,7 @@ int main(int argc, char** argv) {
         }
         if (args.command == "generate") return generate(args);
         if (args.command == "body") return body(args);
-        if (args.command == "verify-journey") return verify_journey(args);
+        if (args.command == "verify-journey") return loadtest::verify_journey(args) ? exit_ok : exit_failed;
         return run(args);
     } catch (const usage_error& error) {
         std::cerr << program << ": " << error.what() << '\n';
