@@ -9,6 +9,7 @@
 #include "embedded/consumer_start_lua.hpp"
 #include "embedded/consumer_trim_lua.hpp"
 #include "queue/keys.hpp"
+#include "queue/stream_entries.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,18 +71,6 @@ public:
     }
 };
 
-std::string describe(const reply& r) {
-    switch (r.type) {
-    case reply::kind::nil: return "nil";
-    case reply::kind::integer: return "integer " + std::to_string(r.integer);
-    case reply::kind::string: return "string \"" + r.str.substr(0, 200) + "\"";
-    case reply::kind::status: return "status " + r.str.substr(0, 200);
-    case reply::kind::error: return "error " + r.str.substr(0, 200);
-    case reply::kind::array: return "array of " + std::to_string(r.elements.size());
-    }
-    return "?";
-}
-
 // A transport error, a Redis error reply, or nothing wrong (ec == {}): the common first check.
 template <typename T>
 bool failed(consumer_result<T>& out, const error_code& ec, const reply& r) {
@@ -101,75 +90,18 @@ template <typename T>
 consumer_result<T> unexpected(std::string_view what, const reply& r) {
     consumer_result<T> out;
     out.ec = consumer_error::unexpected_reply;
-    out.detail = std::string(what) + ": " + describe(r);
+    out.detail = std::string(what) + ": " + describe_reply(r);
     return out;
 }
 
-bool parse_unsigned(std::string_view text, std::uint64_t& value) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
-}
-
-// The shard of "sluice:{7}:q".
-std::optional<std::uint32_t> shard_of_queue_key(std::string_view key) {
-    const auto open = key.find('{');
-    const auto close = key.find('}');
-    if (open == std::string_view::npos || close == std::string_view::npos || close <= open + 1) return std::nullopt;
-    std::uint64_t shard = 0;
-    if (!parse_unsigned(key.substr(open + 1, close - open - 1), shard) || shard > UINT32_MAX) return std::nullopt;
-    return static_cast<std::uint32_t>(shard);
-}
-
-// [id, [field, value, ...]] (or [id, nil] for an entry deleted while pending).
-bool parse_entry(const reply& r, std::uint32_t shard, queued_entry& out) {
-    if (!r.is_array() || r.elements.size() != 2 || !r.elements[0].is_string()) return false;
-    out.shard = shard;
-    out.entry_id = r.elements[0].str;
-    const auto& fields = r.elements[1];
-    if (fields.is_nil()) {
-        out.deleted = true;
-        return true;
-    }
-    if (!fields.is_array() || fields.elements.size() % 2 != 0) return false;
-    for (std::size_t i = 0; i < fields.elements.size(); i += 2) {
-        const auto& name = fields.elements[i].str;
-        auto value = fields.elements[i + 1].str;
-        if (name == "id")
-            out.submission_id = std::move(value);
-        else if (name == "practice")
-            out.practice = std::move(value);
-        else if (name == "sha256")
-            out.sha256 = std::move(value);
-        else if (name == "received_at")
-            out.received_at = std::move(value);
-        else if (name == "idem")
-            out.idempotency_key = std::move(value);
-        else if (name == "body")
-            out.body = std::move(value);
-    }
-    return true;
-}
-
-// An XREADGROUP reply: [[stream key, [entry...]]...], or nil when BLOCK ran out. Appends the
-// entries to `entries`; false (with `out` saying why) for a reply of another shape.
+// An XREADGROUP reply into `entries` (stream_entries.hpp); false, with `out` saying why, for a
+// reply of another shape.
 template <typename T>
 bool parse_read(const reply& r, std::uint32_t shards, std::vector<queued_entry>& entries, consumer_result<T>& out) {
-    if (r.is_nil()) return true;
-    auto unexpected_shape = [&](std::string_view what, const reply& seen) {
-        out = unexpected<T>(what, seen);
+    if (auto why = read_queue_entries(r, shards, entries)) {
+        out.ec = consumer_error::unexpected_reply;
+        out.detail = std::move(*why);
         return false;
-    };
-    if (!r.is_array()) return unexpected_shape("XREADGROUP", r);
-    for (const auto& stream : r.elements) {
-        if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array())
-            return unexpected_shape("XREADGROUP stream", stream);
-        const auto shard = shard_of_queue_key(stream.elements[0].str);
-        if (!shard || *shard >= shards) return unexpected_shape("XREADGROUP key", stream.elements[0]);
-        for (const auto& e : stream.elements[1].elements) {
-            queued_entry entry;
-            if (!parse_entry(e, *shard, entry)) return unexpected_shape("XREADGROUP entry", e);
-            entries.push_back(std::move(entry));
-        }
     }
     return true;
 }
@@ -438,7 +370,7 @@ consumer::awaitable<claim_page_result> consumer::claim_page(std::uint32_t shard,
             continue;
         }
         queued_entry entry;
-        if (!parse_entry(e, shard, entry)) co_return unexpected<claim_page_result>("XAUTOCLAIM entry", e);
+        if (!parse_queued_entry(e, shard, entry)) co_return unexpected<claim_page_result>("XAUTOCLAIM entry", e);
         out.value.entries.push_back(std::move(entry));
     }
     if (r.elements.size() >= 3 && r.elements[2].is_array()) out.value.deleted += r.elements[2].elements.size();

@@ -36,6 +36,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "queue/stream_entries.hpp"
 #include "redis/router.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -89,18 +90,7 @@ struct consumer_result {
     explicit operator bool() const noexcept { return ok(); }
 };
 
-// One delivered stream entry, as admission.lua wrote it.
-struct queued_entry {
-    std::uint32_t shard = 0;
-    std::string entry_id;         // the stream id, "1711929492345-0"
-    std::string submission_id;    // field "id" ("" if absent)
-    std::string practice;         // field "practice"
-    std::string sha256;           // field "sha256"
-    std::string received_at;      // field "received_at"
-    std::string idempotency_key;  // field "idem" ("" for entries queued before it was carried)
-    std::string body;             // field "body": the request body as received
-    bool deleted = false;         // the entry was delivered without fields (deleted from the stream)
-};
+// One delivered stream entry: queued_entry (stream_entries.hpp).
 
 // The status record of an entry: sluice:{S}:sub:<id>, or nullopt when the entry's id is not a
 // well-formed submission id of its own shard (such an entry is poison).

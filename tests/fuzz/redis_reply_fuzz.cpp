@@ -14,10 +14,21 @@
 //   * parse_cluster_shards / parse_cluster_slots: a topology exactly when `problem` stays empty;
 //     every range has first <= last < 16384, a port from 1 and a host that is not "?";
 //   * parse_redirection: only for a MOVED or ASK error (classify_error agrees); slot < 16384, port
-//     from 1, no space in the host; written back as Redis writes it, it parses to the same value.
+//     from 1, no space in the host; written back as Redis writes it, it parses to the same value;
+//   * queue/latest.hpp's read_latest (HGETALL of a practice's latest admissions): valid exactly for
+//     an array of an even number of strings, each field's id the value of its last pair;
+//   * queue/stream_entries.hpp's read_queue_entries (XREADGROUP) and parse_queued_entry: nil reads
+//     as nothing; otherwise every entry appended has the shard of a key below the shard count, and
+//     a failure appends nothing more and says why; an entry's id is the reply's first string;
+//   * queue/dead_letter.hpp's parse_dead_letter (an XRANGE element), parse_replay_reply (the replay
+//     script's reply: a known word and its argument) and parse_reference (any bytes as an
+//     operator's reference: a shard below the count, and reference_of a parsed "S/ID" gives it back).
 //
 //   redis_reply_fuzz -dict=tests/fuzz/redis_reply.dict <scratch copy of tests/fuzz/corpus/redis_reply>
+#include "queue/dead_letter.hpp"
+#include "queue/latest.hpp"
 #include "queue/ratelimit_state.hpp"
+#include "queue/stream_entries.hpp"
 #include "queue/status.hpp"
 #include "redis/cluster_topology.hpp"
 #include "redis/slot.hpp"
@@ -120,6 +131,66 @@ void check_error_text(std::string_view text) {
     require(redis::parse_redirection(written(*redirection)) == redirection, "written back, it parses the same");
 }
 
+constexpr std::uint32_t shards = 16;
+
+void check_latest(const reply& r) {
+    const auto reading = queue::read_latest(r);
+    bool shaped = r.is_array() && r.elements.size() % 2 == 0;
+    if (shaped)
+        for (const auto& e : r.elements) shaped = shaped && e.type == reply::kind::string;
+    require(reading.valid == shaped, "latest: valid exactly for an even array of strings");
+    if (!reading.valid) {
+        require(reading.ids.empty(), "latest: an invalid reading names nothing");
+        return;
+    }
+    std::map<std::string, std::string> expected;
+    for (std::size_t i = 0; i < r.elements.size(); i += 2) expected[r.elements[i].str] = r.elements[i + 1].str;
+    require(reading.ids == expected, "latest: each field's id is its last pair's value");
+}
+
+void check_stream_entries(const reply& r) {
+    std::vector<queue::queued_entry> entries;
+    const auto why = queue::read_queue_entries(r, shards, entries);
+    if (r.is_nil()) require(!why && entries.empty(), "XREADGROUP nil: nothing, no fault");
+    if (!r.is_array() && !r.is_nil()) require(why.has_value(), "XREADGROUP: a reply that is no array is a fault");
+    if (why) require(!why->empty(), "a fault says what was unexpected");
+    for (const auto& e : entries) require(e.shard < shards, "every entry is of a shard below the count");
+    queue::queued_entry one;
+    if (queue::parse_queued_entry(r, 3, one)) {
+        require(r.is_array() && r.elements.size() == 2 && r.elements[0].is_string(), "an entry is [id, fields]");
+        require(one.entry_id == r.elements[0].str && one.shard == 3, "the entry keeps its id and shard");
+        require(one.deleted == r.elements[1].is_nil(), "deleted exactly for nil fields");
+    }
+}
+
+void check_dead_letters(const reply& r) {
+    if (const auto d = queue::parse_dead_letter(r, 5)) {
+        require(r.is_array() && r.elements.size() == 2 && r.elements[0].is_string(), "a dead letter is [id, fields]");
+        require(d->dead_letter_id == r.elements[0].str && d->shard == 5, "the dead letter keeps its id and shard");
+        const auto ref = queue::parse_reference(queue::reference_of(*d), shards);
+        if (ref) require(ref->shard == 5 && ref->dead_letter_id == d->dead_letter_id, "its reference names it");
+    }
+    if (const auto replay = queue::parse_replay_reply(r)) {
+        require(r.is_array() && r.elements.size() == 2, "a replay reply is [word, argument]");
+        require(!queue::to_string(replay->outcome).empty(), "a known outcome");
+    }
+}
+
+void check_reference(std::string_view text) {
+    const auto ref = queue::parse_reference(text, shards);
+    if (!ref) return;
+    require(ref->shard < shards, "a reference's shard is below the count");
+    require(ref->submission_id.empty() != ref->dead_letter_id.empty(), "a reference names one thing");
+    if (!ref->dead_letter_id.empty()) {
+        queue::dead_letter d;
+        d.shard = ref->shard;
+        d.dead_letter_id = ref->dead_letter_id;
+        const auto again = queue::parse_reference(queue::reference_of(d), shards);
+        require(again && again->shard == ref->shard && again->dead_letter_id == ref->dead_letter_id,
+                "reference_of gives the reference back");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -133,7 +204,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto slots = redis::parse_cluster_slots(r, problem);
         check_topology(slots, problem);
         if (r.is_error()) check_error_text(r.str);
+        check_latest(r);
+        check_stream_entries(r);
+        check_dead_letters(r);
     });
+    check_reference({reinterpret_cast<const char*>(data), size});
     // The error text alone, as the router sees it: any bytes (a RESP error line cannot hold CR/LF).
     check_error_text({reinterpret_cast<const char*>(data), size});
     return 0;
