@@ -21,7 +21,7 @@
 # reaped-children time once the worker has gone). Then the ratio of the best with-ledger rate to
 # the best Redis-only rate, and whether the 0.8x target is met.
 #
-# Environment: COUNT (default 20000), ROUNDS (default 2), SLUICE_WORKER, SLUICE_WORKER_BENCH,
+# Environment: COUNT (default 20000), ROUNDS (default 2), CONCURRENCY (worker.concurrency, default 64), SLUICE_WORKER, SLUICE_WORKER_BENCH,
 # SLUICE_PG_BINDIR (default /usr/lib/postgresql/15/bin). Loopback only; every process it starts is
 # stopped by its pid; its files live in one temporary directory, removed on exit. Not a test: it
 # exits 0 whether or not the target is met (1 only if it could not measure).
@@ -45,7 +45,7 @@ count=${COUNT:-20000}
 rounds=${ROUNDS:-2}
 shards=16
 practices=10000
-concurrency=64
+concurrency=${CONCURRENCY:-64}
 drain_limit_s=600
 quiet_load=1.5
 quiet_wait_s=${QUIET_WAIT_S:-120}
