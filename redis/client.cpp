@@ -46,6 +46,7 @@
 #include "config/config.hpp"
 #include "redis/detail/client_access.hpp"
 #include "redis/detail/completion.hpp"
+#include "redis/detail/reply_copy.hpp"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -75,35 +76,6 @@ using clock = std::chrono::steady_clock;
 // The doubling of the backoff stops here; backoff_max caps it long before for any sane setting.
 constexpr unsigned max_backoff_doublings = 20;
 
-reply to_reply(const redisReply& r) {
-    reply out;
-    switch (r.type) {
-    case REDIS_REPLY_STRING:
-        out.type = reply::kind::string;
-        out.str.assign(r.str, r.len);
-        break;
-    case REDIS_REPLY_STATUS:
-        out.type = reply::kind::status;
-        out.str.assign(r.str, r.len);
-        break;
-    case REDIS_REPLY_ERROR:
-        out.type = reply::kind::error;
-        out.str.assign(r.str, r.len);
-        break;
-    case REDIS_REPLY_INTEGER:
-        out.type = reply::kind::integer;
-        out.integer = r.integer;
-        break;
-    case REDIS_REPLY_ARRAY:
-        out.type = reply::kind::array;
-        out.elements.reserve(r.elements);
-        for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(to_reply(*r.element[i]));
-        break;
-    default:  // REDIS_REPLY_NIL
-        break;
-    }
-    return out;
-}
 
 bool is_noscript(const redisReply& r) {
     return r.type == REDIS_REPLY_ERROR && std::string_view(r.str, r.len).starts_with("NOSCRIPT");
@@ -333,7 +305,7 @@ public:
         }
         --conn.user_calls;
         if (r == nullptr) return complete(std::move(call.handler), error::connection_lost);
-        auto result = to_reply(*r);
+        auto result = detail::copy_reply(*r);
         if (call.written != clock::time_point{}) result.round_trip = clock::now() - call.written;
         complete(std::move(call.handler), {}, std::move(result));
     }

@@ -1,6 +1,6 @@
 // For the fuzz targets of Redis reply parsers: any bytes read as what Redis sent back, by hiredis's
-// own RESP reader, into the reply our code gets (redis/reply.hpp), the same owning copy the
-// client makes. Header-only, for tests/fuzz only.
+// own RESP reader, into the reply our code gets (redis/reply.hpp), by the client's own copy
+// (redis/detail/reply_copy.cpp, compiled into each target that includes this). For tests/fuzz only.
 //
 // Inputs that declare an array of more than max_declared_elements are skipped: hiredis 0.14's
 // reader allocates a declared array whole before its elements arrive ("*1111111111\r\n" asks
@@ -8,6 +8,7 @@
 // maxelements). The replies come from our own Redis; what is fuzzed is our parsers.
 #pragma once
 
+#include "redis/detail/reply_copy.hpp"
 #include "redis/reply.hpp"
 
 #include <hiredis/hiredis.h>
@@ -25,36 +26,6 @@ inline void require(bool property, const char* what) {
         std::fprintf(stderr, "property failed: %s\n", what);
         std::abort();
     }
-}
-
-// hiredis's reply tree as redis/reply.hpp's owning copy.
-inline redis::reply copy_of(const redisReply& r) {
-    using redis::reply;
-    reply out;
-    switch (r.type) {
-    case REDIS_REPLY_STRING:
-        out.type = reply::kind::string;
-        out.str.assign(r.str, r.len);
-        break;
-    case REDIS_REPLY_STATUS:
-        out.type = reply::kind::status;
-        out.str.assign(r.str, r.len);
-        break;
-    case REDIS_REPLY_ERROR:
-        out.type = reply::kind::error;
-        out.str.assign(r.str, r.len);
-        break;
-    case REDIS_REPLY_INTEGER:
-        out.type = reply::kind::integer;
-        out.integer = r.integer;
-        break;
-    case REDIS_REPLY_ARRAY:
-        out.type = reply::kind::array;
-        for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(copy_of(*r.element[i]));
-        break;
-    default: out.type = reply::kind::nil; break;
-    }
-    return out;
 }
 
 inline constexpr std::size_t max_declared_elements = 1024;
@@ -80,7 +51,7 @@ void for_each_reply(const std::uint8_t* data, std::size_t size, Each&& each) {
     redisReaderFeed(reader, bytes.data(), bytes.size());
     void* raw = nullptr;
     while (redisReaderGetReply(reader, &raw) == REDIS_OK && raw != nullptr) {
-        const redis::reply r = copy_of(*static_cast<redisReply*>(raw));
+        const redis::reply r = redis::detail::copy_reply(*static_cast<redisReply*>(raw));
         freeReplyObject(raw);
         raw = nullptr;
         each(r);
