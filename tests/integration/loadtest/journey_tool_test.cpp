@@ -13,6 +13,7 @@
 //     (that run's declarations and decisions open loop, rate=200: the stage lasts its schedule).
 #include "config/digest.hpp"
 #include "ledger/migrations.hpp"
+#include "tests/integration/loadtest/tool_run.hpp"
 #include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/integration/worker/worker_test_support.hpp"
 #include "tests/support/postgres_environment.hpp"
@@ -40,49 +41,9 @@ namespace {
 
 namespace json = boost::json;
 
-struct tool_run {
-    std::optional<int> exit_code;  // nullopt: killed on timeout
-    std::string out;
-    std::string err;
-    std::string output() const { return out + err; }
-};
-
 // sluice-loadtest with `args`, stdout and stderr into files in `dir`; SIGKILL after `limit`.
 tool_run run_tool(const std::filesystem::path& dir, std::vector<std::string> args, std::chrono::seconds limit = 150s) {
-    static int run_number = 0;
-    const auto base = (dir / ("tool-" + std::to_string(++run_number))).string();
-    args.insert(args.begin(), SLUICE_LOADTEST_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int out = ::open((base + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int err = ::open((base + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(out, STDOUT_FILENO);
-        ::dup2(err, STDERR_FILENO);
-        ::execv(argv[0], argv.data());
-        std::_Exit(127);
-    }
-    tool_run run;
-    if (pid < 0) return run;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-            break;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-            break;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    run.out = scratch_directory::read(base + ".out");
-    run.err = scratch_directory::read(base + ".err");
-    return run;
+    return run_program(SLUICE_LOADTEST_BINARY, dir, args, limit);
 }
 
 // The stack of one test: its own database, generated practices and commissioners, a gateway and a

@@ -10,6 +10,7 @@
 //
 // And fetch_statuses() of loadtest/verify.hpp on its own against the stub: found, unknown, lost,
 // no token, a stalled server (per-request timeout), a refused port.
+#include "tests/integration/loadtest/tool_run.hpp"
 #include "tests/integration/gateway/gateway_process.hpp"
 #include "tests/integration/worker/worker_test_support.hpp"
 #include "tests/support/redis_environment.hpp"
@@ -43,58 +44,15 @@ namespace json = boost::json;
 
 // --- running the tool ------------------------------------------------------------------------
 
-struct tool_run {
-    std::optional<int> exit_code;  // nullopt: killed on timeout
-    std::string out;
-    std::string err;
-    std::string output() const { return out + err; }
-};
-
 // Runs sluice-loadtest with `args` (and, unless `with_catalogue` is false or the command is
 // `generate`, the repository's catalogue for the bodies) in `dir`, its stdout and stderr into files
 // there; SIGKILL after `limit`.
 tool_run run_tool(const std::filesystem::path& dir, const std::vector<std::string>& args,
                   std::chrono::seconds limit = 120s, bool with_catalogue = true) {
-    static int run_number = 0;
-    const auto base = dir / ("tool-" + std::to_string(++run_number));
-    const auto out_file = base.string() + ".out";
-    const auto err_file = base.string() + ".err";
-    std::vector<std::string> argv_storage{SLUICE_LOADTEST_BINARY};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    auto all = args;
     if (with_catalogue && (args.empty() || args.front() != "generate"))
-        argv_storage.insert(argv_storage.end(), {"--catalogue", SLUICE_CATALOGUE_DIR});
-    std::vector<char*> argv;
-    for (auto& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ::dup2(out, STDOUT_FILENO);
-        ::dup2(err, STDERR_FILENO);
-        if (::chdir(dir.c_str()) != 0) std::_Exit(126);  // no reliance on the test's working directory
-        ::execv(argv[0], argv.data());
-        std::_Exit(127);
-    }
-    tool_run run;
-    if (pid < 0) return run;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-            break;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-            break;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    run.out = scratch_directory::read(out_file);
-    run.err = scratch_directory::read(err_file);
-    return run;
+        all.insert(all.end(), {"--catalogue", SLUICE_CATALOGUE_DIR});
+    return run_program(SLUICE_LOADTEST_BINARY, dir, all, limit);
 }
 
 json::value read_json(const std::filesystem::path& file) {
