@@ -807,6 +807,33 @@ TEST_F(sign_off, journey_with_the_real_worker) {
     EXPECT_EQ(str(object_of(*by_key), "submission_id"), id);
 }
 
+// Redis unreachable: whether a later submission is still queued cannot be known, so a declaration
+// is 503 and records nothing; the list answers from PostgreSQL alone.
+TEST_F(sign_off, redis_unreachable_a_declaration_is_503_and_records_nothing) {
+    gateway_options o;
+    o.extra_toml = extra_toml(url_);
+    o.credentials = credentials_text();
+    o.redis_url = "redis://127.0.0.1:1";  // nothing listens there
+    o.wait_ready = false;
+    gateway_process gw(o);
+    for (int i = 0; i < 200; ++i) {  // ready for the sign-off endpoints once PostgreSQL is connected
+        const auto a = get(gw, qwe_, "/v1/declarations/none");
+        if (a && a->status == 404) break;
+        std::this_thread::sleep_for(25ms);
+    }
+    const auto id = insert_submission("A81001", "2025-03-30T10:00:00.000Z");
+    const auto refused = post(gw, a_, "/v1/declarations", "k-1", declaration_body(id, sha256_hex(result_json)));
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_TRUE(is_problem(*refused, "unavailable")) << refused->body;
+    EXPECT_FALSE(refused->header("retry-after").empty());
+    EXPECT_EQ(standing("A81001"), "0");
+    EXPECT_EQ(postgres().scalar("SELECT count(*) FROM idempotency_records", url_), "0");
+    const auto list = get(gw, a_, "/v1/submissions?period=2024-25");
+    ASSERT_EQ(list->status, 200) << list->body;
+    EXPECT_TRUE(object_of(*list).at("submissions").as_array().at(0).as_object().at("current").as_bool());
+}
+
 TEST_F(sign_off, no_ledger_configured_is_503) {
     gateway_options o;
     o.credentials = credentials_text();
