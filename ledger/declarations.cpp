@@ -1,6 +1,8 @@
 // Declarations, decisions and their idempotency records (see declarations.hpp).
 #include "ledger/declarations.hpp"
 
+#include "ledger/detail/keyset_page.hpp"
+
 namespace sluice::ledger {
 
 namespace {
@@ -162,16 +164,7 @@ statement list_declarations(const declaration_filter& f) {
         s.params.push_back(*f.status);
         s.sql += " AND d.status = $" + std::to_string(s.params.size());
     }
-    if (f.after) {
-        s.params.push_back(f.after->first);
-        s.params.push_back(f.after->second);
-        const auto n = s.params.size();
-        s.sql += " AND (d.declared_at, d.declaration_id) < (($" + std::to_string(n - 1) +
-                 "::timestamp AT TIME ZONE 'UTC'), $" + std::to_string(n) + ")";
-    }
-    s.params.push_back(std::to_string(f.limit + 1));
-    s.sql +=
-        " ORDER BY d.declared_at DESC, d.declaration_id DESC LIMIT $" + std::to_string(s.params.size()) + "::integer";
+    detail::append_keyset_page(s, "d.declared_at", "d.declaration_id", f.after, f.limit);
     return s;
 }
 

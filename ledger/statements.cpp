@@ -1,6 +1,8 @@
 // Reading submissions, statements and the outstanding list (see statements.hpp).
 #include "ledger/statements.hpp"
 
+#include "ledger/detail/keyset_page.hpp"
+
 namespace sluice::ledger {
 
 namespace {
@@ -73,16 +75,7 @@ statement list_submissions(const submission_filter& f) {
         s.params.push_back(*f.scheme);
         s.sql += " AND s.scheme = $" + std::to_string(s.params.size());
     }
-    if (f.after) {
-        s.params.push_back(f.after->first);
-        s.params.push_back(f.after->second);
-        const auto n = s.params.size();
-        s.sql += " AND (s.received_at, s.submission_id) < (($" + std::to_string(n - 1) +
-                 "::timestamp AT TIME ZONE 'UTC'), $" + std::to_string(n) + ")";
-    }
-    s.params.push_back(std::to_string(f.limit + 1));
-    s.sql +=
-        " ORDER BY s.received_at DESC, s.submission_id DESC LIMIT $" + std::to_string(s.params.size()) + "::integer";
+    detail::append_keyset_page(s, "s.received_at", "s.submission_id", f.after, f.limit);
     return s;
 }
 
@@ -109,10 +102,11 @@ std::vector<statement_row> statement_rows(const result& r) {
 }
 
 statement declarations_today() {
-    return {"SELECT count(*) AS n FROM declarations "
-            "WHERE declared_at >= (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
-            {},
-            "sluice_declarations_today"};
+    return {
+        "SELECT count(*) AS n FROM declarations "
+        "WHERE declared_at >= (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
+        {},
+        "sluice_declarations_today"};
 }
 
 std::optional<std::int64_t> declarations_today_count(const result& r) {

@@ -14,11 +14,30 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::gateway::detail {
 
 // A JSON string literal of `text`.
 std::string json_quoted(std::string_view text);
+
+// One page of a list: {"<member>":[document(row)...],"next_cursor":cursor_of(last row) or null}.
+// `rows` holds up to limit + 1 rows (the one more says there is a next page); it is cut to limit.
+template <class Row, class Document, class Cursor>
+std::string list_page(std::string_view member, std::vector<Row>& rows, std::uint32_t limit, Document document,
+                      Cursor cursor_of) {
+    const bool more = rows.size() > limit;
+    if (more) rows.resize(limit);
+    std::string body = "{" + json_quoted(member) + ":[";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (i > 0) body += ',';
+        body += document(rows[i]);
+    }
+    body += "],\"next_cursor\":";
+    body += more ? json_quoted(cursor_of(rows.back())) : "null";
+    body += '}';
+    return body;
+}
 
 // "1234.56" -> 123456 pence; nullopt for anything but an optional '-', digits and exactly two decimals.
 std::optional<std::int64_t> pence_of(std::string_view decimal) noexcept;

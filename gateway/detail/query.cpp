@@ -125,4 +125,16 @@ std::optional<std::pair<std::string, std::string>> read_cursor(std::string_view 
     return std::make_pair(std::move(key), std::move(id));
 }
 
+std::optional<std::string> read_page(const query_params& q, std::uint32_t& limit,
+                                     std::optional<std::pair<std::string, std::string>>& after) {
+    const auto read = read_limit(q.get("limit"));
+    if (!read) return "limit must be a whole number from 1 to 100";
+    limit = *read;
+    if (const auto cursor = q.get("cursor")) {
+        after = read_cursor(*cursor);
+        if (!after) return "cursor is not one this gateway gave out";
+    }
+    return std::nullopt;
+}
+
 }  // namespace sluice::gateway::detail

@@ -40,4 +40,9 @@ std::optional<std::uint32_t> read_limit(std::optional<std::string_view> text) no
 std::string make_cursor(std::string_view sort_key, std::string_view id);
 std::optional<std::pair<std::string, std::string>> read_cursor(std::string_view cursor);
 
+// `limit` and `cursor` of a list query into `limit` and `after`; the detail of the 400
+// invalid-query to answer when either is wrong, else nullopt.
+std::optional<std::string> read_page(const query_params& q, std::uint32_t& limit,
+                                     std::optional<std::pair<std::string, std::string>>& after);
+
 }  // namespace sluice::gateway::detail

@@ -285,14 +285,8 @@ net::awaitable<void> declaration_list_answer(exchange x, request_state&) {
                                    "status must be awaiting-approval, approved or rejected");
         filter.status = std::string(*status);
     }
-    const auto limit = read_limit(q.get("limit"));
-    if (!limit) co_return make_problem(x.res, problem::invalid_query, "limit must be a whole number from 1 to 100");
-    filter.limit = *limit;
-    if (const auto cursor = q.get("cursor")) {
-        filter.after = read_cursor(*cursor);
-        if (!filter.after)
-            co_return make_problem(x.res, problem::invalid_query, "cursor is not one this gateway gave out");
-    }
+    if (const auto fault = read_page(q, filter.limit, filter.after))
+        co_return make_problem(x.res, problem::invalid_query, *fault);
     if (who->access == role::practice) {
         filter.practices.push_back(who->practice);
     } else {
@@ -307,18 +301,9 @@ net::awaitable<void> declaration_list_answer(exchange x, request_state&) {
     const auto reply = co_await call_ledger(x, ledger::list_declarations(filter));
     if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "declaration list");
     auto rows = ledger::declaration_rows(reply.results.front());
-    const bool more = rows.size() > filter.limit;
-    if (more) rows.resize(filter.limit);
-    std::string body = R"({"declarations":[)";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (i > 0) body += ',';
-        body += declaration_document(rows[i]);
-    }
-    body += R"(],"next_cursor":)";
-    body += more ? json_quoted(make_cursor(rows.back().declared_key, rows.back().declaration_id)) : "null";
-    body += '}';
     x.res.status = 200;
-    x.res.body = std::move(body);
+    x.res.body = list_page("declarations", rows, filter.limit, declaration_document,
+                           [](const auto& last) { return make_cursor(last.declared_key, last.declaration_id); });
 }
 
 // ---- POST /v1/declarations/{id}/decision --------------------------------------------------------

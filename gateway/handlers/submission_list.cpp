@@ -109,20 +109,12 @@ net::awaitable<void> answer(exchange x, request_state&) {
             co_return make_problem(x.res, problem::invalid_query, "scheme must be QOF or an enhanced-service code");
         filter.scheme = std::string(*scheme);
     }
-    const auto limit = read_limit(q.get("limit"));
-    if (!limit) co_return make_problem(x.res, problem::invalid_query, "limit must be a whole number from 1 to 100");
-    filter.limit = *limit;
-    if (const auto cursor = q.get("cursor")) {
-        filter.after = read_cursor(*cursor);
-        if (!filter.after)
-            co_return make_problem(x.res, problem::invalid_query, "cursor is not one this gateway gave out");
-    }
+    if (const auto fault = read_page(q, filter.limit, filter.after))
+        co_return make_problem(x.res, problem::invalid_query, *fault);
     if (!ledger_ready(x)) co_return;
     const auto reply = co_await call_ledger(x, ledger::list_submissions(filter));
     if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "submission list");
     auto rows = ledger::submission_rows(reply.results.front());
-    const bool more = rows.size() > filter.limit;
-    if (more) rows.resize(filter.limit);
     // The latest of a period and scheme may still be queued (Redis only): then none listed is current.
     if (std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.current; })) {
         if (const auto latest = co_await latest_in_redis(x, practice)) {
@@ -130,16 +122,10 @@ net::awaitable<void> answer(exchange x, request_state&) {
                 if (r.current && superseded_by(*latest, r.period, r.scheme, r.submission_id)) r.current = false;
         }
     }
-    std::string body = R"({"submissions":[)";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (i > 0) body += ',';
-        body += submission_document(rows[i], true);
-    }
-    body += R"(],"next_cursor":)";
-    body += more ? json_quoted(make_cursor(rows.back().received_key, rows.back().submission_id)) : "null";
-    body += '}';
     x.res.status = 200;
-    x.res.body = std::move(body);
+    x.res.body = list_page(
+        "submissions", rows, filter.limit, [](const auto& row) { return submission_document(row, true); },
+        [](const auto& last) { return make_cursor(last.received_key, last.submission_id); });
 }
 
 }  // namespace
