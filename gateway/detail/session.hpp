@@ -309,6 +309,12 @@ auto session<Stream, Owner>::serve_one(const runtime& rt) -> net::awaitable<next
         co_await match.handler->at_headers(x, state);
         if (state.answered) co_return co_await answer_before_body(match.which, state.wait_for_body);
     }
+    // No resource here, or not with this method: answered at the head too, and a body never
+    // waited for (a slow body sent to any path would otherwise hold its connection).
+    if (match.handler == nullptr) {
+        answer_unrouted(match);
+        co_return co_await answer_before_body(match.which, false);
+    }
 
     if (!parser_->is_done()) {
         if (const auto expect = req[http::field::expect]; boost::beast::iequals(expect, "100-continue")) {
@@ -337,10 +343,7 @@ auto session<Stream, Owner>::serve_one(const runtime& rt) -> net::awaitable<next
         enter(session_phase::handling, std::chrono::milliseconds(0));
     }
 
-    if (match.handler != nullptr)
-        co_await match.handler->answer(x, state);
-    else
-        answer_unrouted(match);
+    co_await match.handler->answer(x, state);
 
     const bool keep_alive = req.keep_alive() && !core_.draining && !response_.close;
     response_.close = !keep_alive;

@@ -153,11 +153,11 @@ TEST(GatewayHttp, MalformedRequestsGet400) {
         int status;
         const char* slug;
     } cases[] = {
-        {"GET /healthz HTTP/1.1\r\n\r\n", 400, "bad-request"},                                   // no Host
-        {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "bad-request"},             // two Hosts
-        {"GET /healthz HTTP/9.9\r\nHost: a\r\n\r\n", 505, "http-version-not-supported"},         // Beast parses it
-        {"GARBAGE\r\n\r\n", 400, "bad-request"},                                                 // not HTTP
-        {"GET /healthz HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", 400, "bad-request"},       // bad field name
+        {"GET /healthz HTTP/1.1\r\n\r\n", 400, "bad-request"},                              // no Host
+        {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "bad-request"},        // two Hosts
+        {"GET /healthz HTTP/9.9\r\nHost: a\r\n\r\n", 505, "http-version-not-supported"},    // Beast parses it
+        {"GARBAGE\r\n\r\n", 400, "bad-request"},                                            // not HTTP
+        {"GET /healthz HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", 400, "bad-request"},  // bad field name
         {"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
          "bad-request"},  // request smuggling
         {"POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "bad-request"},
@@ -204,16 +204,20 @@ TEST(GatewayHttp, BodyOverLimitIsRefusedFromContentLengthBeforeItIsSent) {
     EXPECT_EQ(a->status, 413);
     EXPECT_TRUE(is_problem(*a, "content-too-large")) << a->body;
     EXPECT_TRUE(c.wait_closed(3s));
-    // At the limit is fine (405 here: the route takes no POST, but the body was read).
-    auto at = ask(gw.port(), "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x'));
+    // At the limit is fine (405 here: the route takes no POST; the body, all here, is read and discarded).
+    auto at =
+        ask(gw.port(), "POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x'));
     ASSERT_TRUE(at);
     EXPECT_EQ(at->status, 405);
 }
 
 TEST(GatewayHttp, ChunkedBodyOverLimitGets413WhileReading) {
-    gateway_process gw("[limits]\nmax_body_bytes = 1000\n");
+    const auto who = make_credential("A81001");
+    gateway_process gw({"[limits]\nmax_body_bytes = 1000\n", 1, "", who.line});
     raw_client c(gw.port());
-    ASSERT_TRUE(c.send("POST /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    ASSERT_TRUE(c.send("POST /v1/submissions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + who.token +
+                       "\r\nIdempotency-Key: chunked-over\r\nContent-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"));
     ASSERT_TRUE(c.send("258\r\n" + std::string(600, 'x') + "\r\n"));  // 600 bytes: under the limit
     std::this_thread::sleep_for(100ms);
     c.send("258\r\n" + std::string(600, 'x') + "\r\n");  // 1200 in all: over it
@@ -224,16 +228,32 @@ TEST(GatewayHttp, ChunkedBodyOverLimitGets413WhileReading) {
 }
 
 TEST(GatewayHttp, ExpectContinueGets100ThenTheAnswer) {
-    gateway_process gw;
+    const auto who = make_credential("A81001");
+    gateway_process gw({"", 1, "", who.line});
     raw_client c(gw.port());
-    ASSERT_TRUE(c.send("POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+    ASSERT_TRUE(c.send("POST /v1/submissions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + who.token +
+                       "\r\nIdempotency-Key: continue\r\nContent-Type: application/json\r\nContent-Length: 4\r\n"
+                       "Expect: 100-continue\r\n\r\n"));
     auto interim = c.read_answer(2s);
     ASSERT_TRUE(interim);
     EXPECT_EQ(interim->status, 100);
     ASSERT_TRUE(c.send("abcd"));
     auto a = c.read_answer(2s);
     ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, 400);  // the body was read, and is not JSON
+    EXPECT_TRUE(is_problem(*a, "malformed-json")) << a->body;
+}
+
+TEST(GatewayHttp, ExpectContinueToNoSuchMethodGetsTheFinalAnswerWithout100) {
+    gateway_process gw;
+    raw_client c(gw.port());
+    // 405 is known from the head: the answer comes instead of 100, and the body is never asked for.
+    ASSERT_TRUE(c.send("POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+    auto a = c.read_answer(2s);
+    ASSERT_TRUE(a);
     EXPECT_EQ(a->status, 405);
+    EXPECT_EQ(a->header("connection"), "close");
+    EXPECT_TRUE(c.wait_closed(3s));
 }
 
 TEST(GatewayHttp, SlowlorisHeaderIsCutOffAtHeaderTimeout) {
@@ -255,10 +275,19 @@ TEST(GatewayHttp, SlowlorisHeaderIsCutOffAtHeaderTimeout) {
     EXPECT_LE(took, 2600ms);  // header_timeout_ms plus the sweep's granularity and scheduling
 }
 
+// The head of a request whose body is read: an authenticated submission (a request answered at
+// its head, an unknown path or an unauthenticated one, never waits for its body).
+std::string slow_submission_head(const test_credential& who, int content_length) {
+    return "POST /v1/submissions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + who.token +
+           "\r\nIdempotency-Key: slow-body\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(content_length) + "\r\n\r\n";
+}
+
 TEST(GatewayHttp, SlowBodyIsCutOffAtBodyTimeout) {
-    gateway_process gw("[limits]\nbody_timeout_ms = 1000\n");
+    const auto who = make_credential("A81001");
+    gateway_process gw({"[limits]\nbody_timeout_ms = 1000\n", 1, "", who.line});
     raw_client c(gw.port());
-    ASSERT_TRUE(c.send("POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789"));
+    ASSERT_TRUE(c.send(slow_submission_head(who, 100) + "0123456789"));
     const auto start = clock::now();
     ASSERT_TRUE(c.wait_closed(3s));
     EXPECT_GE(since(start), 900ms);
@@ -365,9 +394,10 @@ TEST(GatewayHttp, SigtermDrainsInFlightRequestsClosesIdleOnesAndExitsZero) {
 }
 
 TEST(GatewayHttp, DrainIsBoundedByDrainSeconds) {
-    gateway_process gw("[shutdown]\ndrain_seconds = 1\n");
+    const auto who = make_credential("A81001");
+    gateway_process gw({"[shutdown]\ndrain_seconds = 1\n", 1, "", who.line});
     raw_client stuck(gw.port());
-    ASSERT_TRUE(stuck.send("POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01"));
+    ASSERT_TRUE(stuck.send(slow_submission_head(who, 10) + "01"));
     std::this_thread::sleep_for(100ms);
     const auto start = clock::now();
     gw.send_signal(SIGTERM);
