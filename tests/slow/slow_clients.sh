@@ -11,7 +11,15 @@
 #            connections the gateway cuts, a real attacker does;
 #   body     slowhttptest -B (R-U-Dead-Yet): unauthenticated POST /v1/submissions heads with a
 #            Content-Length of 8 KiB and a few body bytes every 2 s; the gateway must refuse them
-#            (401) right after the head instead of reading the body to its end.
+#            (401, or 429 once the address has failed too often) right after the head instead of
+#            reading the body to its end, so it must hold none of them: the test asserts that it
+#            holds fewer than 10 % of the attack's connections while the good client measures.
+#            Refused at once, the attack costs only its connection rate, so it opens them at 250
+#            a second (3,000 in 12 s, then again): at 1,000 a second it is a connection flood
+#            instead, ~800 handshakes a second that cost the gateway's one core 11 % (measured:
+#            140 us of CPU per refused connection on this VM, 58 % of it in the kernel), which is
+#            not what this test is about (the heads mode measures after its ramp for the same
+#            reason) and which a per-address connection rate limit in front is for.
 #
 # Passes when, with 3,000 slow connections open, every good request is answered 202 and the
 # good client's p99 stays within 2x of its p99 measured just before the attack on the same stack.
@@ -36,16 +44,24 @@ rate=400          # good requests per second
 seconds=5         # per measurement
 practices=$((rate * seconds))
 work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-slow-$mode.XXXXXX")
-fail() { echo "FAIL (slow $mode): $*" >&2; exit 1; }
+failure=""
+fail() {
+  failure="FAIL (slow $mode): $*"
+  echo "$failure" >&2
+  exit 1
+}
 [[ $mode == headers ]] && extra_toml='[limits]\nheader_timeout_ms = 60000'
 source "$repo/tests/support/stack.sh"
 attack_pid=""
+base=0  # the gateway's descriptors before the attack
 cleanup() {
   local status=$?
   [[ -n $attack_pid ]] && { kill -TERM "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
   stack_stop
   ((status == 0)) || stack_print_logs
   rm -rf "$work"
+  [[ -n $failure ]] && echo "$failure" >&2  # last: the lines a shortened log keeps
+  return 0
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # 3,000 sockets here and as many in the gateway
@@ -93,11 +109,11 @@ measure() {  # measure RUN: prints the good client's p99 in microseconds; fails 
 open_connections() { ls "/proc/$gateway_pid/fd" 2>/dev/null | wc -l; }
 
 start_attack() {
-  local args=(-c "$connections" -r 1000 -l 45 -p 3)
+  local args=(-c "$connections" -l 45 -p 3)
   if [[ $mode == headers ]]; then
-    args+=(-H -i 5 -x 24 -u "http://127.0.0.1:$gateway_port/healthz")
+    args+=(-r 1000 -H -i 5 -x 24 -u "http://127.0.0.1:$gateway_port/healthz")
   else
-    args+=(-B -i 2 -s 8192 -x 16 -t POST -u "http://127.0.0.1:$gateway_port/v1/submissions")
+    args+=(-r 250 -B -i 2 -s 8192 -x 16 -t POST -u "http://127.0.0.1:$gateway_port/v1/submissions")
   fi
   # At the lowest priority: what is measured is what its connections cost the gateway, not
   # what its own busy loop costs this 2-core machine (a real attacker's CPU is elsewhere).
@@ -112,9 +128,8 @@ start_attack() {
     done
   ) &
   attack_pid=$!
-  local base
   base=$(open_connections)
-  # Until the gateway holds them (at 1,000 a second: 3 s). Slow heads must all be held (at most
+  # Until the gateway holds them (heads at 1,000 a second: 3 s). Slow heads must all be held (at most
   # 20 s); slow bodies only until refused, which a gateway that answers 401 right after the head
   # does at once and closes: then 5 s for slowhttptest to have opened them all.
   local wait_steps=200
@@ -155,6 +170,9 @@ for pair in 1 2 3; do
   attacked=$(measure "$pair-during")
   held_after=$(open_connections)
   stop_attack
+  if [[ $mode == body ]] && ((held - base >= connections / 10 || held_after - base >= connections / 10)); then
+    fail "the gateway held $((held - base)) then $((held_after - base)) slow bodies: it must refuse them right after the head"
+  fi
   echo "slow $mode, pair $pair: good client p99 ${baseline} us before, ${attacked} us during the attack" \
     "(gateway descriptors: $held when measuring began, $held_after when it ended; ratio" \
     "$(awk -v a="$attacked" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }'))${attacker_cpu:+, attacker on its own core}"
