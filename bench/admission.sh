@@ -22,6 +22,16 @@
 # are accounted separately (bench/admission.lua counts what it sent). Then a perf profile of the
 # gateway and redis-server during the measured run: the split of samples between them, and for
 # each the split by shared object and the top symbols by self time.
+#
+# Then latency at half capacity (issue 12's goal: p99 <= 5 ms there), with the requests
+# sluice-loadtest sends (realistic 4.4 KB bodies, 76 indicators; admission.lua's have 2): their
+# capacity, wrk with bench/loadtest.lua for DURATION s; then sluice-loadtest, open loop (each
+# request sent at its scheduled time, answered or not: no coordinated omission), at half of it for
+# DURATION s over the same 256 connections, each request the first submission of its own practice
+# (the practices wrk does not use). Each on a fresh redis-server and gateway: the night starts
+# with an empty Redis. It prints p50/p99/p99.9 of every answer, the AOF rewrites (forks) Redis
+# started, the CPU per request of the gateway, Redis and sluice-loadtest, and how busy the machine
+# was; the verdict is INVALID unless every answer was 202.
 # It is not a test: it exits 0 whether the targets are met or not (non-zero only if it could not
 # measure).
 #
@@ -34,7 +44,7 @@
 #                    gateway run (costs the run a little: perf samples at PERF_FREQUENCY); 0: do not
 #   PERF_FREQUENCY   perf's sampling frequency in Hz (default 999)
 #
-# Takes about (1 + number of thread counts) * (DURATION + 6) s, plus perf report. Loopback only.
+# Takes about (1 + 3 x number of thread counts) x (DURATION + 6) s, plus perf report. Loopback only.
 # Every process it starts is stopped by its pid on exit; its files (credentials, tokens, Redis's
 # AOF, perf data) live in one temporary directory, removed on exit.
 set -euo pipefail
@@ -53,10 +63,14 @@ practices=10000
 shards=16
 target_ratio=0.5
 target_p99_ms=10
+half_target_p99_ms=5
+loadtest=${SLUICE_LOADTEST:-$repo_root/build/release/loadtest/sluice-loadtest}
+half_practices=90000  # beyond wrk's: one first submission each in the half-capacity run
 
 bench_init admission
 [[ -x $gateway ]] || die "no gateway binary at $gateway (build it with bench/run, or set SLUICE_GATEWAY)"
 [[ -x $token_tool ]] || die "no sluice-token at $token_tool (build it with bench/run, or set SLUICE_TOKEN)"
+[[ -x $loadtest ]] || die "no sluice-loadtest at $loadtest (build it with bench/run, or set SLUICE_LOADTEST)"
 for threads in $gateway_threads; do
     [[ $threads =~ ^[1-9][0-9]*$ ]] || die "GATEWAY_THREADS must be whole numbers from 1, got '$gateway_threads'"
 done
@@ -74,10 +88,15 @@ elif ! perf record -q -o /dev/null -- true >"$work/perf-check.log" 2>&1; then
     profile_note="skipped: perf cannot record here: $(head -3 "$work/perf-check.log" | tr '\n' ' ')"
 fi
 
-# Credentials and tokens for Z00000..Z09999, fresh for this run.
-"$token_tool" generate --count "$practices" --file "$work/credentials.csv" --tokens "$work/tokens.csv" \
+# Credentials and tokens, fresh for this run: wrk rotates through the first $practices practices,
+# the half-capacity run takes the others.
+"$token_tool" generate --count $((practices + half_practices)) --file "$work/credentials.csv" --tokens "$work/all-tokens.csv" \
     >"$work/token-tool.log" 2>&1 || die "sluice-token generate failed: $(cat "$work/token-tool.log")"
+head -n "$practices" "$work/all-tokens.csv" >"$work/tokens.csv"
+tail -n +"$((practices + 1))" "$work/all-tokens.csv" >"$work/half-tokens.csv"
 export ADMISSION_TOKENS=$work/tokens.csv
+"$loadtest" body --practice Z00000 --es-share 0 --catalogue "$repo_root/data/catalogue" >"$work/real-body.json" ||
+    die "sluice-loadtest body failed"
 ADMISSION_KEY_PREFIX=bench-$(date +%s%N)-$$
 export ADMISSION_KEY_PREFIX
 
@@ -157,7 +176,7 @@ perf_pid=
 measure_started() {
     [[ $1 == gateway-* && -z $profile_note ]] || return 0
     # The threads of both processes now; anything else perf sees is a child Redis forked during
-    # the run (an AOF rewrite: auto-aof-rewrite-min-size 64mb is soon reached at this rate).
+    # the run (an AOF rewrite, once the AOF reaches auto-aof-rewrite-min-size).
     gateway_tids=$(task_ids "$gateway_pid")
     redis_tids=$(task_ids "$redis_pid")
     # The gateway and redis-server together, from 1 s into the run to 1 s before its end: steady
@@ -209,6 +228,41 @@ perf_rows() {
             }
         }' "$file" | sort -t $'\t' -k1,1 -rn |
         awk -F'\t' -v limit="$limit" 'NR <= limit { printf "    %6.2f%%  %s\n", $1, substr($2, 1, 140) }'
+}
+
+# half_run THREADS CAPACITY: sluice-loadtest at half of CAPACITY (requests/s) for DURATION s on the
+# running gateway (its Redis in $work/redis-half-THREADS); its report in $work/half-THREADS.log.
+declare -A half_busy half_cpu_us real_capacity half_rate half_seconds half_p50 half_p99 half_p999 half_statuses half_rewrites
+half_run() {
+    local threads=$1 rate seconds rewrites_before
+    rewrites_before=$(grep -c 'Background append only file rewriting started' "$work/redis-half-$threads/redis.log" || true)
+    rate=$(awk -v c="$2" 'BEGIN { printf "%d", c / 2 }')
+    seconds=$duration
+    ((rate * seconds <= half_practices)) || seconds=$((half_practices / rate))
+    half_rate[$threads]=$rate
+    half_seconds[$threads]=$seconds
+    local machine_start gateway_start redis_start
+    machine_start=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    gateway_start=$(cpu_ticks "$gateway_pid")
+    redis_start=$(cpu_ticks "$redis_pid")
+    /usr/bin/time -f '%U %S' -o "$work/half-$threads.time" \
+    "$loadtest" --target "http://$host:$gateway_port" --tokens "$work/half-tokens.csv" \
+        --schedule "constant:rate=$rate,duration=${seconds}s" --connections "$connections" --timeout 10s \
+        --catalogue "$repo_root/data/catalogue" --run-id "half-$threads-$$" --json "$work/half-$threads.json" \
+        --quiet >"$work/half-$threads.log" 2>&1 || note "sluice-loadtest at half capacity (threads=$threads) failed: $(tail -n 3 "$work/half-$threads.log")"
+    # latency (ms) table, row "all answers": count p50 p90 p99 p99.9 ...
+    read -r half_p50[$threads] half_p99[$threads] half_p999[$threads] < <(
+        awk '/^latency \(ms\)/ { t = 1 } t && /^ *all answers/ { print $4, $6, $7; exit }' "$work/half-$threads.log")
+    half_busy[$threads]=$(awk -v b="$machine_start" -v a="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)" 'BEGIN {
+        split(b, x, " "); split(a, y, " "); total = y[2] - x[2]
+        if (total > 0) printf "%.0f", 100 * (y[1] - x[1]) / total; else print "nan" }')
+    local requests_sent=$((rate * seconds)) hz
+    hz=$(clock_ticks_per_second)
+    half_cpu_us[$threads]=$(awk -v g=$(($(cpu_ticks "$gateway_pid") - gateway_start)) -v r=$(($(cpu_ticks "$redis_pid") - redis_start)) \
+        -v hz="$hz" -v n="$requests_sent" -v lt="$(cat "$work/half-$threads.time" 2>/dev/null)" 'BEGIN {
+        split(lt, l, " "); printf "%.1f/%.1f/%.1f", 1e6 * g / hz / n, 1e6 * r / hz / n, 1e6 * (l[1] + l[2]) / n }')
+    half_rewrites[$threads]=$(($(grep -c 'Background append only file rewriting started' "$work/redis-half-$threads/redis.log" || true) - rewrites_before))
+    half_statuses[$threads]=$(grep -o '"statuses":{[^}]*}' "$work/half-$threads.json" 2>/dev/null | head -n1 | sed 's/"statuses"://')
 }
 
 threads_list=()
@@ -270,6 +324,26 @@ for threads in $gateway_threads; do
     # The shipped config rewrites the AOF (a fork) each time it doubles past 64 MB.
     aof_rewrites[$threads]=$(grep -c 'Background append only file rewriting started' "$work/redis-$threads/redis.log" || true)
     aof_mb[$threads]=$(du -sm "$work/redis-$threads/appendonlydir" 2>/dev/null | cut -f1)
+    # Half capacity with sluice-loadtest's realistic bodies (4.4 KB, 76 indicators; admission.lua's
+    # has 2): their capacity first (wrk, bench/loadtest.lua), then half of it, each on a fresh
+    # redis-server and gateway: the night starts with an empty Redis, not with a closed loop's
+    # 100,000 records (whose AOF rewrite, a fork of that dataset, would be what is measured).
+    start_redis "$work/redis-real-$threads"
+    start_admission_gateway "$threads"
+    LOADTEST_TOKENS=$work/tokens.csv LOADTEST_BODY=$work/real-body.json LOADTEST_BODY_PRACTICE=Z00000 \
+        LOADTEST_KEY_PREFIX=$ADMISSION_KEY_PREFIX BENCH_RUN=real-$threads \
+        wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" -s "$repo_root/bench/loadtest.lua" \
+        "http://$host:$gateway_port/v1/submissions" >"$work/real-$threads.wrk" 2>&1 ||
+        note "wrk with realistic bodies (threads=$threads) failed: $(tail -n 3 "$work/real-$threads.wrk")"
+    real_capacity[$threads]=$(awk '/^ *[0-9]+ requests in/ { r = $1; s = $4; sub(/s,?$/, "", s) }
+        /Non-2xx or 3xx responses:/ { n = $NF } END { if (s > 0) printf "%.0f", (r - n) / s; else print 0 }' "$work/real-$threads.wrk")
+    stop_pid "$gateway_pid"
+    stop_pid "$redis_pid"
+    start_redis "$work/redis-half-$threads"
+    start_admission_gateway "$threads"
+    half_run "$threads" "${real_capacity[$threads]}"
+    stop_pid "$gateway_pid"
+    stop_pid "$redis_pid"
 
     rps[$threads]=$(report_field "$name" rps)
     p50[$threads]=$(report_field "$name" p50)
@@ -314,6 +388,19 @@ for threads in "${threads_list[@]}"; do
     echo "  threads=$threads: $verdict"
 done
 echo "machine: $(load_line); figures from a shared 2-core machine"
+echo
+echo "latency at half of the capacity for realistic bodies (wrk, bench/loadtest.lua: admissions/s), by sluice-loadtest,"
+echo "open loop, $connections connections, first submissions, each stage on a fresh Redis and gateway; target p99 <= ${half_target_p99_ms} ms."
+echo "CPU us per request: gateway/redis-server/sluice-loadtest; busy: the machine's two cores during the run"
+table_columns 22 10 8 8 9 9 10 22 9 16 7 12
+print_row "run" "capacity" "rate/s" "s" "p50 ms" "p99 ms" "p99.9 ms" "answers" "rewrites" "CPU us" "busy" "p99<=${half_target_p99_ms}ms"
+for threads in "${threads_list[@]}"; do
+    verdict=$(at_most "${half_p99[$threads]:-nan}" "$half_target_p99_ms")
+    [[ ${half_statuses[$threads]} =~ ^\{\"202\":[0-9]+\}$ ]] || verdict="INVALID (not all 202)"
+    print_row "gateway threads=$threads" "${real_capacity[$threads]}" "${half_rate[$threads]}" "${half_seconds[$threads]}" "${half_p50[$threads]:-?}" \
+        "${half_p99[$threads]:-?}" "${half_p999[$threads]:-?}" "${half_statuses[$threads]:-none}" \
+        "${half_rewrites[$threads]}" "${half_cpu_us[$threads]}" "${half_busy[$threads]}%" "$verdict"
+done
 echo
 echo "queue check (measured run only): entries queued = sum of XLEN sluice:{0..$((shards - 1))}:q after - before"
 table_columns 22 12 14 12 14 12 9
