@@ -57,6 +57,7 @@ base=0  # the gateway's descriptors before the attack
 cleanup() {
   local status=$?
   [[ -n $attack_pid ]] && { kill -TERM "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
+  [[ -n ${spinner_pid:-} ]] && { kill -9 "$spinner_pid" && wait "$spinner_pid"; } 2>/dev/null || true
   stack_stop
   ((status == 0)) || stack_print_logs
   rm -rf "$work"
@@ -162,9 +163,27 @@ stop_attack() {
   sleep 2  # let the gateway close what the attack left
 }
 
+# The baseline is measured with the attacker's core as busy as slowhttptest keeps it (a spinning
+# process at the same nice 19): the two cores here are siblings that share one physical core, so
+# any busy loop on the other one slows everything on this one. Measured: a bare spin there raised
+# the good client's p99 1.14x, 1.41x and 1.25x; heads then measured 0.99x to 3.47x against an idle
+# baseline. What the comparison is to show is what the slow connections cost, not the sibling.
+spinner_pid=""
+start_spinner() {
+  ((${#attacker_cpu[@]} > 0)) || return 0
+  "${attacker_cpu[@]}" nice -n 19 sh -c 'while :; do :; done' &
+  spinner_pid=$!
+}
+stop_spinner() {
+  [[ -n $spinner_pid ]] && { kill -9 "$spinner_pid" && wait "$spinner_pid"; } 2>/dev/null || true
+  spinner_pid=""
+}
+
 verdict=""
 for pair in 1 2 3; do
+  start_spinner
   baseline=$(measure "$pair-before")
+  stop_spinner
   start_attack
   held=$(open_connections)
   attacked=$(measure "$pair-during")
@@ -175,7 +194,7 @@ for pair in 1 2 3; do
   fi
   echo "slow $mode, pair $pair: good client p99 ${baseline} us before, ${attacked} us during the attack" \
     "(gateway descriptors: $held when measuring began, $held_after when it ended; ratio" \
-    "$(awk -v a="$attacked" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }'))${attacker_cpu:+, attacker on its own core}"
+    "$(awk -v a="$attacked" -v b="$baseline" 'BEGIN { printf "%.2f", a / b }'))${attacker_cpu:+, attacker on its own core, a spinner there during the baseline}"
   if ((attacked <= 2 * baseline)); then verdict=held; break; fi
 done
 [[ $verdict == held ]] || fail "the good client's p99 rose beyond 2x of its baseline in all three pairs"
