@@ -164,10 +164,11 @@ stop_attack() {
 }
 
 # The baseline is measured with the attacker's core as busy as slowhttptest keeps it (a spinning
-# process at the same nice 19): the two cores here are siblings that share one physical core, so
-# any busy loop on the other one slows everything on this one. Measured: a bare spin there raised
-# the good client's p99 1.14x, 1.41x and 1.25x; heads then measured 0.99x to 3.47x against an idle
-# baseline. What the comparison is to show is what the slow connections cost, not the sibling.
+# process at the same nice 19): the two virtual cores here are not independent (lscpu shows one
+# thread per core, but the host may run them as siblings of one physical core), and a busy loop on
+# the other one slows everything on this one. Measured: a bare spin there raised the good client's
+# p99 1.14x, 1.41x and 1.25x; heads then measured 0.99x to 3.47x against an idle baseline. What the
+# comparison is to show is what the slow connections cost, not the neighbour's spinning.
 spinner_pid=""
 start_spinner() {
   ((${#attacker_cpu[@]} > 0)) || return 0
