@@ -148,6 +148,17 @@ settled_queue() {
     echo "$now"
 }
 
+# The machine's busy and total clock ticks (all cores) now: "BUSY TOTAL".
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+# busy_percent BEFORE AFTER: the share of the machine's ticks between two machine_ticks that were busy.
+busy_percent() {
+    awk -v b="$1" -v a="$2" 'BEGIN {
+        split(b, x, " "); split(a, y, " "); total = y[2] - x[2]
+        if (total > 0) printf "%.0f", 100 * (y[1] - x[1]) / total; else print "nan" }'
+}
+# The AOF rewrites a redis-server has started, from the log in DIR.
+aof_rewrites_in() { grep -c 'Background append only file rewriting started' "$1/redis.log" || true; }
+
 # Hooks called by measure (bench/lib.sh), only for gateway runs.
 accepted_series='sluice_admissions_total{outcome="accepted"}'
 # Every admission outcome other than accepted, summed, since the gateway started.
@@ -163,7 +174,7 @@ measure_before() {
     others_before=$(other_outcomes)
     gateway_ticks_before=$(cpu_ticks "$gateway_pid")
     redis_ticks_before=$(cpu_ticks "$redis_pid")
-    machine_before=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    machine_before=$(machine_ticks)
 }
 # The ids of a process's threads, comma-separated.
 task_ids() {
@@ -234,15 +245,14 @@ perf_rows() {
 # running gateway (its Redis in $work/redis-half-THREADS); its report in $work/half-THREADS.log.
 declare -A half_busy half_cpu_us real_capacity half_rate half_seconds half_p50 half_p99 half_p999 half_statuses half_rewrites
 half_run() {
-    local threads=$1 rate seconds rewrites_before
-    rewrites_before=$(grep -c 'Background append only file rewriting started' "$work/redis-half-$threads/redis.log" || true)
+    local threads=$1 rate seconds
     rate=$(awk -v c="$2" 'BEGIN { printf "%d", c / 2 }')
     seconds=$duration
     ((rate * seconds <= half_practices)) || seconds=$((half_practices / rate))
     half_rate[$threads]=$rate
     half_seconds[$threads]=$seconds
     local machine_start gateway_start redis_start
-    machine_start=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    machine_start=$(machine_ticks)
     gateway_start=$(cpu_ticks "$gateway_pid")
     redis_start=$(cpu_ticks "$redis_pid")
     /usr/bin/time -f '%U %S' -o "$work/half-$threads.time" \
@@ -253,15 +263,13 @@ half_run() {
     # latency (ms) table, row "all answers": count p50 p90 p99 p99.9 ...
     read -r half_p50[$threads] half_p99[$threads] half_p999[$threads] < <(
         awk '/^latency \(ms\)/ { t = 1 } t && /^ *all answers/ { print $4, $6, $7; exit }' "$work/half-$threads.log")
-    half_busy[$threads]=$(awk -v b="$machine_start" -v a="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)" 'BEGIN {
-        split(b, x, " "); split(a, y, " "); total = y[2] - x[2]
-        if (total > 0) printf "%.0f", 100 * (y[1] - x[1]) / total; else print "nan" }')
+    half_busy[$threads]=$(busy_percent "$machine_start" "$(machine_ticks)")
     local requests_sent=$((rate * seconds)) hz
     hz=$(clock_ticks_per_second)
     half_cpu_us[$threads]=$(awk -v g=$(($(cpu_ticks "$gateway_pid") - gateway_start)) -v r=$(($(cpu_ticks "$redis_pid") - redis_start)) \
         -v hz="$hz" -v n="$requests_sent" -v lt="$(cat "$work/half-$threads.time" 2>/dev/null)" 'BEGIN {
         split(lt, l, " "); printf "%.1f/%.1f/%.1f", 1e6 * g / hz / n, 1e6 * r / hz / n, 1e6 * (l[1] + l[2]) / n }')
-    half_rewrites[$threads]=$(($(grep -c 'Background append only file rewriting started' "$work/redis-half-$threads/redis.log" || true) - rewrites_before))
+    half_rewrites[$threads]=$(aof_rewrites_in "$work/redis-half-$threads")  # a fresh Redis: all of them
     half_statuses[$threads]=$(grep -o '"statuses":{[^}]*}' "$work/half-$threads.json" 2>/dev/null | head -n1 | sed 's/"statuses"://')
 }
 
@@ -303,7 +311,7 @@ for threads in $gateway_threads; do
     measure "$name" "http://$host:$gateway_port/v1/submissions" -s "$script"
     gateway_ticks_after=$(cpu_ticks "$gateway_pid")
     redis_ticks_after=$(cpu_ticks "$redis_pid")
-    machine_after=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    machine_after=$(machine_ticks)
     if [[ -n $perf_pid ]]; then
         wait "$perf_pid" 2>/dev/null || note "perf record for $name failed: $(cat "$work/$name.perf.log")"
         forget_pid "$perf_pid"
@@ -322,7 +330,7 @@ for threads in $gateway_threads; do
     stop_pid "$gateway_pid"
     stop_pid "$redis_pid"
     # The shipped config rewrites the AOF (a fork) each time it doubles past 64 MB.
-    aof_rewrites[$threads]=$(grep -c 'Background append only file rewriting started' "$work/redis-$threads/redis.log" || true)
+    aof_rewrites[$threads]=$(aof_rewrites_in "$work/redis-$threads")
     aof_mb[$threads]=$(du -sm "$work/redis-$threads/appendonlydir" 2>/dev/null | cut -f1)
     # Half capacity with sluice-loadtest's realistic bodies (4.4 KB, 76 indicators; admission.lua's
     # has 2): their capacity first (wrk, bench/loadtest.lua), then half of it, each on a fresh
@@ -331,12 +339,11 @@ for threads in $gateway_threads; do
     start_redis "$work/redis-real-$threads"
     start_admission_gateway "$threads"
     LOADTEST_TOKENS=$work/tokens.csv LOADTEST_BODY=$work/real-body.json LOADTEST_BODY_PRACTICE=Z00000 \
-        LOADTEST_KEY_PREFIX=$ADMISSION_KEY_PREFIX BENCH_RUN=real-$threads \
-        wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" -s "$repo_root/bench/loadtest.lua" \
-        "http://$host:$gateway_port/v1/submissions" >"$work/real-$threads.wrk" 2>&1 ||
-        note "wrk with realistic bodies (threads=$threads) failed: $(tail -n 3 "$work/real-$threads.wrk")"
-    real_capacity[$threads]=$(awk '/^ *[0-9]+ requests in/ { r = $1; s = $4; sub(/s,?$/, "", s) }
-        /Non-2xx or 3xx responses:/ { n = $NF } END { if (s > 0) printf "%.0f", (r - n) / s; else print 0 }' "$work/real-$threads.wrk")
+        LOADTEST_KEY_PREFIX=$ADMISSION_KEY_PREFIX \
+        measure "real-$threads" "http://$host:$gateway_port/v1/submissions" -s "$repo_root/bench/loadtest.lua"
+    # Admissions per second: the answers per second that were 2xx.
+    real_capacity[$threads]=$(awk -v rps="$(report_field "real-$threads" rps)" -v n="$(report_field "real-$threads" requests)" \
+        -v bad="$(report_field "real-$threads" non2xx)" 'BEGIN { printf "%.0f", (n > 0 ? rps * (n - bad) / n : 0) }')
     stop_pid "$gateway_pid"
     stop_pid "$redis_pid"
     start_redis "$work/redis-half-$threads"
@@ -360,9 +367,7 @@ for threads in $gateway_threads; do
         -v d="$duration" 'BEGIN { printf "%.0f", 100 * t / hz / d }')
     redis_cpu[$threads]=$(awk -v t=$((redis_ticks_after - redis_ticks_before)) -v hz="$ticks_per_second" \
         -v d="$duration" 'BEGIN { printf "%.0f", 100 * t / hz / d }')
-    machine_cpu[$threads]=$(awk -v b="$machine_before" -v a="$machine_after" 'BEGIN {
-        split(b, x, " "); split(a, y, " "); total = y[2] - x[2]
-        if (total > 0) printf "%.0f", 100 * (y[1] - x[1]) / total; else print "nan" }')
+    machine_cpu[$threads]=$(busy_percent "$machine_before" "$machine_after")
 done
 
 table_columns 22 12 9 9 10 8 10 13 13

@@ -52,12 +52,22 @@ fail() {
 }
 [[ $mode == headers ]] && extra_toml='[limits]\nheader_timeout_ms = 60000'
 source "$repo/tests/support/stack.sh"
+spinner_pid=""  # start_spinner/stop_spinner: the baseline's busy neighbour (see the pairs below)
+start_spinner() {
+  ((${#attacker_cpu[@]} > 0)) || return 0
+  "${attacker_cpu[@]}" nice -n 19 sh -c 'while :; do :; done' &
+  spinner_pid=$!
+}
+stop_spinner() {
+  [[ -n $spinner_pid ]] && { kill -9 "$spinner_pid" && wait "$spinner_pid"; } 2>/dev/null || true
+  spinner_pid=""
+}
 attack_pid=""
 base=0  # the gateway's descriptors before the attack
 cleanup() {
   local status=$?
   [[ -n $attack_pid ]] && { kill -TERM "$attack_pid" && wait "$attack_pid"; } 2>/dev/null || true
-  [[ -n ${spinner_pid:-} ]] && { kill -9 "$spinner_pid" && wait "$spinner_pid"; } 2>/dev/null || true
+  stop_spinner
   stack_stop
   ((status == 0)) || stack_print_logs
   rm -rf "$work"
@@ -169,17 +179,6 @@ stop_attack() {
 # the other one slows everything on this one. Measured: a bare spin there raised the good client's
 # p99 1.14x, 1.41x and 1.25x; heads then measured 0.99x to 3.47x against an idle baseline. What the
 # comparison is to show is what the slow connections cost, not the neighbour's spinning.
-spinner_pid=""
-start_spinner() {
-  ((${#attacker_cpu[@]} > 0)) || return 0
-  "${attacker_cpu[@]}" nice -n 19 sh -c 'while :; do :; done' &
-  spinner_pid=$!
-}
-stop_spinner() {
-  [[ -n $spinner_pid ]] && { kill -9 "$spinner_pid" && wait "$spinner_pid"; } 2>/dev/null || true
-  spinner_pid=""
-}
-
 verdict=""
 for pair in 1 2 3; do
   start_spinner

@@ -4,10 +4,10 @@
 #
 #   surge.sh REPO BUILD_DIR
 #
-# 1. Capacity, measured first on this stack: wrk (1 thread, 256 connections, 3 s) sending the
+# 1. Capacity, measured first on a stack of its own: wrk (1 thread, 256 connections, 3 s) sending the
 #    submissions sluice-loadtest sends (bench/loadtest.lua: its realistic QOF body), admissions
 #    (2xx answers) per second.
-# 2. The surge: sluice-loadtest at OVERLOAD (default 2.5) x that capacity for SURGE_SECONDS
+# 2. The surge, on a fresh stack: sluice-loadtest at OVERLOAD (default 2.5) x that capacity for SURGE_SECONDS
 #    (default 4) over CONNECTIONS (default 3,000) keep-alive connections, polite clients (they
 #    honour Retry-After), then --verify.
 #
