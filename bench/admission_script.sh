@@ -3,13 +3,13 @@
 # capacity of one Redis core (one queue-shard node) in admissions per second.
 #
 # redis-benchmark sends COUNT EVALSHA calls of the admission script exactly as the gateway builds
-# them (ratelimit/gcra.lua + queue/admission.lua, the 4 keys and 11 arguments of
-# queue/admission.hpp, a ~300-byte body and its receipt), each with a new idempotency key, practice
-# and submission id (redis-benchmark's __rand_int__), limits so high that none is hit, to a fresh
+# them (ratelimit/gcra.lua + queue/admission.lua, the 4 keys and 14 arguments of
+# queue/admission.hpp, a ~300-byte body, a latest field), each with a new idempotency key, practice
+# and submission record (redis-benchmark's __rand_int__), limits so high that none is hit, to a fresh
 # redis-server with the shipped ops/redis.conf (AOF, appendfsync everysec). Then the same number of
 # calls of a script that returns at once, given the same keys and arguments: the floor of an
 # EVALSHA carrying them (reading the command, the KEYS/ARGV tables, the reply), so the difference
-# is the admission's own work (its Lua, its nine Redis commands, the AOF and the keyspace growing).
+# is the admission's own work (its Lua, its ten Redis commands, the AOF and the keyspace growing).
 #
 # Prints per variant: the calls Redis ran (INFO commandstats; with pipelining redis-benchmark may
 # send a few more than COUNT), Redis's CPU per call (user + system of redis-server's process, from
@@ -45,15 +45,15 @@ shard=7
 practice=Z__rand_int__
 body='{"practice":"Z00001","period":"2024-25","scheme":"QOF","list_size":8123,"items":[{"code":"AF006","numerator":120,"denominator":140,"pca":6},{"code":"HYP008","numerator":950,"denominator":1210}],"registers":[{"condition":"AF","size":201},{"condition":"HYP","size":1312}]}'
 sha256=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
-# Two placeholders: 62 random bits, so no two calls share a submission id (the script refuses one).
-id="$shard-__rand_int____rand_int__"
+# Two placeholders: 62 random bits, so no two calls share a record (a shared one would replay).
+record="$shard-__rand_int____rand_int__"
+id="$record-195eea42f79"
 received_at=2026-03-31T23:58:12.345Z
-receipt="{\"submission_id\":\"$id\",\"status\":\"queued\",\"practice\":\"Z00001\",\"received_at\":\"$received_at\",\"content_sha256\":\"$sha256\",\"status_url\":\"/v1/submissions/$id\"}"
 
 echo "sluice bench: admission_script (EVALSHA of the admission script on redis-server alone, loopback)"
 echo "machine:  $(machine_line)"
 echo "redis:    $(redis-server --version | awk '{ print $3 }'), $repo_root/ops/redis.conf (AOF, appendfsync everysec), fresh per variant"
-echo "load:     redis-benchmark -n $count -c $clients -P $pipeline, EVALSHA with 4 keys and 11 arguments (body ${#body} bytes), a new practice, key and id per call"
+echo "load:     redis-benchmark -n $count -c $clients -P $pipeline, EVALSHA with 4 keys and 14 arguments (body ${#body} bytes), a new practice, key and record per call"
 echo
 
 table_columns 12 10 14 12 12 10 8
@@ -65,9 +65,10 @@ for variant in admission floor; do
     before=$(cpu_ticks "$redis_pid")
     redis-benchmark -h "$host" -p "$redis_port" -n "$count" -c "$clients" -P "$pipeline" -r 2000000000 -q \
         EVALSHA "$sha" 4 \
-        "sluice:{$shard}:idem:$practice:key-__rand_int__" "sluice:{$shard}:rl:$practice" "sluice:{$shard}:q" \
-        "sluice:{$shard}:sub:$id" \
-        "$sha256" "$id" "$practice" "$received_at" "$receipt" "$body" 1000000 1000000 604800 done '' \
+        "sluice:{$shard}:sub:$record" "sluice:{$shard}:practice:$practice" "sluice:{$shard}:q" \
+        "sluice:{$shard}:idem:$practice:key-__rand_int__" \
+        "$sha256" "$id" "$practice" "$received_at" "$body" 1000000 1000000 604800 done '' '' '' \
+        "key-__rand_int__" 2024-25/QOF \
         >"$work/benchmark-$variant.log" 2>&1 || die "redis-benchmark failed: $(tail -c 400 "$work/benchmark-$variant.log")"
     after=$(cpu_ticks "$redis_pid")
     rate=$(tr '\r' '\n' <"$work/benchmark-$variant.log" | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)

@@ -74,28 +74,23 @@ std::uint64_t pending_timeout_ms(const config::settings& settings) noexcept {
     return pending_timeout_calls * settings.redis.timeout_ms + pending_margin_ms;
 }
 
-namespace detail {
-
-admission_call admission_call_for(admission_request&& request, const config::settings& settings, std::uint64_t high,
-                                  std::uint64_t low) {
+admission_call build_admission_call(admission_request request, const config::settings& settings) {
     admission_call call;
     call.shard = shard_of(request.practice, settings.redis.shards);
-    call.submission_id = new_submission_id(call.shard, high, low);
+    call.submission_id = submission_id_for(call.shard, request.practice, request.idempotency_key, request.received_ms);
 
-    call.keys.reserve(5);
-    call.keys.push_back(idem_key(call.shard, request.practice, request.idempotency_key));
-    call.keys.push_back(ratelimit_key(call.shard, request.practice));
-    call.keys.push_back(queue_key(call.shard));
+    call.keys.reserve(4);
     call.keys.push_back(submission_key(call.shard, call.submission_id));
-    if (!request.latest_field.empty()) call.keys.push_back(latest_key(call.shard, request.practice));
+    call.keys.push_back(practice_key(call.shard, request.practice));
+    call.keys.push_back(queue_key(call.shard));
+    call.keys.push_back(idem_key(call.shard, request.practice, request.idempotency_key));
 
     const ratelimit::gcra_policy policy{settings.ratelimit.rate, settings.ratelimit.burst};
-    call.argv.reserve(15);
+    call.argv.reserve(14);
     call.argv.push_back(std::move(request.body_sha256_hex));
     call.argv.push_back(call.submission_id);
     call.argv.push_back(std::move(request.practice));
     call.argv.push_back(std::move(request.received_at));
-    call.argv.emplace_back();  // ARGV 5, the receipt: the caller's, once it knows the id
     call.argv.push_back(std::move(request.queue_payload));
     call.argv.push_back(ratelimit::format_rate(policy.rate));
     call.argv.push_back(std::to_string(policy.burst));
@@ -104,18 +99,16 @@ admission_call admission_call_for(admission_request&& request, const config::set
     call.argv.push_back(request.now_us ? std::to_string(*request.now_us) : std::string());
     call.argv.push_back(std::to_string(pending_timeout_ms(settings)));
     call.argv.push_back(request.deadline_us ? std::to_string(*request.deadline_us) : std::string());
-    call.argv.push_back(std::move(request.idempotency_key));  // ARGV 14, queued as field "idem"
-    if (!request.latest_field.empty()) call.argv.push_back(std::move(request.latest_field));  // ARGV 15
+    call.argv.push_back(std::move(request.idempotency_key));  // ARGV 13, queued as field "idem"
+    call.argv.push_back(std::move(request.latest_field));     // ARGV 14
     return call;
 }
 
-}  // namespace detail
-
-script_call build_completion_call(std::string_view practice, std::string_view idempotency_key,
-                                  std::string_view submission_id, const config::settings& settings) {
+script_call build_completion_call(std::string_view practice, std::string_view submission_id,
+                                  const config::settings& settings) {
     script_call call;
     call.shard = shard_of(practice, settings.redis.shards);
-    call.keys.push_back(idem_key(call.shard, practice, idempotency_key));
+    call.keys.push_back(submission_key(call.shard, submission_id));
     call.argv.emplace_back(submission_id);
     return call;
 }
@@ -160,14 +153,18 @@ admission_result parse_admission_reply(const redis::reply& reply) {
         const auto status = integer_at(reply, 1, 599);
         const std::string* body = string_at(reply, 2);
         const std::string* id = string_at(reply, 3);
-        if (size != 6 || !status || *status < 100 || body == nullptr || id == nullptr ||
-            !read_limit_state(reply, 4, result)) {
+        const std::string* received_at = string_at(reply, 6);
+        // A merged record's replay names its id and time (the receipt is rebuilt from them); a
+        // legacy one carries its receipt.
+        if (size != 7 || !status || *status < 100 || body == nullptr || id == nullptr || id->empty() ||
+            received_at == nullptr || (body->empty() && received_at->empty()) || !read_limit_state(reply, 4, result)) {
             return invalid("malformed replay reply");
         }
         result.outcome = admission_outcome::replayed;
         result.replay_status = static_cast<int>(*status);
         result.replay_body = *body;
         result.replay_submission_id = *id;
+        result.replay_received_at = *received_at;
         return result;
     }
     if (*tag == "reused" || *tag == "in_use") {

@@ -9,20 +9,20 @@
 //   known idempotency key -> replay (same body), reused (other body) or in_use (still pending);
 //                            nothing written, nothing charged
 //   over the rate limit   -> limited; nothing written at all
-//   otherwise             -> rate limit charged, one stream entry (XADD, never MAXLEN), the status
-//                            record and the idempotency record (both with idempotency.ttl_seconds)
+//   otherwise             -> rate limit charged, one stream entry (XADD, never MAXLEN), the
+//                            submission's record (idempotency and status in one hash, with
+//                            idempotency.ttl_seconds) and the practice's hash (tat, latest)
 //
 // Script contract (admission.lua's header says the same):
-//   KEYS  1 idem_key  2 ratelimit_key  3 queue_key  4 submission_key   (one shard's hash tag)
-//         5 latest_key (optional, with ARGV 15)
-//   ARGV  1 body_sha256_hex  2 submission_id  3 practice  4 received_at  5 receipt_json
-//         6 queue_payload  7 rate  8 burst  9 idem_ttl_seconds  10 state ("done" | "pending")
-//         11 now_us ("" = Redis TIME)  12 pending_timeout_ms (optional)
-//         13 deadline_us (optional; "" = none)  14 idempotency_key (optional: queued as "idem")
-//         15 latest field "<period>/<scheme>" (optional: the admitted id becomes the practice's
-//            latest for it, queue/latest.hpp)
+//   KEYS  1 submission_key  2 practice_key  3 queue_key  4 idem_key (legacy, read only)
+//         (one shard's hash tag; keys.hpp)
+//   ARGV  1 body_sha256_hex  2 submission_id  3 practice  4 received_at  5 queue_payload
+//         6 rate  7 burst  8 idem_ttl_seconds  9 state ("done" | "pending")
+//         10 now_us ("" = Redis TIME)  11 pending_timeout_ms  12 deadline_us ("" = none)
+//         13 idempotency_key (queued as "idem")  14 latest field "<period>/<scheme>" ("" = none)
 //   reply {"accepted", entry_id, remaining, reset_after_us}
-//         {"replay", status, body, submission_id, remaining, reset_after_us}
+//         {"replay", status, body, submission_id, remaining, reset_after_us, received_at}
+//             (body "": rebuild the receipt from the id and received_at; else a legacy record's)
 //         {"reused", remaining, reset_after_us}
 //         {"in_use", remaining, reset_after_us}
 //         {"limited", retry_after_us, reset_after_us}
@@ -40,13 +40,10 @@
 #include "redis/reply.hpp"
 #include "redis/script.hpp"
 
-#include <concepts>
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace sluice::queue {
@@ -59,11 +56,12 @@ const redis::script& admission_script();
 const redis::script& complete_script();
 
 struct admission_request {
-    std::string practice;         // the authenticated practice (== the body's)
-    std::string idempotency_key;  // validated: 1 to 255 printable ASCII characters
-    std::string body_sha256_hex;  // SHA-256 of the body as received, lowercase hex
-    std::string received_at;      // RFC 3339 UTC, as in the receipt
-    std::string queue_payload;    // the request body, queued for the worker
+    std::string practice;          // the authenticated practice (== the body's)
+    std::string idempotency_key;   // validated: 1 to 255 printable ASCII characters
+    std::string body_sha256_hex;   // SHA-256 of the body as received, lowercase hex
+    std::string received_at;       // RFC 3339 UTC, as in the receipt
+    std::int64_t received_ms = 0;  // the same instant, ms since the epoch: the id's time part
+    std::string queue_payload;     // the request body, queued for the worker
     // latest_field(period, scheme) of the validated body: the admitted id becomes the practice's
     // latest submission for them (what a declaration of an older one is refused by). Empty: not
     // recorded (tests of the script alone).
@@ -79,29 +77,25 @@ struct admission_request {
 
 // The admission script's call, and the submission id it admits the request under.
 struct admission_call : script_call {
-    std::string submission_id;  // "<shard>-<32 hex digits>", in the practice's shard (keys.hpp)
-
-    // ARGV 5: the 202 body the records keep and a replay answers byte for byte.
-    const std::string& receipt() const noexcept { return argv[4]; }
+    std::string submission_id;  // submission_id_for(shard, practice, key, received_ms) (keys.hpp)
 };
 
-// How long a "pending" idempotency record answers in_use (ARGV 12): comfortably longer than a
+// How long a "pending" idempotency record answers in_use (ARGV 11): comfortably longer than a
 // WAIT plus the completion call, each bounded by redis.timeout_ms.
 std::uint64_t pending_timeout_ms(const config::settings& settings) noexcept;
 
-// The admission script's call for `request`. A new submission id is minted from `random` in the
-// practice's shard (the id encodes it, so GET /v1/submissions/{id} finds the record without an
-// index); `receipt(id)` makes the 202 body for that id (the gateway's words: the HTTP answer is
-// its own). The state is "pending" iff settings.durability.replicas > 0. The request's strings are
-// moved into the call (the body is not copied again).
-template <std::uniform_random_bit_generator Random, std::invocable<std::string_view> Receipt>
-admission_call build_admission_call(admission_request request, const config::settings& settings, Random& random,
-                                    Receipt&& receipt);
+// The admission script's call for `request`, under the id its practice, key and time name in the
+// practice's shard (keys.hpp: the id encodes the shard and the record, so GET /v1/submissions/{id}
+// and a retry find the record without an index). The state is "pending" iff
+// settings.durability.replicas > 0. The request's strings are moved into the call (the body is not
+// copied again).
+admission_call build_admission_call(admission_request request, const config::settings& settings);
 
-// The completion script's call (pending -> done), after WAIT: KEYS {idem_key}, ARGV {submission_id}.
-// Its reply is an integer: 1 completed, 0 nothing to do (already done, expired or another id).
-script_call build_completion_call(std::string_view practice, std::string_view idempotency_key,
-                                  std::string_view submission_id, const config::settings& settings);
+// The completion script's call (pending -> done), after WAIT: KEYS {the submission's record},
+// ARGV {submission_id}. Its reply is an integer: 1 completed, 0 nothing to do (already done,
+// expired or another admission's).
+script_call build_completion_call(std::string_view practice, std::string_view submission_id,
+                                  const config::settings& settings);
 
 enum class admission_outcome : std::uint8_t {
     accepted,      // queued: answer 202 with the receipt
@@ -119,8 +113,9 @@ struct admission_result {
     admission_outcome outcome = admission_outcome::invalid_reply;
     std::string stream_entry_id;       // accepted
     int replay_status = 0;             // replayed: the stored status (202)
-    std::string replay_body;           // replayed: the stored body (the first receipt)
+    std::string replay_body;           // replayed: a legacy record's stored body; empty: rebuild it
     std::string replay_submission_id;  // replayed: the first submission's id (Location)
+    std::string replay_received_at;    // replayed: the first receipt's received_at (empty: legacy)
     // For the RateLimit header; every outcome but invalid_reply. limited: remaining is 0.
     std::uint32_t remaining = 0;
     std::int64_t reset_after_us = 0;
@@ -130,24 +125,5 @@ struct admission_result {
 
 // Strict: anything but exactly one of the reply shapes above is invalid_reply.
 admission_result parse_admission_reply(const redis::reply& reply);
-
-// ---- implementation ----------------------------------------------------------------------------
-
-namespace detail {
-// Every KEY and ARGV but the receipt (ARGV 5, left empty), under the id made of `high` and `low`.
-admission_call admission_call_for(admission_request&& request, const config::settings& settings, std::uint64_t high,
-                                  std::uint64_t low);
-}  // namespace detail
-
-template <std::uniform_random_bit_generator Random, std::invocable<std::string_view> Receipt>
-admission_call build_admission_call(admission_request request, const config::settings& settings, Random& random,
-                                    Receipt&& receipt) {
-    std::uniform_int_distribution<std::uint64_t> bits;
-    const std::uint64_t high = bits(random);
-    const std::uint64_t low = bits(random);
-    admission_call call = detail::admission_call_for(std::move(request), settings, high, low);
-    call.argv[4] = std::forward<Receipt>(receipt)(std::string_view(call.submission_id));
-    return call;
-}
 
 }  // namespace sluice::queue

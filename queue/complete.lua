@@ -1,8 +1,8 @@
--- queue/complete.lua: marks an admission's idempotency record finished ("pending" -> "done")
+-- queue/complete.lua: marks an admission's record finished ("pending" -> "done")
 -- once the gateway's WAIT for replicas has returned (durability.replicas > 0). Until then a
 -- retry with the same key is answered in_use (409); afterwards it is a replay.
 --
--- KEYS: 1 the idempotency record (same key as admission.lua's KEYS[1]).
+-- KEYS: 1 the submission's record (admission.lua's KEYS[1]: idempotency and status in one).
 -- ARGV: 1 the submission id the admission stored (a record of another submission is left alone).
 -- Reply: 1 if the record went from pending to done; 0 if there was nothing to do (no record,
 -- expired, another submission's, or already done). The record's TTL is unchanged.

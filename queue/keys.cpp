@@ -1,7 +1,10 @@
 // Key layout, shard hash and submission ids (see keys.hpp; shard_of() must never change).
 #include "queue/keys.hpp"
 
+#include "config/digest.hpp"
+
 #include <array>
+#include <span>
 
 namespace sluice::queue {
 
@@ -60,8 +63,8 @@ std::string idem_key(std::uint32_t shard, std::string_view practice, std::string
     return key;
 }
 
-std::string ratelimit_key(std::uint32_t shard, std::string_view practice) {
-    std::string key = tagged(shard, "rl:", practice.size());
+std::string practice_key(std::uint32_t shard, std::string_view practice) {
+    std::string key = tagged(shard, "practice:", practice.size());
     key += practice;
     return key;
 }
@@ -69,15 +72,39 @@ std::string ratelimit_key(std::uint32_t shard, std::string_view practice) {
 std::string queue_key(std::uint32_t shard) { return tagged(shard, "q", 0); }
 
 std::string submission_key(std::uint32_t shard, std::string_view submission_id) {
+    // "7-<24 hex>-<11 hex>" names its record by what precedes the second '-'.
+    const auto dash = submission_id.find('-');
+    const auto second = dash == std::string_view::npos ? dash : submission_id.find('-', dash + 1);
+    if (second != std::string_view::npos) submission_id = submission_id.substr(0, second);
     std::string key = tagged(shard, "sub:", submission_id.size());
     key += submission_id;
     return key;
 }
 
-std::string latest_key(std::uint32_t shard, std::string_view practice) {
-    std::string key = tagged(shard, "latest:", practice.size());
-    key += practice;
-    return key;
+std::string submission_id_for(std::uint32_t shard, std::string_view practice, std::string_view idempotency_key,
+                              std::int64_t received_ms) {
+    // Domain-separated, and unambiguous: the practice's length comes first.
+    std::string named = "sluice submission record\n";
+    named += std::to_string(practice.size());
+    named += ':';
+    named += practice;
+    named += idempotency_key;
+    const auto digest = config::sha256(named);
+    std::string id = std::to_string(shard);
+    id += '-';
+    id += config::to_hex(std::span(digest.data(), submission_record_hex_digits / 2));
+    id += '-';
+    static constexpr std::array<char, 16> digits = {'0', '1', '2', '3', '4', '5', '6', '7',
+                                                    '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+    const auto ms = static_cast<std::uint64_t>(received_ms);
+    for (int shift = 4 * (static_cast<int>(submission_time_hex_digits) - 1); shift >= 0; shift -= 4) {
+        id += digits[(ms >> shift) & 0xF];
+    }
+    return id;
+}
+
+std::string record_key(std::uint32_t shard, std::string_view practice, std::string_view idempotency_key) {
+    return submission_key(shard, submission_id_for(shard, practice, idempotency_key, 0));
 }
 
 std::string new_submission_id(std::uint32_t shard, std::uint64_t random_high, std::uint64_t random_low) {
@@ -99,12 +126,14 @@ std::optional<std::uint32_t> shard_of_submission_id(std::string_view id, std::ui
         return std::nullopt;
     }
     const std::string_view number = id.substr(0, dash);
-    const std::string_view random = id.substr(dash + 1);
-    if (random.size() != submission_id_hex_digits) {
+    const std::string_view rest = id.substr(dash + 1);
+    const bool merged = rest.size() == submission_record_hex_digits + 1 + submission_time_hex_digits &&
+                        rest[submission_record_hex_digits] == '-';
+    if (!merged && rest.size() != submission_id_hex_digits) {
         return std::nullopt;
     }
-    for (const char c : random) {
-        if (!is_lower_hex(c)) {
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+        if (!is_lower_hex(rest[i]) && !(merged && i == submission_record_hex_digits)) {
             return std::nullopt;
         }
     }

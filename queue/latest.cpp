@@ -13,7 +13,7 @@ std::string latest_field(std::string_view period, std::string_view scheme) {
 }
 
 command_call build_latest_call(std::string_view practice, const config::settings& settings) {
-    return {{"HGETALL", latest_key(shard_of(practice, settings.redis.shards), practice)}};
+    return {{"HGETALL", practice_key(shard_of(practice, settings.redis.shards), practice)}};
 }
 
 latest_reading read_latest(const redis::reply& reply) {
@@ -23,7 +23,8 @@ latest_reading read_latest(const redis::reply& reply) {
         const auto& field = reply.elements[i];
         const auto& id = reply.elements[i + 1];
         if (field.type != redis::reply::kind::string || id.type != redis::reply::kind::string) return {};
-        out.ids[field.str] = id.str;
+        // The practice's hash also holds the rate limit's "tat": only "<period>/<scheme>" fields name ids.
+        if (field.str.find('/') != std::string::npos) out.ids[field.str] = id.str;
     }
     out.valid = true;
     return out;

@@ -8,7 +8,7 @@
 namespace sluice::queue {
 
 command_call build_ratelimit_peek_call(std::string_view practice, const config::settings& settings) {
-    return {{"GET", ratelimit_key(shard_of(practice, settings.redis.shards), practice)}};
+    return {{"HGET", practice_key(shard_of(practice, settings.redis.shards), practice), "tat"}};
 }
 
 tat_reading read_tat(const redis::reply& reply) {

@@ -1,7 +1,7 @@
 // A practice's rate-limit state in Redis, read without charging it: for the RateLimit field of an
 // answer that did not run the admission script (a refused request, a status lookup). The state
-// is the GCRA's theoretical arrival time (tat, µs) that gcra.lua keeps under the practice's
-// rate-limit key (keys.hpp); no key means a full bucket. Pure: the call and the parse; the caller
+// is the GCRA's theoretical arrival time (tat, µs) that the admission script keeps in the
+// practice's hash, field "tat" (keys.hpp); none, or one in the past, means a full bucket. Pure: the call and the parse; the caller
 // sends the call.
 #pragma once
 
@@ -16,7 +16,7 @@
 
 namespace sluice::queue {
 
-// GET <the practice's rate-limit key>.
+// HGET <the practice's hash> tat.
 command_call build_ratelimit_peek_call(std::string_view practice, const config::settings& settings);
 
 // A reply that holds a tat (a string of decimal µs) or none (nil): {true, tat or nullopt}; a

@@ -20,11 +20,11 @@ std::optional<script_call> build_status_call(std::string_view submission_id, std
     script_call call;
     call.shard = *shard;
     call.keys.push_back(submission_key(*shard, submission_id));
-    call.keys.push_back(ratelimit_key(shard_of(practice, shards), practice));
+    call.keys.push_back(practice_key(shard_of(practice, shards), practice));
     return call;
 }
 
-status_reply parse_status_reply(const redis::reply& reply) {
+status_reply parse_status_reply(const redis::reply& reply, std::string_view submission_id) {
     status_reply parsed;
     if (!reply.is_array() || reply.elements.size() != 2 || !reply.elements[0].is_array()) return parsed;
     parsed.valid = true;
@@ -36,7 +36,9 @@ status_reply parse_status_reply(const redis::reply& reply) {
     for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
         const std::string& name = fields[i].str;
         const std::string& value = fields[i + 1].str;
-        if (name == "practice") {
+        if (name == "id") {
+            if (!submission_id.empty() && value != submission_id) return parsed;  // another admission's
+        } else if (name == "practice") {
             record.practice = value;
         } else if (name == "status") {
             record.status = value;

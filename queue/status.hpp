@@ -2,8 +2,10 @@
 // (status.lua: the status record and the practice's rate-limit state in one round trip, reads
 // only) and the parse of its reply into the record's fields. Pure: no I/O.
 //
-// The status record (sluice:{S}:sub:<id>, a hash) is written by the scripts of this folder only:
-//   admission.lua       id, practice, status=queued, attempts=0, received_at, content_sha256
+// The submission's record (keys.hpp's submission_key, a hash) is written by the scripts of this
+// folder only:
+//   admission.lua       id, practice, status=queued, attempts=0, received_at, content_sha256, and
+//                       for idempotency state=done|pending (pending_until); complete.lua: state=done
 //   consumer_start.lua  status=processing, attempts
 //   consumer_finish.lua status=calculated, result (the worker's result JSON, exact text), calculated_at
 //   consumer_fail.lua   status=queued|failed, attempts, last_error | error
@@ -26,8 +28,8 @@ namespace sluice::queue {
 std::string_view status_script_source() noexcept;
 const redis::script& status_script();
 
-// The status script's call for `submission_id`, asked by `practice`: KEYS {submission key, the
-// practice's rate-limit key}, no ARGV. nullopt when the id is not one this deployment mints
+// The status script's call for `submission_id`, asked by `practice`: KEYS {the submission's record,
+// the practice's hash (its rate limit's tat)}, no ARGV. nullopt when the id is not one this deployment mints
 // (malformed, or a shard beyond settings.redis.shards): no such submission, without a call.
 std::optional<script_call> build_status_call(std::string_view submission_id, std::string_view practice,
                                              const config::settings& settings);
@@ -52,7 +54,9 @@ struct status_reply {
 // Strict on the shape ({array of field/value pairs, anything}); lenient on the record's fields
 // (an unknown field is ignored, a missing one is nullopt, attempts is read as a decimal number,
 // 0 if it is not one) and on the tat (read_tat of ratelimit_state.hpp: anything but a number is
-// none).
-status_reply parse_status_reply(const redis::reply& reply);
+// none). Given `submission_id`, a record whose "id" field names another submission is none: the
+// same practice and Idempotency-Key used again after the asked-for one's record expired
+// (keys.hpp).
+status_reply parse_status_reply(const redis::reply& reply, std::string_view submission_id = {});
 
 }  // namespace sluice::queue

@@ -84,7 +84,7 @@ net::awaitable<std::optional<queue::status_record>> status_in_redis(const exchan
     if (!call || !x.c.redis.connected(call->keys.at(0))) co_return std::nullopt;
     auto [ec, reply] =
         co_await x.c.redis.async_eval(queue::status_script(), call->key_views(), {}, net::as_tuple(net::use_awaitable));
-    auto status = queue::parse_status_reply(reply);
+    auto status = queue::parse_status_reply(reply, id);
     if (ec || !status.valid || !status.record || status.record->practice != practice) co_return std::nullopt;
     co_return std::move(status.record);
 }

@@ -77,7 +77,7 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     const auto sent = clock::now();
     auto [ec, reply] = co_await x.c.redis.async_eval(queue::status_script(), call->key_views(), {}, use_tuple);
     x.c.metrics.redis_round_trip.observe(clock::now() - sent);
-    const auto status = queue::parse_status_reply(reply);
+    const auto status = queue::parse_status_reply(reply, submission_id);
     if (ec || !status.valid) {
         unavailable(x, problem::unavailable, "the submission store did not answer in time; retry later");
         co_return;

@@ -34,19 +34,28 @@ namespace {
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-// The submission Redis admitted for (practice, key), if its idempotency record is still there:
-// its status document. nullopt: unknown to Redis (or Redis unreachable).
-net::awaitable<std::optional<std::string>> admitted_in_redis(const exchange& x, const std::string& practice,
-                                                             std::string_view idempotency_key) {
-    const auto shard = queue::shard_of(practice, x.rt.settings.redis.shards);
-    const auto key = queue::idem_key(shard, practice, idempotency_key);
-    if (!x.c.redis.connected(key)) co_return std::nullopt;
+// The id in the record `key` (the submission's, or a legacy idempotency record), if any.
+net::awaitable<std::optional<std::string>> id_in(const exchange& x, const std::string& key) {
     const std::vector<std::string_view> words = {"HGET", key, "id"};
     auto [ec, id] = co_await x.c.redis.async_exec(key, words, use_tuple);
     if (ec || !id.is_string() || id.str.empty()) co_return std::nullopt;
-    const auto record = co_await status_in_redis(x, id.str, practice);
+    co_return std::move(id.str);
+}
+
+// The submission Redis admitted for (practice, key), if its record is still there: its status
+// document. nullopt: unknown to Redis (or Redis unreachable). A key admitted before records were
+// merged is found through its legacy idempotency record (queue/keys.hpp).
+net::awaitable<std::optional<std::string>> admitted_in_redis(const exchange& x, const std::string& practice,
+                                                             std::string_view idempotency_key) {
+    const auto shard = queue::shard_of(practice, x.rt.settings.redis.shards);
+    const auto key = queue::record_key(shard, practice, idempotency_key);
+    if (!x.c.redis.connected(key)) co_return std::nullopt;
+    auto id = co_await id_in(x, key);
+    if (!id) id = co_await id_in(x, queue::idem_key(shard, practice, idempotency_key));
+    if (!id) co_return std::nullopt;
+    const auto record = co_await status_in_redis(x, *id, practice);
     if (!record) co_return std::nullopt;
-    co_return status_document(id.str, *record);
+    co_return status_document(*id, *record);
 }
 
 net::awaitable<void> answer(exchange x, request_state&) {

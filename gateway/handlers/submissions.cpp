@@ -68,11 +68,11 @@ std::string receipt_json(std::string_view id, const std::string& practice, const
 // record done whatever WAIT answered: the entry is queued on the primary either way, and a
 // shortfall is counted and logged rather than turned into a 503 (a 503 promises nothing was
 // queued). If the completion call fails, the record replays anyway after pending_timeout_ms.
-net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& practice, std::string_view idempotency_key,
+net::awaitable<void> wait_for_replicas(const exchange& x, const std::string& practice,
                                        const std::string& submission_id) {
     const auto& durability = x.rt.settings.durability;
     // WAIT goes to the master that took the write: the one of a key the admission wrote.
-    const auto call = queue::build_completion_call(practice, idempotency_key, submission_id, x.rt.settings);
+    const auto call = queue::build_completion_call(practice, submission_id, x.rt.settings);
     const auto waited = co_await x.c.replication.wait(call.keys.front(), durability.replicas,
                                                       std::chrono::milliseconds(durability.wait_timeout_ms));
     if (waited.ec || waited.acknowledged < static_cast<long long>(durability.replicas)) {
@@ -227,12 +227,17 @@ bool admissible(const exchange& x, const queue::submission_result& parsed, const
 }
 
 // Every outcome of the admission script but accepted: the answer it means.
-void answer_refused(const exchange& x, const queue::admission_result& result, const std::string& practice) {
+// A replay's receipt is rebuilt from the record's id and received_at: same practice, same body
+// (so the same SHA-256), so the same bytes as the first answer.
+void answer_refused(const exchange& x, const queue::admission_result& result, const std::string& practice,
+                    const std::string& body_sha256) {
     switch (result.outcome) {
     case queue::admission_outcome::accepted: break;
     case queue::admission_outcome::replayed:
         x.res.status = static_cast<unsigned>(result.replay_status);
-        x.res.body = result.replay_body;
+        x.res.body = result.replay_body.empty()
+                         ? receipt_json(result.replay_submission_id, practice, result.replay_received_at, body_sha256)
+                         : result.replay_body;
         x.res.add_header("Idempotent-Replayed", "true");
         x.res.add_header("Location", "/v1/submissions/" + result.replay_submission_id);
         add_rate_limit(x, result.remaining, result.reset_after_us);
@@ -294,6 +299,7 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     request.idempotency_key = std::string(key);
     request.body_sha256_hex = body_sha256;
     request.received_at = received_at;
+    request.received_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     request.queue_payload = x.req.body();
     request.latest_field = queue::latest_field(parsed.value().period, parsed.value().scheme);
     // Past this, the answer is 503 (the client's timeout below); Redis must not queue it after that.
@@ -301,11 +307,8 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     // margin to come back before the gateway gives up on it.
     const auto timeout_us = 1000LL * x.rt.settings.redis.timeout_ms;
     request.deadline_us = micros_since_epoch(system_clock::now()) + timeout_us - std::min(timeout_us / 5, 25'000LL);
-    const auto call = queue::build_admission_call(
-        std::move(request), x.rt.settings, x.c.random,
-        [&](std::string_view id) { return receipt_json(id, who->practice, received_at, body_sha256); });
+    const auto call = queue::build_admission_call(std::move(request), x.rt.settings);
     const std::string& submission_id = call.submission_id;
-    const std::string& receipt = call.receipt();
 
     state.slot.used();
     x.c.metrics.admissions_inflight.add(1);
@@ -333,10 +336,11 @@ net::awaitable<void> answer(exchange x, request_state& state) {
     }
 
     const auto result = queue::parse_admission_reply(reply);
-    if (result.outcome != queue::admission_outcome::accepted) co_return answer_refused(x, result, who->practice);
-    if (x.rt.settings.durability.replicas > 0) co_await wait_for_replicas(x, who->practice, key, submission_id);
+    if (result.outcome != queue::admission_outcome::accepted)
+        co_return answer_refused(x, result, who->practice, body_sha256);
+    if (x.rt.settings.durability.replicas > 0) co_await wait_for_replicas(x, who->practice, submission_id);
     x.res.status = 202;
-    x.res.body = receipt;
+    x.res.body = receipt_json(submission_id, who->practice, received_at, body_sha256);
     x.res.add_header("Location", "/v1/submissions/" + submission_id);
     add_rate_limit(x, result.remaining, result.reset_after_us);
     count(x.c, admission_verdict::accepted);

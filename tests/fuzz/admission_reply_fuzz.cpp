@@ -4,7 +4,7 @@
 // parser fails:
 //   * invalid_reply exactly when `error` says why; every other outcome has no error;
 //   * limited has a retry_after_us > 0 and remaining 0; accepted has a stream entry id;
-//     replayed has a status from 100 to 599.
+//     replayed has a status from 100 to 599, an id, and a receipt or the time to rebuild one.
 // Bytes are read into replies as resp_reader.hpp says (huge declared arrays skipped).
 //
 //   admission_reply_fuzz -dict=tests/fuzz/admission_reply.dict tests/fuzz/corpus/admission_reply
@@ -33,6 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case admission_outcome::accepted: require(!result.stream_entry_id.empty(), "accepted has an entry id"); break;
         case admission_outcome::replayed:
             require(result.replay_status >= 100 && result.replay_status <= 599, "replayed status");
+            require(!result.replay_submission_id.empty(), "replayed names its submission");
+            require(!result.replay_body.empty() || !result.replay_received_at.empty(), "replayed can be answered");
             break;
         default: break;
         }

@@ -112,7 +112,8 @@ TEST_F(gateway_cluster_test, admissions_of_many_practices_land_on_all_three_mast
         per_master[master->port()] = keys_on(*master, "sub");
         total += per_master[master->port()];
         EXPECT_GT(per_master[master->port()], 0U) << "master " << master->port() << " got no admission";
-        EXPECT_GT(keys_on(*master, "idem"), 0U);
+        EXPECT_EQ(keys_on(*master, "idem"), 0U);  // one record per submission, no idempotency hash beside it
+        EXPECT_GT(keys_on(*master, "practice"), 0U);
     }
     EXPECT_EQ(per_master.size(), 3U);
     EXPECT_EQ(total, who.size());
@@ -186,9 +187,11 @@ TEST_F(gateway_cluster_test, the_api_tables_hold_on_a_cluster) {
     EXPECT_TRUE(is_problem(*reused, "idempotency-key-reused")) << reused->body;
 
     // A pending record (the first request still in flight): 409 with Retry-After: 1.
-    const auto pending = queue::idem_key(a_shard, a.practice, "pending-key");
-    cluster().command(pending, {"HSET", pending, "sha256", config::to_hex(config::sha256(body)), "state", "pending",
-                                "status", "202", "body", "{}", "id", "x", "pending_until", "99999999999999999"});
+    const auto pending =
+        queue::submission_key(a_shard, queue::submission_id_for(a_shard, a.practice, "pending-key", 0));
+    cluster().command(pending,
+                      {"HSET", pending, "practice", a.practice, "content_sha256", config::to_hex(config::sha256(body)),
+                       "state", "pending", "id", "x", "pending_until", "99999999999999999"});
     auto in_use = ask(gw.port(), submit_request(a, "pending-key", body));
     ASSERT_TRUE(in_use);
     EXPECT_EQ(in_use->status, 409);
@@ -250,7 +253,7 @@ TEST_F(gateway_cluster_test, the_api_tables_hold_on_a_cluster) {
     EXPECT_TRUE(is_problem(*limited, "rate-limited")) << limited->body;
     EXPECT_GE(std::stoi(limited->header("retry-after")), 1);
     EXPECT_EQ(master.command({"DBSIZE"}).as_integer(), keys_before);
-    const auto idem = queue::idem_key(a_shard, a.practice, "rate-2");
+    const auto idem = queue::submission_key(a_shard, queue::submission_id_for(a_shard, a.practice, "rate-2", 0));
     EXPECT_EQ(cluster().command(idem, {"EXISTS", idem}).as_integer(), 0);
     // ... and the other practice, on its own shard, is not affected.
     auto other = ask(gw.port(), submit_request(b, "b-1", qof_body(b.practice)));

@@ -65,7 +65,7 @@ std::string fake_sha256(std::string_view body) {
 }
 
 request_factory::request_factory(const config::settings& settings, std::uint64_t seed)
-    : settings_(settings), random_(seed) {}
+    : settings_(settings), next_ms_(1'743'465'492'345 + static_cast<std::int64_t>(seed % 1'000'000) * 1'000'000) {}
 
 queue::admission_request request_factory::make(std::string_view practice, std::string_view idempotency_key,
                                                std::string_view body, std::optional<std::int64_t> now_us) {
@@ -74,17 +74,14 @@ queue::admission_request request_factory::make(std::string_view practice, std::s
     request.idempotency_key = idempotency_key;
     request.body_sha256_hex = fake_sha256(body);
     request.received_at = "2025-03-31T23:58:12.345Z";
+    request.received_ms = next_ms_++;
     request.queue_payload = body;
     request.now_us = now_us;
     return request;
 }
 
 queue::admission_call request_factory::build(const queue::admission_request& request) {
-    return queue::build_admission_call(request, settings_, random_, [&](std::string_view id) {
-        return R"({"submission_id":")" + std::string(id) + R"(","status":"queued","practice":")" + request.practice +
-               R"(","received_at":")" + request.received_at + R"(","content_sha256":")" + request.body_sha256_hex +
-               R"(","status_url":"/v1/submissions/)" + std::string(id) + R"("})";
-    });
+    return queue::build_admission_call(request, settings_);
 }
 
 queue::admission_call request_factory::call(std::string_view practice, std::string_view idempotency_key,

@@ -31,15 +31,16 @@ config::settings admission_settings(double rate = 2.0, std::uint32_t burst = 3);
 // 64 lowercase hex digits standing in for the SHA-256 of `body` (the script only compares it).
 std::string fake_sha256(std::string_view body);
 
-// Complete requests and their calls as the gateway builds them: an id minted on the practice's
-// shard (a seeded generator), the receipt JSON for that id, the body.
+// Complete requests and their calls as the gateway builds them: an id named by practice, key and
+// a received time (each request a millisecond after the last, from a start the seed picks), the
+// body.
 class request_factory {
 public:
     explicit request_factory(const config::settings& settings, std::uint64_t seed = 1);
 
     queue::admission_request make(std::string_view practice, std::string_view idempotency_key, std::string_view body,
                                   std::optional<std::int64_t> now_us = std::nullopt);
-    // queue::build_admission_call(request, settings) with the factory's generator and the receipt.
+    // queue::build_admission_call(request, settings).
     queue::admission_call build(const queue::admission_request& request);
     // make() then build().
     queue::admission_call call(std::string_view practice, std::string_view idempotency_key, std::string_view body,
@@ -47,7 +48,7 @@ public:
 
 private:
     const config::settings& settings_;
-    std::mt19937_64 random_;
+    std::int64_t next_ms_;
 };
 
 // prefix + decimal n, e.g. numbered("key-", 3) == "key-3". (Appends: GCC 12 at -O3 warns

@@ -96,7 +96,7 @@ protected:
     request_factory requests_{settings_};
 };
 
-TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
+TEST_F(admission, new_key_is_queued_with_one_record_and_the_practices_state) {
     const auto request = requests_.make("A81001", "key-1", R"({"practice":"A81001"})");  // Redis's clock
     const auto call = requests_.build(request);
     const auto result = admit(server(), call);
@@ -106,11 +106,11 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
     EXPECT_EQ(result.remaining, 2u);  // burst 3, one used
     EXPECT_EQ(result.reset_after_us, 500'000);
 
-    const std::string& idem = call.keys[0];
-    const std::string& rate_state = call.keys[1];
+    const std::string& submission = call.keys[0];
+    const std::string& practice_state = call.keys[1];
     const std::string& queue_stream = call.keys[2];
-    const std::string& submission = call.keys[3];
-    EXPECT_EQ(all_keys(server()), (std::vector<std::string>{idem, queue_stream, rate_state, submission}));
+    // Three keys, the legacy idempotency record (read only) not among them.
+    EXPECT_EQ(all_keys(server()), (std::vector<std::string>{practice_state, queue_stream, submission}));
 
     // One stream entry, with the fields the worker reads.
     ASSERT_EQ(xlen(server(), queue_stream), 1);
@@ -130,34 +130,27 @@ TEST_F(admission, new_key_is_queued_with_status_and_idempotency_records) {
                                                           {"idem", request.idempotency_key},
                                                           {"body", request.queue_payload}}));
 
-    // The status record GET /v1/submissions/{id} reads.
+    // The one record: what GET /v1/submissions/{id} reads and what a retry with the key is
+    // answered from, with one expiry.
     EXPECT_EQ(hgetall(server(), submission),
               (std::map<std::string, std::string>{{"id", call.submission_id},
                                                   {"practice", "A81001"},
                                                   {"status", "queued"},
                                                   {"attempts", "0"},
                                                   {"received_at", request.received_at},
-                                                  {"content_sha256", request.body_sha256_hex}}));
+                                                  {"content_sha256", request.body_sha256_hex},
+                                                  {"state", "done"}}));
     const auto submission_ttl = server().command({"TTL", submission}).as_integer();
     EXPECT_GT(submission_ttl, 3590);
     EXPECT_LE(submission_ttl, 3600);
 
-    // The idempotency record, with the same TTL.
-    EXPECT_EQ(hgetall(server(), idem), (std::map<std::string, std::string>{{"sha256", request.body_sha256_hex},
-                                                                           {"state", "done"},
-                                                                           {"status", "202"},
-                                                                           {"body", call.receipt()},
-                                                                           {"id", call.submission_id}}));
-    const auto idem_ttl = server().command({"TTL", idem}).as_integer();
-    EXPECT_GT(idem_ttl, 3590);
-    EXPECT_LE(idem_ttl, 3600);
-
-    // The tat, kept only until the bucket is full again (0.5 s).
-    const std::string tat = server().command({"GET", rate_state}).as_string();
+    // The practice's state: the tat (no latest field was sent), kept as long as the records.
+    EXPECT_EQ(hgetall(server(), practice_state).size(), 1u);
+    const std::string tat = server().command({"HGET", practice_state, "tat"}).as_string();
     EXPECT_EQ(tat.find_first_not_of("0123456789"), std::string::npos) << tat;
-    const auto tat_ttl = server().command({"PTTL", rate_state}).as_integer();
-    EXPECT_GT(tat_ttl, 0);
-    EXPECT_LE(tat_ttl, 500);
+    const auto practice_ttl = server().command({"TTL", practice_state}).as_integer();
+    EXPECT_GT(practice_ttl, 3590);
+    EXPECT_LE(practice_ttl, 3600);
 
     // The stream itself has no expiry (entries leave only when acknowledged and trimmed).
     EXPECT_EQ(server().command({"TTL", queue_stream}).as_integer(), -1);
@@ -175,10 +168,14 @@ TEST_F(admission, the_latest_admission_per_period_and_scheme_is_recorded) {
     };
     const auto [first, first_result] = admit_with("key-1", R"({"n":1})", "QOF");
     ASSERT_EQ(first_result.outcome, admission_outcome::accepted) << first_result.error;
-    ASSERT_EQ(first.keys.size(), 5u);
-    const std::string latest = first.keys[4];
-    EXPECT_EQ(latest, queue::latest_key(first.shard, "A81001"));
-    EXPECT_EQ(hgetall(server(), latest), (std::map<std::string, std::string>{{"2024-25/QOF", first.submission_id}}));
+    const std::string latest = first.keys[1];
+    EXPECT_EQ(latest, queue::practice_key(first.shard, "A81001"));
+    auto ids = [&] {
+        auto fields = hgetall(server(), latest);
+        EXPECT_EQ(fields.erase("tat"), 1u);  // the rate limit's, beside the ids
+        return fields;
+    };
+    EXPECT_EQ(ids(), (std::map<std::string, std::string>{{"2024-25/QOF", first.submission_id}}));
     const auto ttl = server().command({"TTL", latest}).as_integer();
     EXPECT_GT(ttl, 3590);
     EXPECT_LE(ttl, 3600);
@@ -189,12 +186,12 @@ TEST_F(admission, the_latest_admission_per_period_and_scheme_is_recorded) {
     ASSERT_EQ(second_result.outcome, admission_outcome::accepted) << second_result.error;
     const std::map<std::string, std::string> expected = {{"2024-25/QOF", second.submission_id},
                                                          {"2024-25/LDHC", ldhc.submission_id}};
-    EXPECT_EQ(hgetall(server(), latest), expected);
+    EXPECT_EQ(ids(), expected);
 
     // A replay of the first admits nothing and leaves the latest alone.
     const auto [replay, replay_result] = admit_with("key-1", R"({"n":1})", "QOF");
     EXPECT_EQ(replay_result.outcome, admission_outcome::replayed);
-    EXPECT_EQ(hgetall(server(), latest), expected);
+    EXPECT_EQ(ids(), expected);
 
     // As the gateway reads it.
     const auto reading = queue::read_latest(to_reply(server().command({"HGETALL", latest})));
@@ -209,12 +206,14 @@ TEST_F(admission, same_key_same_body_replays_the_first_answer_without_queueing_o
 
     for (int retry = 0; retry < 5; ++retry) {
         const auto call = requests_.call("A81001", "key-1", "body", t0 + retry * 1'000);
-        ASSERT_NE(call.keys[3], first_call.keys[3]);  // each retry brings a fresh id...
+        ASSERT_NE(call.submission_id, first_call.submission_id);  // each retry is a later admission...
+        ASSERT_EQ(call.keys[0], first_call.keys[0]);              // ...of the same record
         const auto result = admit(server(), call);
         ASSERT_EQ(result.outcome, admission_outcome::replayed) << result.error;
         EXPECT_EQ(result.replay_status, 202);
-        EXPECT_EQ(result.replay_body, first_call.receipt());
-        EXPECT_EQ(result.replay_submission_id, first_call.submission_id);  // ...but gets the first one
+        EXPECT_EQ(result.replay_body, "");  // the gateway rebuilds the receipt from these two:
+        EXPECT_EQ(result.replay_submission_id, first_call.submission_id);  // ...and gets the first one
+        EXPECT_EQ(result.replay_received_at, "2025-03-31T23:58:12.345Z");
         // Not charged: still 2 left of burst 3 (only the first request counted).
         EXPECT_EQ(result.remaining, 2u);
         EXPECT_EQ(result.reset_after_us, 500'000 - retry * 1'000);
@@ -275,7 +274,7 @@ TEST_F(admission, pending_until_completed_then_replayed) {
     EXPECT_EQ(take_snapshot(server()), before);
 
     // After WAIT: complete. The TTL stays; pending_until goes.
-    const auto completion = queue::build_completion_call("A81001", "key-1", call.submission_id, settings_);
+    const auto completion = queue::build_completion_call("A81001", call.submission_id, settings_);
     ASSERT_EQ(completion.keys, std::vector<std::string>{call.keys[0]});
     EXPECT_EQ(eval(server(), queue::complete_script_source(), completion).as_integer(), 1);
     record = hgetall(server(), call.keys[0]);
@@ -286,7 +285,7 @@ TEST_F(admission, pending_until_completed_then_replayed) {
 
     const auto replay = admit(server(), requests_.call("A81001", "key-1", "body", t0 + 20));
     EXPECT_EQ(replay.outcome, admission_outcome::replayed);
-    EXPECT_EQ(replay.replay_body, call.receipt());
+    EXPECT_EQ(replay.replay_submission_id, call.submission_id);
     EXPECT_EQ(xlen(server(), call.keys[2]), 1);
 }
 
@@ -294,17 +293,18 @@ TEST_F(admission, completion_leaves_other_records_alone) {
     settings_.durability.replicas = 1;
     const auto call = requests_.call("A81001", "key-1", "body", t0);
     ASSERT_EQ(admit(server(), call).outcome, admission_outcome::accepted);
-    // Another submission's id, or a key that has no record: nothing to do.
-    EXPECT_EQ(eval(server(), queue::complete_script_source(),
-                   queue::build_completion_call("A81001", "key-1", "3-00000000000000000000000000000000", settings_))
-                  .as_integer(),
-              0);
+    // Another admission of the same record (the key used again later), or an id with no record:
+    // nothing to do, and nothing created.
+    const std::string later =
+        call.submission_id.substr(0, call.submission_id.size() - 1) + (call.submission_id.back() == '0' ? "1" : "0");
+    const auto other = queue::build_completion_call("A81001", later, settings_);
+    ASSERT_EQ(other.keys, std::vector<std::string>{call.keys[0]});
+    EXPECT_EQ(eval(server(), queue::complete_script_source(), other).as_integer(), 0);
     EXPECT_EQ(hgetall(server(), call.keys[0])["state"], "pending");
-    EXPECT_EQ(eval(server(), queue::complete_script_source(),
-                   queue::build_completion_call("A81001", "no-such-key", call.submission_id, settings_))
-                  .as_integer(),
-              0);
-    EXPECT_EQ(server().command({"EXISTS", queue::idem_key(call.shard, "A81001", "no-such-key")}).as_integer(), 0);
+    const auto none = queue::build_completion_call(
+        "A81001", queue::submission_id_for(call.shard, "A81001", "no-such-key", 1), settings_);
+    EXPECT_EQ(eval(server(), queue::complete_script_source(), none).as_integer(), 0);
+    EXPECT_EQ(server().command({"EXISTS", none.keys[0]}).as_integer(), 0);
 }
 
 TEST_F(admission, a_pending_record_of_a_crashed_gateway_replays_after_the_pending_timeout) {
@@ -326,7 +326,7 @@ TEST_F(admission, a_limited_request_writes_nothing_at_all) {
         ASSERT_EQ(admit(server(), requests_.build(request)).outcome, admission_outcome::accepted);
     }
     const snapshot before = take_snapshot(server());
-    ASSERT_EQ(before.dbsize, 1 + 1 + 3 + 3);  // tat, stream, 3 idempotency and 3 status records
+    ASSERT_EQ(before.dbsize, 1 + 1 + 3);  // the practice's hash, the stream, 3 records
 
     const auto request = requests_.make("A81001", "key-4", "body 4", t0 + 100'000);
     const auto call = requests_.build(request);
@@ -405,7 +405,9 @@ TEST_F(admission, concurrent_retries_queue_exactly_once) {
     EXPECT_EQ(other.load(), 0);
     const auto shard = queue::shard_of("A81001", settings_.redis.shards);
     EXPECT_EQ(xlen(server(), queue::queue_key(shard)), 1);
-    const auto stored_id = hgetall(server(), queue::idem_key(shard, "A81001", "retry-storm"))["id"];
+    const auto record = queue::submission_key(shard, queue::submission_id_for(shard, "A81001", "retry-storm", 0));
+    const auto stored_id = hgetall(server(), record)["id"];
+    EXPECT_FALSE(stored_id.empty());
     for (const auto& id : ids) {
         if (!id.empty()) {
             EXPECT_EQ(id, stored_id);
@@ -429,7 +431,7 @@ TEST_F(admission, runs_by_sha_after_script_load) {
 TEST_F(admission, bad_arguments_are_an_error_and_write_nothing) {
     auto call = requests_.call("A81001", "key-1", "body", t0);
     const std::vector<std::pair<std::size_t, std::string>> faults = {
-        {6, "fast"}, {6, "0"}, {7, "-1"}, {7, "2.5"}, {8, "0"}, {9, "maybe"}, {10, "yesterday"}, {11, "-5"}, {0, ""}};
+        {5, "fast"}, {5, "0"}, {6, "-1"}, {6, "2.5"}, {7, "0"}, {8, "maybe"}, {9, "yesterday"}, {10, "-5"}, {0, ""}};
     for (const auto& [index, value] : faults) {
         auto bad = call;
         bad.argv[index] = value;
@@ -443,18 +445,40 @@ TEST_F(admission, bad_arguments_are_an_error_and_write_nothing) {
     EXPECT_EQ(server().command({"DBSIZE"}).as_integer(), 0);
 }
 
-TEST_F(admission, an_existing_submission_id_is_never_overwritten) {
+// A record is named by 96 bits of SHA-256 over practice and key, so another practice's record
+// under the name cannot be asked for: forge one. It is neither answered from nor overwritten.
+TEST_F(admission, a_record_of_another_practice_is_never_answered_nor_overwritten) {
     const auto first = requests_.call("A81001", "key-1", "body", t0);
     ASSERT_EQ(admit(server(), first).outcome, admission_outcome::accepted);
-    // The id is minted with 128 random bits, so a clash cannot be asked for: forge one.
-    auto clash = requests_.call("A81001", "key-2", "body", t0);
-    clash.argv[1] = first.submission_id;
-    clash.keys[3] = first.keys[3];
+    auto clash = requests_.make("A81002", "key-1", "body", t0);
+    auto forged = requests_.build(clash);
+    forged.keys[0] = first.keys[0];
     const snapshot before = take_snapshot(server());
-    const auto result = admit(server(), clash);
+    const auto result = admit(server(), forged);
     EXPECT_EQ(result.outcome, admission_outcome::invalid_reply);
-    EXPECT_NE(result.error.find("already exists"), std::string::npos) << result.error;
+    EXPECT_NE(result.error.find("another practice"), std::string::npos) << result.error;
     EXPECT_EQ(take_snapshot(server()), before);
+}
+
+// Records written before they were merged (an idempotency hash holding the receipt, keyed by
+// practice and key): a retry across the upgrade replays the first answer, or is reused, and
+// queues nothing.
+TEST_F(admission, a_legacy_idempotency_record_still_answers_its_key) {
+    const auto call = requests_.call("A81001", "key-1", "body", t0);
+    const std::string legacy_id = "10-0123456789abcdef0123456789abcdef";
+    const std::string receipt = R"({"submission_id":")" + legacy_id + R"("})";
+    server().command({"HSET", call.keys[3], "sha256", fake_sha256("body"), "state", "done", "status", "202", "body",
+                      receipt, "id", legacy_id});
+    const snapshot before = take_snapshot(server());
+    const auto replay = admit(server(), call);
+    ASSERT_EQ(replay.outcome, admission_outcome::replayed) << replay.error;
+    EXPECT_EQ(replay.replay_body, receipt);
+    EXPECT_EQ(replay.replay_submission_id, legacy_id);
+    EXPECT_EQ(replay.replay_received_at, "");
+    EXPECT_EQ(admit(server(), requests_.call("A81001", "key-1", "other body", t0)).outcome, admission_outcome::reused);
+    EXPECT_EQ(take_snapshot(server()), before);
+    // Another key of the practice is admitted as usual.
+    EXPECT_EQ(admit(server(), requests_.call("A81001", "key-2", "body", t0)).outcome, admission_outcome::accepted);
 }
 
 TEST(admission_script, is_gcra_then_admission_and_complete_stands_alone) {

@@ -101,7 +101,7 @@ TEST_F(cluster_node, every_key_of_an_admission_is_in_the_slot_of_its_shard) {
             for (const auto& redis_key : call.keys) {
                 EXPECT_EQ(slot_of(redis_key), slot) << redis_key;
             }
-            const auto completion = queue::build_completion_call(practice, key, "0-0", settings);
+            const auto completion = queue::build_completion_call(practice, call.submission_id, settings);
             EXPECT_EQ(slot_of(completion.keys.at(0)), slot);
         }
     }

@@ -52,8 +52,12 @@ return out
 
 std::vector<gcra_decision> lua_decisions(const gcra_policy& policy, std::string_view mode,
                                          const std::vector<std::int64_t>& times) {
-    std::vector<std::string> args{"EVAL", std::string(embedded::gcra_lua) + std::string(driver), "0",
-                                  ratelimit::format_rate(policy.rate), std::to_string(policy.burst), std::string(mode)};
+    std::vector<std::string> args{"EVAL",
+                                  std::string(embedded::gcra_lua) + std::string(driver),
+                                  "0",
+                                  ratelimit::format_rate(policy.rate),
+                                  std::to_string(policy.burst),
+                                  std::string(mode)};
     for (const auto now : times) {
         args.push_back(std::to_string(now));
     }
@@ -120,14 +124,14 @@ std::vector<std::int64_t> request_times(const gcra_policy& policy, std::int64_t 
 }
 
 const std::vector<gcra_policy> policies = {
-    {2.0, 10},             // API.md's default
-    {1.0, 1},              //
-    {3.0, 4},              // T = 333333.33 rounds down
-    {6.0, 2},              // T = 166666.67 rounds up
-    {0.7, 3},              // fractional
-    {1.0 / 3.0, 2},        // a rate whose decimal form is long
-    {0.001, 1'000'000},    // config's extremes: T = 1e9 µs, tau = 1e15 µs
-    {1'000'000.0, 1},      // T = 1 µs
+    {2.0, 10},           // API.md's default
+    {1.0, 1},            //
+    {3.0, 4},            // T = 333333.33 rounds down
+    {6.0, 2},            // T = 166666.67 rounds up
+    {0.7, 3},            // fractional
+    {1.0 / 3.0, 2},      // a rate whose decimal form is long
+    {0.001, 1'000'000},  // config's extremes: T = 1e9 µs, tau = 1e15 µs
+    {1'000'000.0, 1},    // T = 1 µs
     {123.456, 17},
 };
 
@@ -203,7 +207,8 @@ TEST(gcra_parity, admission_script_charges_exactly_like_gcra_check) {
                 EXPECT_EQ(result.retry_after_us, expected.retry_after_us) << i;
                 EXPECT_EQ(result.reset_after_us, expected.reset_after_us) << i;
             }
-            EXPECT_EQ(redis().command({"GET", queue::ratelimit_key(shard, "A81001")}).as_string(), std::to_string(*tat))
+            EXPECT_EQ(redis().command({"HGET", queue::practice_key(shard, "A81001"), "tat"}).as_string(),
+                      std::to_string(*tat))
                 << i;
         }
         EXPECT_EQ(redis().command({"XLEN", queue::queue_key(shard)}).as_integer(), accepted);

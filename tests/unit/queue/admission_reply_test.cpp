@@ -9,7 +9,6 @@
 
 #include <initializer_list>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,26 +24,25 @@ admission_request sample_request() {
     request.idempotency_key = "key-1";
     request.body_sha256_hex = std::string(64, 'a');
     request.received_at = "2025-03-31T23:58:12.345Z";
+    request.received_ms = 1'743'465'492'345;  // the same instant
     request.queue_payload = R"({"practice":"A81001"})";
+    request.latest_field = "2024-25/QOF";
     return request;
 }
 
-std::string sample_receipt(std::string_view id) { return R"({"submission_id":")" + std::string(id) + R"("})"; }
-
 TEST(build_admission_call, keys_and_argv_are_the_scripts_contract) {
     const config::settings settings;  // defaults: 16 shards, 2/s burst 10, 7 days, no replicas
-    std::mt19937_64 random(5);
-    const auto call = build_admission_call(sample_request(), settings, random, sample_receipt);
+    const auto call = build_admission_call(sample_request(), settings);
     EXPECT_EQ(call.shard, 10u);
-    const std::string& id = call.submission_id;  // minted in the practice's shard
+    const std::string& id = call.submission_id;  // named by practice, key and time, in the practice's shard
+    EXPECT_EQ(id, submission_id_for(10, "A81001", "key-1", 1'743'465'492'345));
     EXPECT_EQ(shard_of_submission_id(id, settings.redis.shards), std::optional<std::uint32_t>(10)) << id;
-    EXPECT_EQ(id.size(), 3 + submission_id_hex_digits) << id;
-    EXPECT_EQ(call.keys, (std::vector<std::string>{"sluice:{10}:idem:A81001:key-1", "sluice:{10}:rl:A81001",
-                                                   "sluice:{10}:q", "sluice:{10}:sub:" + id}));
+    EXPECT_EQ(call.keys, (std::vector<std::string>{"sluice:{10}:sub:" + id.substr(0, 3 + submission_record_hex_digits),
+                                                   "sluice:{10}:practice:A81001", "sluice:{10}:q",
+                                                   "sluice:{10}:idem:A81001:key-1"}));
     EXPECT_EQ(call.argv, (std::vector<std::string>{std::string(64, 'a'), id, "A81001", "2025-03-31T23:58:12.345Z",
-                                                   R"({"submission_id":")" + id + R"("})", R"({"practice":"A81001"})",
-                                                   "2", "10", "604800", "done", "", "2000", "", "key-1"}));
-    EXPECT_EQ(call.receipt(), sample_receipt(id));
+                                                   R"({"practice":"A81001"})", "2", "10", "604800", "done", "", "2000",
+                                                   "", "key-1", "2024-25/QOF"}));
     const auto keys = call.key_views();
     const auto argv = call.argv_views();
     ASSERT_EQ(keys.size(), 4u);
@@ -66,46 +64,50 @@ TEST(build_admission_call, replicas_make_the_record_pending_and_tests_may_fix_th
     settings.redis.timeout_ms = 500;
     auto request = sample_request();
     request.now_us = 1'743'465'492'000'000;
-    std::mt19937_64 random(5);
-    const auto call = build_admission_call(std::move(request), settings, random, sample_receipt);
-    EXPECT_EQ(call.argv[6], "0.1");
-    EXPECT_EQ(call.argv[7], "3");
-    EXPECT_EQ(call.argv[9], "pending");
-    EXPECT_EQ(call.argv[10], "1743465492000000");
-    EXPECT_EQ(call.argv[11], "3000");  // 4 calls of 500 ms + 1 s
-    EXPECT_EQ(call.argv[5], R"({"practice":"A81001"})");  // moved in, intact
+    const auto call = build_admission_call(std::move(request), settings);
+    EXPECT_EQ(call.argv[5], "0.1");
+    EXPECT_EQ(call.argv[6], "3");
+    EXPECT_EQ(call.argv[8], "pending");
+    EXPECT_EQ(call.argv[9], "1743465492000000");
+    EXPECT_EQ(call.argv[10], "3000");                     // 4 calls of 500 ms + 1 s
+    EXPECT_EQ(call.argv[4], R"({"practice":"A81001"})");  // moved in, intact
 }
 
-TEST(build_admission_call, every_call_mints_a_new_id_in_the_practices_shard) {
+TEST(build_admission_call, the_same_practice_and_key_name_one_record_at_any_time) {
     const config::settings settings;
-    std::mt19937_64 random(7);
-    std::set<std::string> ids;
+    std::set<std::string> records;
     for (const std::string practice : {"A81001", "B82005", "Y00001"}) {
         for (int i = 0; i < 100; ++i) {
             auto request = sample_request();
             request.practice = practice;
-            const auto call = build_admission_call(std::move(request), settings, random, sample_receipt);
+            request.idempotency_key = "key-" + std::to_string(i);
+            auto again = request;
+            again.received_ms += 1000 + i;  // a retry, a second and more later, on any gateway
+            const auto call = build_admission_call(std::move(request), settings);
+            const auto retry = build_admission_call(std::move(again), settings);
             EXPECT_EQ(shard_of_submission_id(call.submission_id, settings.redis.shards),
                       std::optional<std::uint32_t>(shard_of(practice, settings.redis.shards)));
             EXPECT_EQ(call.shard, shard_of(practice, settings.redis.shards));
-            EXPECT_TRUE(ids.insert(call.submission_id).second) << call.submission_id;
+            EXPECT_EQ(retry.keys[0], call.keys[0]);              // one record for the key
+            EXPECT_NE(retry.submission_id, call.submission_id);  // a new id once that record has gone
+            EXPECT_TRUE(records.insert(call.keys[0]).second) << call.keys[0];
         }
     }
 }
 
-TEST(build_completion_call, names_the_idempotency_record_and_the_submission) {
+TEST(build_completion_call, names_the_submissions_record_and_the_submission) {
     const config::settings settings;
-    const auto call = build_completion_call("A81001", "key-1", "10-0123456789abcdef0123456789abcdef", settings);
+    const std::string id = "10-0123456789abcdef01234567-0195ed9ec39";
+    const auto call = build_completion_call("A81001", id, settings);
     EXPECT_EQ(call.shard, 10u);
-    EXPECT_EQ(call.keys, std::vector<std::string>{"sluice:{10}:idem:A81001:key-1"});
-    EXPECT_EQ(call.argv, std::vector<std::string>{"10-0123456789abcdef0123456789abcdef"});
+    EXPECT_EQ(call.keys, std::vector<std::string>{"sluice:{10}:sub:10-0123456789abcdef01234567"});
+    EXPECT_EQ(call.argv, std::vector<std::string>{id});
     EXPECT_EQ(pending_timeout_ms(settings), 2000u);
 }
 
 TEST(parse_admission_reply, accepted) {
-    const auto result = parse_admission_reply(
-        array_reply({string_reply("accepted"), string_reply("1743465492345-0"), integer_reply(9),
-                     integer_reply(500000)}));
+    const auto result = parse_admission_reply(array_reply(
+        {string_reply("accepted"), string_reply("1743465492345-0"), integer_reply(9), integer_reply(500000)}));
     EXPECT_EQ(result.outcome, admission_outcome::accepted);
     EXPECT_EQ(result.stream_entry_id, "1743465492345-0");
     EXPECT_EQ(result.remaining, 9u);
@@ -113,16 +115,26 @@ TEST(parse_admission_reply, accepted) {
     EXPECT_EQ(result.retry_after_us, 0);
 }
 
-TEST(parse_admission_reply, replay) {
-    const auto result = parse_admission_reply(array_reply({string_reply("replay"), integer_reply(202),
-                                                           string_reply(R"({"a":1})"), string_reply("3-abc"),
-                                                           integer_reply(4), integer_reply(7)}));
+TEST(parse_admission_reply, replay_of_a_record_names_its_id_and_time) {
+    const auto result = parse_admission_reply(
+        array_reply({string_reply("replay"), integer_reply(202), string_reply(""), string_reply("3-abc"),
+                     integer_reply(4), integer_reply(7), string_reply("2025-03-31T23:58:12.345Z")}));
     EXPECT_EQ(result.outcome, admission_outcome::replayed);
     EXPECT_EQ(result.replay_status, 202);
-    EXPECT_EQ(result.replay_body, R"({"a":1})");
+    EXPECT_EQ(result.replay_body, "");
     EXPECT_EQ(result.replay_submission_id, "3-abc");
+    EXPECT_EQ(result.replay_received_at, "2025-03-31T23:58:12.345Z");
     EXPECT_EQ(result.remaining, 4u);
     EXPECT_EQ(result.reset_after_us, 7);
+}
+
+TEST(parse_admission_reply, replay_of_a_legacy_record_carries_its_receipt) {
+    const auto result = parse_admission_reply(
+        array_reply({string_reply("replay"), integer_reply(202), string_reply(R"({"a":1})"), string_reply("3-abc"),
+                     integer_reply(4), integer_reply(7), string_reply("")}));
+    EXPECT_EQ(result.outcome, admission_outcome::replayed);
+    EXPECT_EQ(result.replay_body, R"({"a":1})");
+    EXPECT_EQ(result.replay_received_at, "");
 }
 
 TEST(parse_admission_reply, reused_in_use_limited) {
@@ -132,8 +144,8 @@ TEST(parse_admission_reply, reused_in_use_limited) {
     EXPECT_EQ(result.reset_after_us, 3);
     result = parse_admission_reply(array_reply({string_reply("in_use"), integer_reply(0), integer_reply(0)}));
     EXPECT_EQ(result.outcome, admission_outcome::in_use);
-    result = parse_admission_reply(
-        array_reply({string_reply("limited"), integer_reply(400000), integer_reply(1400000)}));
+    result =
+        parse_admission_reply(array_reply({string_reply("limited"), integer_reply(400000), integer_reply(1400000)}));
     EXPECT_EQ(result.outcome, admission_outcome::limited);
     EXPECT_EQ(result.retry_after_us, 400000);
     EXPECT_EQ(result.reset_after_us, 1400000);
@@ -155,11 +167,11 @@ TEST(parse_admission_reply, anything_else_is_invalid) {
     EXPECT_NE(result.error.find("NOSCRIPT"), std::string::npos);
 
     const std::vector<redis::reply> malformed = {
-        redis::reply{},                                   // nil
-        integer_reply(1),                                 //
-        string_reply("accepted"),                         // not an array
-        array_reply({}),                                  //
-        array_reply({integer_reply(1)}),                  //
+        redis::reply{},                   // nil
+        integer_reply(1),                 //
+        string_reply("accepted"),         // not an array
+        array_reply({}),                  //
+        array_reply({integer_reply(1)}),  //
         array_reply({string_reply("queued"), integer_reply(1), integer_reply(1)}),
         array_reply({string_reply("accepted"), string_reply("1-0"), integer_reply(9)}),
         array_reply({string_reply("accepted"), string_reply(""), integer_reply(9), integer_reply(1)}),
@@ -167,13 +179,19 @@ TEST(parse_admission_reply, anything_else_is_invalid) {
         array_reply({string_reply("accepted"), string_reply("1-0"), integer_reply(-1), integer_reply(1)}),
         array_reply({string_reply("accepted"), string_reply("1-0"), integer_reply(1LL << 32), integer_reply(1)}),
         array_reply({string_reply("accepted"), string_reply("1-0"), string_reply("9"), integer_reply(1)}),
-        array_reply({string_reply("accepted"), string_reply("1-0"), integer_reply(9), integer_reply(1),
-                     integer_reply(1)}),
+        array_reply(
+            {string_reply("accepted"), string_reply("1-0"), integer_reply(9), integer_reply(1), integer_reply(1)}),
         array_reply({string_reply("replay"), integer_reply(202), string_reply("{}"), string_reply("1-x")}),
+        array_reply({string_reply("replay"), integer_reply(202), string_reply("{}"), string_reply("1-x"),
+                     integer_reply(1), integer_reply(1)}),  // no received_at
         array_reply({string_reply("replay"), integer_reply(42), string_reply("{}"), string_reply("1-x"),
-                     integer_reply(1), integer_reply(1)}),
+                     integer_reply(1), integer_reply(1), string_reply("")}),
         array_reply({string_reply("replay"), string_reply("202"), string_reply("{}"), string_reply("1-x"),
-                     integer_reply(1), integer_reply(1)}),
+                     integer_reply(1), integer_reply(1), string_reply("")}),
+        array_reply({string_reply("replay"), integer_reply(202), string_reply(""), string_reply("1-x"),
+                     integer_reply(1), integer_reply(1), string_reply("")}),  // neither receipt nor time
+        array_reply({string_reply("replay"), integer_reply(202), string_reply(""), string_reply(""), integer_reply(1),
+                     integer_reply(1), string_reply("2025-03-31T23:58:12.345Z")}),  // no id
         array_reply({string_reply("reused")}),
         array_reply({string_reply("in_use"), integer_reply(1), integer_reply(-5)}),
         array_reply({string_reply("limited"), integer_reply(0), integer_reply(1)}),  // retry 0 is not a limit

@@ -18,14 +18,16 @@ TEST(latest, field_and_call) {
     config::settings settings;
     settings.redis.shards = 16;
     const auto call = build_latest_call("A81001", settings);
-    EXPECT_EQ(call.words, (std::vector<std::string>{"HGETALL", latest_key(shard_of("A81001", 16), "A81001")}));
-    EXPECT_EQ(call.words[1], "sluice:{" + std::to_string(shard_of("A81001", 16)) + "}:latest:A81001");
+    EXPECT_EQ(call.words, (std::vector<std::string>{"HGETALL", practice_key(shard_of("A81001", 16), "A81001")}));
+    EXPECT_EQ(call.words[1], "sluice:{" + std::to_string(shard_of("A81001", 16)) + "}:practice:A81001");
 }
 
 TEST(latest, reads_the_ids_of_each_period_and_scheme) {
-    const auto reading = read_latest(array_reply(
-        {string_reply("2024-25/QOF"), string_reply("3-aa"), string_reply("2024-25/LDHC"), string_reply("3-bb")}));
+    const auto reading = read_latest(
+        array_reply({string_reply("2024-25/QOF"), string_reply("3-aa"), string_reply("tat"),
+                     string_reply("1743465492000000"), string_reply("2024-25/LDHC"), string_reply("3-bb")}));
     ASSERT_TRUE(reading.valid);
+    EXPECT_EQ(reading.ids.size(), 2u);  // the practice's hash also holds the rate limit's tat: not an id
     EXPECT_EQ(latest_id(reading, "2024-25", "QOF"), "3-aa");
     EXPECT_EQ(latest_id(reading, "2024-25", "LDHC"), "3-bb");
     EXPECT_FALSE(latest_id(reading, "2023-24", "QOF"));

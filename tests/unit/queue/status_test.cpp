@@ -37,7 +37,7 @@ TEST(build_status_call, the_record_of_the_ids_shard_and_the_practices_rate_state
     ASSERT_TRUE(call);
     EXPECT_EQ(call->shard, 10u);
     EXPECT_EQ(call->keys,
-              (std::vector<std::string>{"sluice:{10}:sub:" + id, ratelimit_key(shard_of("B82005", 16), "B82005")}));
+              (std::vector<std::string>{"sluice:{10}:sub:" + id, practice_key(shard_of("B82005", 16), "B82005")}));
     EXPECT_TRUE(call->argv.empty());
 }
 
@@ -72,6 +72,21 @@ TEST(parse_status_reply, a_calculated_record_with_its_result_text_as_written) {
     EXPECT_EQ(r.result, result);  // byte for byte, never re-serialised
     EXPECT_FALSE(r.error);
     EXPECT_EQ(parsed.tat_us, 1'743'465'492'000'000);
+}
+
+TEST(parse_status_reply, a_record_of_another_admission_with_the_same_key_is_none) {
+    // The record of "10-<24 hex>-<time>" is named by its first part: the same practice and key,
+    // used again once the asked-for submission's record expired, write the same record.
+    const std::string asked = "10-0123456789abcdef01234567-195eea42f79";
+    const std::string later = "10-0123456789abcdef01234567-1960a2b3c4d";
+    const auto record = record_reply({{"id", later}, {"practice", "A81001"}, {"status", "queued"}});
+    const auto other = parse_status_reply(array_reply({record, nil_reply()}), asked);
+    EXPECT_TRUE(other.valid);
+    EXPECT_FALSE(other.record);
+    const auto same = parse_status_reply(array_reply({record, nil_reply()}), later);
+    ASSERT_TRUE(same.record);
+    EXPECT_EQ(same.record->status, "queued");
+    EXPECT_TRUE(parse_status_reply(array_reply({record, nil_reply()})).record);  // no id given: not checked
 }
 
 TEST(parse_status_reply, a_failed_record_and_a_full_bucket) {
@@ -122,9 +137,9 @@ TEST(parse_status_reply, other_shapes_are_not_valid) {
 TEST(ratelimit_peek, gets_the_practices_key) {
     const config::settings settings;
     const auto call = build_ratelimit_peek_call("A81001", settings);
-    EXPECT_EQ(call.words, (std::vector<std::string>{"GET", "sluice:{10}:rl:A81001"}));
+    EXPECT_EQ(call.words, (std::vector<std::string>{"HGET", "sluice:{10}:practice:A81001", "tat"}));
     const auto views = call.views();
-    ASSERT_EQ(views.size(), 2u);
+    ASSERT_EQ(views.size(), 3u);
     EXPECT_EQ(views[1].data(), call.words[1].data());
 }
 
