@@ -81,6 +81,7 @@ statement list_submissions(const submission_filter& f) {
 
 statement practice_statement(std::string_view practice, std::string_view period) {
     return {"SELECT " + submission_columns() + ", " + declaration_columns("d_") +
+                ", fr.final_result, fr.final_points, fr.final_payment_gbp"
                 " FROM (SELECT DISTINCT ON (scheme) * FROM submissions WHERE practice = $1 AND period = $2 "
                 "ORDER BY scheme, received_at DESC, submission_id DESC) s "
                 "LEFT JOIN LATERAL (SELECT * FROM declarations x WHERE x.practice = s.practice AND x.period = s.period "
