@@ -202,6 +202,37 @@ protected:
     std::optional<ledger::result_recorder> recorder_;
 };
 
+// Migration 0002: a calculated result's inputs (body, list size, registers) are written in the
+// same statement, once; a failure has none; a failure replaced by a calculation gets them.
+TEST_F(ledger_results_test, a_calculated_result_keeps_its_inputs_once) {
+    auto r = calculated("10-in");
+    r.body = R"({"practice": "A81001", "quote": "it's \"odd\""})";
+    r.list_size = 10000;
+    r.registers = {{"AF", 220}, {"HYP", 0}};
+    ASSERT_FALSE(record(r).first);
+    ASSERT_FALSE(record(r).first);
+    EXPECT_EQ(postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs", url_),
+              "10000 " + r.body);
+    EXPECT_EQ(postgres().scalar("SELECT string_agg(group_code || '=' || size, ',' ORDER BY group_code) "
+                                "FROM submission_registers WHERE submission_id = '10-in'",
+                                url_),
+              "AF=220,HYP=0");
+
+    auto failed = calculated("10-f");
+    failed.error = "poison";
+    failed.body = "ignored";
+    ASSERT_FALSE(record(failed).first);
+    EXPECT_EQ(postgres().scalar("SELECT count(*) FROM submission_inputs WHERE submission_id = '10-f'", url_), "0");
+    auto later = calculated("10-f");
+    later.body = "{}";
+    later.list_size = 5;
+    ASSERT_FALSE(record(later).first);
+    EXPECT_EQ(postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs WHERE submission_id = '10-f'",
+                                url_),
+              "5 {}");
+    EXPECT_EQ(postgres().scalar("SELECT count(*) FROM submission_registers WHERE submission_id = '10-f'", url_), "0");
+}
+
 TEST_F(ledger_results_test, a_result_is_recorded_once_with_its_receipt_exactly) {
     auto [ec, a] = record(calculated("10-one"));
     ASSERT_FALSE(ec) << ec.message() << " " << a.message;
