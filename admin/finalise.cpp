@@ -78,25 +78,27 @@ std::int64_t count_of(const ledger::result& r, std::string_view column) { return
 
 // Current calculated submissions of the period without the inputs pass 2 needs.
 ledger::statement missing_inputs(const std::string& period) {
-    return {"SELECT c.submission_id, c.practice, c.scheme FROM current_submissions c "
-            "WHERE c.period = $1 AND c.status = 'calculated' "
-            "AND NOT EXISTS (SELECT 1 FROM submission_inputs i WHERE i.submission_id = c.submission_id) "
-            "ORDER BY c.practice, c.scheme LIMIT " +
-                std::to_string(named_at_most + 1),
-            {period},
-            {}};
+    return {
+        "SELECT c.submission_id, c.practice, c.scheme FROM current_submissions c "
+        "WHERE c.period = $1 AND c.status = 'calculated' "
+        "AND NOT EXISTS (SELECT 1 FROM submission_inputs i WHERE i.submission_id = c.submission_id) "
+        "ORDER BY c.practice, c.scheme LIMIT " +
+            std::to_string(named_at_most + 1),
+        {period},
+        {}};
 }
 
 // Pass 1 (decision 15): per group, over the current calculated QOF submissions with its register.
 ledger::statement group_sums(const std::string& period) {
-    return {"SELECT r.group_code, sum(r.size)::text AS register_total, sum(i.list_size)::text AS list_size_total, "
-            "count(*) AS practices FROM current_submissions c "
-            "JOIN submission_inputs i ON i.submission_id = c.submission_id "
-            "JOIN submission_registers r ON r.submission_id = c.submission_id "
-            "WHERE c.period = $1 AND c.scheme = 'QOF' AND c.status = 'calculated' "
-            "GROUP BY r.group_code ORDER BY r.group_code",
-            {period},
-            {}};
+    return {
+        "SELECT r.group_code, sum(r.size)::text AS register_total, sum(i.list_size)::text AS list_size_total, "
+        "count(*) AS practices FROM current_submissions c "
+        "JOIN submission_inputs i ON i.submission_id = c.submission_id "
+        "JOIN submission_registers r ON r.submission_id = c.submission_id "
+        "WHERE c.period = $1 AND c.scheme = 'QOF' AND c.status = 'calculated' "
+        "GROUP BY r.group_code ORDER BY r.group_code",
+        {period},
+        {}};
 }
 
 ledger::statement current_count(const std::string& period) {
@@ -108,10 +110,11 @@ ledger::statement recorded_final(const std::string& period) {
 }
 
 ledger::statement recorded_prevalence(const std::string& period) {
-    return {"SELECT group_code, register_total::text AS register_total, list_size_total::text AS list_size_total, "
-            "practices::text AS practices FROM national_prevalence WHERE period = $1 ORDER BY group_code",
-            {period},
-            {}};
+    return {
+        "SELECT group_code, register_total::text AS register_total, list_size_total::text AS list_size_total, "
+        "practices::text AS practices FROM national_prevalence WHERE period = $1 ORDER BY group_code",
+        {period},
+        {}};
 }
 
 // A new generation: the period finalising, its national prevalence replaced.
@@ -147,19 +150,20 @@ std::vector<ledger::statement> record_generation(const std::string& period, int 
 // submission, and its body only when it needs a final result of this generation.
 ledger::statement page_after(const std::string& period, const std::string& practice, const std::string& scheme,
                              std::size_t limit, int generation) {
-    return {"WITH page AS (SELECT DISTINCT ON (practice, scheme) submission_id, practice, scheme, status, "
-            "content_sha256 FROM submissions WHERE period = $1 AND (practice, scheme) > ($2, $3) "
-            "ORDER BY practice, scheme, received_at DESC, submission_id DESC LIMIT $4::integer) "
-            "SELECT p.submission_id, p.practice, p.scheme, p.status, p.content_sha256, "
-            "(p.status = 'calculated' AND (f.submission_id IS DISTINCT FROM p.submission_id "
-            "OR f.generation IS DISTINCT FROM $5::integer)) AS needed, "
-            "CASE WHEN p.status = 'calculated' AND (f.submission_id IS DISTINCT FROM p.submission_id "
-            "OR f.generation IS DISTINCT FROM $5::integer) THEN i.body END AS body "
-            "FROM page p LEFT JOIN submission_inputs i ON i.submission_id = p.submission_id "
-            "LEFT JOIN final_results f ON f.period = $1 AND f.practice = p.practice AND f.scheme = p.scheme "
-            "ORDER BY p.practice, p.scheme",
-            {period, practice, scheme, std::to_string(limit), std::to_string(generation)},
-            "sluice_finalise_page"};
+    return {
+        "WITH page AS (SELECT DISTINCT ON (practice, scheme) submission_id, practice, scheme, status, "
+        "content_sha256 FROM submissions WHERE period = $1 AND (practice, scheme) > ($2, $3) "
+        "ORDER BY practice, scheme, received_at DESC, submission_id DESC LIMIT $4::integer) "
+        "SELECT p.submission_id, p.practice, p.scheme, p.status, p.content_sha256, "
+        "(p.status = 'calculated' AND (f.submission_id IS DISTINCT FROM p.submission_id "
+        "OR f.generation IS DISTINCT FROM $5::integer)) AS needed, "
+        "CASE WHEN p.status = 'calculated' AND (f.submission_id IS DISTINCT FROM p.submission_id "
+        "OR f.generation IS DISTINCT FROM $5::integer) THEN i.body END AS body "
+        "FROM page p LEFT JOIN submission_inputs i ON i.submission_id = p.submission_id "
+        "LEFT JOIN final_results f ON f.period = $1 AND f.practice = p.practice AND f.scheme = p.scheme "
+        "ORDER BY p.practice, p.scheme",
+        {period, practice, scheme, std::to_string(limit), std::to_string(generation)},
+        "sluice_finalise_page"};
 }
 
 struct final_row {
@@ -247,7 +251,8 @@ final_result recalculate(const stored_submission& s, const catalogue::catalogue&
         return out;
     }
     const auto& submission = parsed.value();
-    if (submission.practice != s.practice || submission.scheme != s.scheme || submission.period != final_period.name()) {
+    if (submission.practice != s.practice || submission.scheme != s.scheme ||
+        submission.period != final_period.name()) {
         out.failure = "the stored body is of " + submission.practice + " " + submission.period + " " +
                       submission.scheme + ", not of its row";
         return out;
@@ -285,10 +290,10 @@ net::awaitable<finalise_report> finalise(ledger::client& ledger, const catalogue
 
     {
         std::vector<ledger::statement> lock;
-        lock.push_back({"SELECT pg_try_advisory_lock(" + std::to_string(finalise_lock_key) +
-                            ", hashtext($1)) AS locked",
-                        {period_name},
-                        {}});
+        lock.push_back(
+            {"SELECT pg_try_advisory_lock(" + std::to_string(finalise_lock_key) + ", hashtext($1)) AS locked",
+             {period_name},
+             {}});
         auto [ec, results] = co_await ledger.async_execute(std::move(lock), use_tuple);
         results = checked(ec, std::move(results), "taking the finalise lock");
         if (text_of(results.front(), 0, "locked") != "t")
@@ -377,7 +382,8 @@ net::awaitable<finalise_report> finalise(ledger::client& ledger, const catalogue
         after_practice = text_of(page, page.rows.size() - 1, "practice");
         after_scheme = text_of(page, page.rows.size() - 1, "scheme");
         if (!rows.empty()) {
-            auto [ec, results] = co_await ledger.async_execute(write_batch(period_name, report.generation, rows), use_tuple);
+            auto [ec, results] =
+                co_await ledger.async_execute(write_batch(period_name, report.generation, rows), use_tuple);
             checked(ec, std::move(results), "writing final results");
             report.recalculated += static_cast<std::int64_t>(rows.size());
             if (progress) progress(report.recalculated);
@@ -387,17 +393,17 @@ net::awaitable<finalise_report> finalise(ledger::client& ledger, const catalogue
 
     if (report.failed.empty() && (report.new_generation || !was_final)) {
         std::vector<ledger::statement> done;
-        done.push_back({"UPDATE period_finals SET state = 'final', finished_at = now(), submissions = $3::integer "
-                        "WHERE period = $1 AND generation = $2::integer",
-                        {period_name, std::to_string(report.generation), std::to_string(report.submissions)},
-                        {}});
+        done.push_back(
+            {"UPDATE period_finals SET state = 'final', finished_at = now(), submissions = $3::integer "
+             "WHERE period = $1 AND generation = $2::integer",
+             {period_name, std::to_string(report.generation), std::to_string(report.submissions)},
+             {}});
         auto [ec, results] = co_await ledger.async_execute(std::move(done), use_tuple);
         checked(ec, std::move(results), "recording the period as final");
     }
     std::vector<ledger::statement> unlock;
-    unlock.push_back({"SELECT pg_advisory_unlock(" + std::to_string(finalise_lock_key) + ", hashtext($1))",
-                      {period_name},
-                      {}});
+    unlock.push_back(
+        {"SELECT pg_advisory_unlock(" + std::to_string(finalise_lock_key) + ", hashtext($1))", {period_name}, {}});
     co_await ledger.async_execute(std::move(unlock), use_tuple);
     co_return report;
 }

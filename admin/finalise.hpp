@@ -104,9 +104,9 @@ struct finalise_report {
     int generation = 0;
     bool new_generation = false;  // the sums differed from those recorded (or none were)
     std::vector<national_figure> prevalences;
-    std::int64_t submissions = 0;   // current calculated submissions of the period
-    std::int64_t recalculated = 0;  // final results written by this run
-    std::int64_t unchanged = 0;     // already final for this generation: left alone
+    std::int64_t submissions = 0;     // current calculated submissions of the period
+    std::int64_t recalculated = 0;    // final results written by this run
+    std::int64_t unchanged = 0;       // already final for this generation: left alone
     std::vector<std::string> failed;  // "submission: why" for those that could not be recalculated
 };
 

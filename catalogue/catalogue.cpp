@@ -494,7 +494,8 @@ bool period_catalogue::has_scheme(std::string_view scheme) const noexcept
 }
 
 period_catalogue period_catalogue::with_final_prevalence(
-    std::span<const std::pair<std::string, prevalence_fraction>> finals) const {
+    std::span<const std::pair<std::string, prevalence_fraction>> finals) const
+{
     period_catalogue copy = *this;
     for (const auto& [code, fraction] : finals) {
         const auto at = std::lower_bound(copy.groups_.begin(), copy.groups_.end(), code,

@@ -102,8 +102,8 @@ std::vector<statement_row> statement_rows(const result& r) {
         statement_row row;
         row.submission = submission_at(r, i);
         if (auto result = r.value(i, "final_result"))
-            row.final_result = final_figures{std::move(*result), text_of(r, i, "final_points"),
-                                             text_of(r, i, "final_payment_gbp")};
+            row.final_result =
+                final_figures{std::move(*result), text_of(r, i, "final_points"), text_of(r, i, "final_payment_gbp")};
         row.declaration = declaration_at(r, i, "d_");
         out.push_back(std::move(row));
     }

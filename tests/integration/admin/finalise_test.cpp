@@ -100,9 +100,10 @@ protected:
         while (!got && std::chrono::steady_clock::now() < deadline) {
             if (!sent && client.connected()) {
                 sent = true;
-                client.async_execute(std::move(statements), [&](boost::system::error_code ec, std::vector<ledger::result> r) {
-                    got.emplace(ec, std::move(r));
-                });
+                client.async_execute(std::move(statements),
+                                     [&](boost::system::error_code ec, std::vector<ledger::result> r) {
+                                         got.emplace(ec, std::move(r));
+                                     });
             }
             ioc.restart();
             ioc.run_for(10ms);
@@ -126,8 +127,16 @@ protected:
         const auto out = scratch_.path() / "out.txt";
         child_options o;
         o.binary = "/bin/sh";
-        o.args = {"-c", "exec \"$0\" \"$@\" >" + out.string(), SLUICE_ADMIN_BINARY, "--config", config.string(),
-                  "finalise", "--period", period, "--batch", std::to_string(batch)};
+        o.args = {"-c",
+                  "exec \"$0\" \"$@\" >" + out.string(),
+                  SLUICE_ADMIN_BINARY,
+                  "--config",
+                  config.string(),
+                  "finalise",
+                  "--period",
+                  period,
+                  "--batch",
+                  std::to_string(batch)};
         o.log_file = scratch_.path() / "err.txt";
         return o;
     }
@@ -147,13 +156,15 @@ protected:
 
     // Everything finalisation wrote that must not depend on how the run went.
     std::string final_figures(const std::string& url = {}) {
-        return scalar("SELECT string_agg(practice || ' ' || scheme || ' ' || submission_id || ' ' || points || ' ' || "
-                      "payment_gbp || ' ' || result, E'\\n' ORDER BY practice, scheme) FROM final_results",
-                      url) +
+        return scalar(
+                   "SELECT string_agg(practice || ' ' || scheme || ' ' || submission_id || ' ' || points || ' ' || "
+                   "payment_gbp || ' ' || result, E'\\n' ORDER BY practice, scheme) FROM final_results",
+                   url) +
                "\n" +
-               scalar("SELECT string_agg(group_code || ' ' || register_total || '/' || list_size_total || ' ' || "
-                      "practices, ', ' ORDER BY group_code) FROM national_prevalence",
-                      url);
+               scalar(
+                   "SELECT string_agg(group_code || ' ' || register_total || '/' || list_size_total || ' ' || "
+                   "practices, ', ' ORDER BY group_code) FROM national_prevalence",
+                   url);
     }
 
     std::string url_ = postgres().create_database();
@@ -178,9 +189,10 @@ TEST_F(finalise_test, end_to_end_national_prevalence_from_current_submissions_an
     EXPECT_NE(run.out.find("AF 882 / 42000 = 0.021000 (3 practices)"), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("3 current calculated submission(s): 3 recalculated, 0 already final"), std::string::npos)
         << run.out;
-    EXPECT_EQ(scalar("SELECT state || ' ' || generation || ' ' || submissions || ' ' || recalculated FROM period_finals "
-                     "WHERE period = '2023-24'"),
-              "final 1 3 3");
+    EXPECT_EQ(
+        scalar("SELECT state || ' ' || generation || ' ' || submissions || ' ' || recalculated FROM period_finals "
+               "WHERE period = '2023-24'"),
+        "final 1 3 3");
     EXPECT_EQ(scalar("SELECT register_total || '/' || list_size_total || ' ' || practices || ' ' || prevalence "
                      "FROM national_prevalence WHERE group_code = 'AF'"),
               "882/42000 3 0.021000000000");
@@ -216,7 +228,8 @@ TEST_F(finalise_test, end_to_end_national_prevalence_from_current_submissions_an
 TEST_F(finalise_test, a_second_run_changes_nothing) {
     for (int i = 0; i < 12; ++i) {
         const auto practice = "A8" + std::to_string(1000 + i);
-        record("0-" + std::to_string(i), practice, "2024-04-01T10:00:00Z", af_body(practice, 5000 + 700 * i, 90 + 7 * i));
+        record("0-" + std::to_string(i), practice, "2024-04-01T10:00:00Z",
+               af_body(practice, 5000 + 700 * i, 90 + 7 * i));
     }
     ASSERT_EQ(finalise({}, 5).code, 0);
     const auto first = final_figures();
@@ -224,7 +237,8 @@ TEST_F(finalise_test, a_second_run_changes_nothing) {
     const auto again = finalise({}, 5);
     ASSERT_EQ(again.code, 0) << again.out << again.err;
     EXPECT_NE(again.out.find("generation 1 (as recorded before)"), std::string::npos) << again.out;
-    EXPECT_NE(again.out.find("12 current calculated submission(s): 0 recalculated, 12 already final"), std::string::npos)
+    EXPECT_NE(again.out.find("12 current calculated submission(s): 0 recalculated, 12 already final"),
+              std::string::npos)
         << again.out;
     EXPECT_EQ(final_figures(), first);
     EXPECT_EQ(scalar("SELECT string_agg(calculated_at::text, ',' ORDER BY practice) FROM final_results"), stamps)
@@ -252,24 +266,27 @@ TEST_F(finalise_test, a_run_killed_midway_is_visible_and_the_next_run_completes_
 
     auto holder = std::async(std::launch::async, [&] {
         try {
-            postgres().query("BEGIN; SELECT 1 FROM final_results WHERE practice = 'P00025' FOR UPDATE; "
-                             "SELECT pg_sleep(60); COMMIT",
-                             url_);
+            postgres().query(
+                "BEGIN; SELECT 1 FROM final_results WHERE practice = 'P00025' FOR UPDATE; "
+                "SELECT pg_sleep(60); COMMIT",
+                url_);
         } catch (const std::exception&) {
             // terminated below, as intended
         }
     });
     const auto locked = [&] {  // the lock is taken before the sleep starts
-        return scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = "
-                      "current_database()") != "0";
+        return scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = "
+                   "current_database()") != "0";
     };
     for (int i = 0; i < 500 && !locked(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(locked());
 
     child_process admin(admin_options(url_, 10, "2023-24"));
     const auto waiting = [&] {
-        return scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
-                      "current_database()") != "0";
+        return scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+                   "current_database()") != "0";
     };
     for (int i = 0; i < 2000 && !waiting(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(waiting()) << admin.log();
@@ -277,13 +294,13 @@ TEST_F(finalise_test, a_run_killed_midway_is_visible_and_the_next_run_completes_
     EXPECT_EQ(admin.wait_exit(10s), -SIGKILL);
 
     // Visible: finalising, generation 2, two batches written.
-    EXPECT_EQ(scalar("SELECT state || ' ' || generation || ' ' || recalculated FROM period_finals"),
-              "finalising 2 20");
+    EXPECT_EQ(scalar("SELECT state || ' ' || generation || ' ' || recalculated FROM period_finals"), "finalising 2 20");
     EXPECT_EQ(scalar("SELECT count(*) FROM final_results WHERE generation = 2"), "20");
     // The lock holder and the killed run's session go; the blocked batch rolls back or commits,
     // either is a state a crash can leave.
-    scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
-           "AND pid <> pg_backend_pid()");
+    scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()");
     holder.wait();
 
     const auto resumed = finalise({}, 10);
@@ -337,10 +354,11 @@ TEST_F(finalise_test, a_later_submission_is_provisional_until_finalise_runs_agai
 TEST_F(finalise_test, submissions_calculated_before_their_inputs_were_kept_are_refused_by_name) {
     record("0-a", "A81001", "2024-04-01T10:00:00Z", af_body("A81001", 10000, 220));
     // As the worker wrote before migration 0002: the row only.
-    postgres().query("INSERT INTO submissions (submission_id, practice, period, scheme, received_at, content_sha256, "
-                     "status, attempts, result, points, payment_gbp, calculated_at) VALUES ('0-old', 'B82002', "
-                     "'2023-24', 'QOF', now(), 'aa', 'calculated', 1, '{}', 1.00, 2.00, now())",
-                     url_);
+    postgres().query(
+        "INSERT INTO submissions (submission_id, practice, period, scheme, received_at, content_sha256, "
+        "status, attempts, result, points, payment_gbp, calculated_at) VALUES ('0-old', 'B82002', "
+        "'2023-24', 'QOF', now(), 'aa', 'calculated', 1, '{}', 1.00, 2.00, now())",
+        url_);
     const auto run = finalise();
     EXPECT_EQ(run.code, 1) << run.out << run.err;
     EXPECT_NE(run.err.find("0-old (B82002 QOF)"), std::string::npos) << run.err;

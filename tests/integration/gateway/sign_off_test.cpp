@@ -692,13 +692,15 @@ TEST_F(sign_off, statement_says_final_once_the_period_is_finalised) {
     EXPECT_FALSE(before["QOF"].contains("final_result"));
     EXPECT_FALSE(before["SHINGLES"].contains("calculation"));  // not submitted
 
-    const std::string final_json = R"({"points":412.37,"payment_gbp":97001.02,"indicators":[],"services":[],"notes":[]})";
-    postgres().query("INSERT INTO period_finals (period, state, generation) VALUES ('2024-25', 'finalising', 1); "
-                     "INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
-                     "payment_gbp) VALUES ('2024-25', 'A81001', 'QOF', '" + qof + "', 1, '" + final_json +
-                         "', 412.37, 97001.02), ('2024-25', 'A81001', 'LDHC', '" + ldhc + "', 1, '" + result_json +
-                         "', 412.37, 96233.18)",
-                     url_);
+    const std::string final_json =
+        R"({"points":412.37,"payment_gbp":97001.02,"indicators":[],"services":[],"notes":[]})";
+    postgres().query(
+        "INSERT INTO period_finals (period, state, generation) VALUES ('2024-25', 'finalising', 1); "
+        "INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
+        "payment_gbp) VALUES ('2024-25', 'A81001', 'QOF', '" +
+            qof + "', 1, '" + final_json + "', 412.37, 97001.02), ('2024-25', 'A81001', 'LDHC', '" + ldhc + "', 1, '" +
+            result_json + "', 412.37, 96233.18)",
+        url_);
     EXPECT_EQ(str(schemes()["QOF"], "calculation"), "provisional") << "finalising is not final yet";
 
     postgres().query("UPDATE period_finals SET state = 'final', finished_at = now()", url_);

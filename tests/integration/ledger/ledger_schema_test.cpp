@@ -211,8 +211,7 @@ TEST_F(ledger_results_test, a_calculated_result_keeps_its_inputs_once) {
     r.registers = {{"AF", 220}, {"HYP", 0}};
     ASSERT_FALSE(record(r).first);
     ASSERT_FALSE(record(r).first);
-    EXPECT_EQ(postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs", url_),
-              "10000 " + r.body);
+    EXPECT_EQ(postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs", url_), "10000 " + r.body);
     EXPECT_EQ(postgres().scalar("SELECT string_agg(group_code || '=' || size, ',' ORDER BY group_code) "
                                 "FROM submission_registers WHERE submission_id = '10-in'",
                                 url_),
@@ -227,9 +226,9 @@ TEST_F(ledger_results_test, a_calculated_result_keeps_its_inputs_once) {
     later.body = "{}";
     later.list_size = 5;
     ASSERT_FALSE(record(later).first);
-    EXPECT_EQ(postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs WHERE submission_id = '10-f'",
-                                url_),
-              "5 {}");
+    EXPECT_EQ(
+        postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs WHERE submission_id = '10-f'", url_),
+        "5 {}");
     EXPECT_EQ(postgres().scalar("SELECT count(*) FROM submission_registers WHERE submission_id = '10-f'", url_), "0");
 }
 

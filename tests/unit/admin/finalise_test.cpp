@@ -60,8 +60,8 @@ TEST(finalise_prevalence, only_the_prevalence_adjusted_groups_from_the_sums) {
     std::size_t adjusted = 0;
     for (const auto& g : year_2023().groups()) adjusted += g.prevalence_adjusted ? 1 : 0;
     EXPECT_EQ(figures.size(), adjusted);
-    EXPECT_TRUE(std::is_sorted(figures.begin(), figures.end(),
-                               [](const auto& a, const auto& b) { return a.group < b.group; }));
+    EXPECT_TRUE(
+        std::is_sorted(figures.begin(), figures.end(), [](const auto& a, const auto& b) { return a.group < b.group; }));
 }
 
 TEST(finalise_prevalence, a_total_beyond_a_64_bit_integer_is_refused_by_name) {
@@ -84,7 +84,7 @@ TEST(finalise_prevalence, the_decimal_for_people) {
 
 TEST(finalise_catalogue, the_copy_carries_the_final_fraction_and_the_loaded_one_is_unchanged) {
     const std::vector<std::pair<std::string, catalogue::prevalence_fraction>> finals = {{"AF", {882, 42000}},
-                                                                                         {"NOSUCH", {1, 2}}};
+                                                                                        {"NOSUCH", {1, 2}}};
     const auto copy = year_2023().with_final_prevalence(finals);
     const auto* af = copy.group("AF");
     ASSERT_NE(af, nullptr);
@@ -152,18 +152,20 @@ TEST(finalise_result, the_provisional_result_said_estimate_and_the_final_one_doe
     ASSERT_EQ(provisional.failure, "");
     EXPECT_NE(provisional.result_json.find("provisional"), std::string::npos) << provisional.result_json;
     const std::vector<std::pair<std::string, catalogue::prevalence_fraction>> fractions = {{"AF", {882, 42000}},
-                                                                                         {"HYP", {2000, 100000}}};
+                                                                                           {"HYP", {2000, 100000}}};
     const auto final = recalculate(stored(body), shipped(), year_2023().with_final_prevalence(fractions));
     ASSERT_EQ(final.failure, "");
     EXPECT_EQ(final.result_json.find("provisional"), std::string::npos) << final.result_json;
     EXPECT_EQ(final.result_json.find("estimate"), std::string::npos) << final.result_json;
     EXPECT_NE(final.result_json.find(R"("services":[],"notes":[]})"), std::string::npos) << final.result_json;
-    EXPECT_NE(provisional.result_json.find(R"("code":"HYP001","achievement":1.0000,"points":6.00,"payment_gbp":1328.54)"),
-              std::string::npos);
+    EXPECT_NE(
+        provisional.result_json.find(R"("code":"HYP001","achievement":1.0000,"points":6.00,"payment_gbp":1328.54)"),
+        std::string::npos);
     EXPECT_NE(final.result_json.find(R"("code":"HYP001","achievement":1.0000,"points":6.00,"payment_gbp":1992.81)"),
               std::string::npos);
-    EXPECT_NE(provisional.result_json.find(R"("code":"AF001","achievement":1.0000,"points":5.00,"payment_gbp":1159.84)"),
-              std::string::npos);
+    EXPECT_NE(
+        provisional.result_json.find(R"("code":"AF001","achievement":1.0000,"points":5.00,"payment_gbp":1159.84)"),
+        std::string::npos);
     EXPECT_NE(final.result_json.find(R"("code":"AF001","achievement":1.0000,"points":5.00,"payment_gbp":1159.84)"),
               std::string::npos);
 }
@@ -185,8 +187,9 @@ TEST(finalise_result, a_body_that_is_not_the_receipts_is_not_recalculated) {
     EXPECT_NE(recalculate(s, shipped(), year_2023()).failure.find("content_sha256"), std::string::npos);
     EXPECT_NE(recalculate(stored(reference_body, "B82002"), shipped(), year_2023()).failure.find("not of its row"),
               std::string::npos);
-    EXPECT_NE(recalculate(stored(reference_body), shipped(), *shipped().period("2024-25")).failure.find("not of its row"),
-              std::string::npos);
+    EXPECT_NE(
+        recalculate(stored(reference_body), shipped(), *shipped().period("2024-25")).failure.find("not of its row"),
+        std::string::npos);
 }
 
 TEST(finalise_sql, text_arrays_quote_every_element) {
