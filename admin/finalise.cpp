@@ -173,32 +173,24 @@ struct final_row {
 
 std::vector<ledger::statement> write_batch(const std::string& period, int generation,
                                            const std::vector<final_row>& rows) {
-    std::vector<std::string> practices, schemes, ids, results, points, payments;
-    for (const auto& r : rows) {
-        practices.push_back(r.practice);
-        schemes.push_back(r.scheme);
-        ids.push_back(r.submission_id);
-        results.push_back(r.result.result_json);
-        points.push_back(r.result.points);
-        payments.push_back(r.result.payment_gbp);
-    }
     const std::string g = std::to_string(generation);
-    return {
-        {"INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
-         "payment_gbp) SELECT $1, x.p, x.s, x.id, $2::integer, x.r, x.pts, x.pay "
-         "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[], $8::numeric[]) "
-         "AS x (p, s, id, r, pts, pay) "
-         "ON CONFLICT (period, practice, scheme) DO UPDATE SET submission_id = EXCLUDED.submission_id, "
-         "generation = EXCLUDED.generation, result = EXCLUDED.result, points = EXCLUDED.points, "
-         "payment_gbp = EXCLUDED.payment_gbp, calculated_at = now()",
-         {period, g, quoted_text_array(practices), quoted_text_array(schemes), quoted_text_array(ids),
-          quoted_text_array(results), numeric_array(points), numeric_array(payments)},
-         "sluice_finalise_write"},
-        {"UPDATE period_finals SET recalculated = recalculated + $3::integer WHERE period = $1 AND generation = "
-         "$2::integer",
-         {period, g, std::to_string(rows.size())},
-         "sluice_finalise_progress"},
-    };
+    std::vector<ledger::statement> out;
+    out.reserve(rows.size() + 1);
+    for (const auto& r : rows) {
+        out.push_back({"INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
+                       "payment_gbp) VALUES ($1, $2, $3, $4, $5::integer, $6, $7::numeric, $8::numeric) "
+                       "ON CONFLICT (period, practice, scheme) DO UPDATE SET submission_id = EXCLUDED.submission_id, "
+                       "generation = EXCLUDED.generation, result = EXCLUDED.result, points = EXCLUDED.points, "
+                       "payment_gbp = EXCLUDED.payment_gbp, calculated_at = now()",
+                       {period, r.practice, r.scheme, r.submission_id, g, r.result.result_json, r.result.points,
+                        r.result.payment_gbp},
+                       "sluice_finalise_write"});
+    }
+    out.push_back({"UPDATE period_finals SET recalculated = recalculated + $3::integer WHERE period = $1 AND "
+                   "generation = $2::integer",
+                   {period, g, std::to_string(rows.size())},
+                   "sluice_finalise_progress"});
+    return out;
 }
 
 }  // namespace

@@ -154,7 +154,7 @@ SELECT count(*) FROM (SELECT r.group_code, sum(r.size), sum(i.list_size), count(
   JOIN submission_inputs i ON i.submission_id = c.submission_id JOIN submission_registers r ON r.submission_id = c.submission_id
   WHERE c.period = '$period' AND c.scheme = 'QOF' AND c.status = 'calculated' GROUP BY r.group_code) AS pass_1;
 INSERT INTO anchor_results (period, practice, scheme, submission_id, generation, result, points, payment_gbp)
-SELECT c.period, c.practice, c.scheme, c.submission_id, 1, i.body, 1.00, 1.00 FROM current_submissions c
+SELECT c.period, c.practice, c.scheme, c.submission_id, 1, i.body || ' ', 1.00, 1.00 FROM current_submissions c
   JOIN submission_inputs i ON i.submission_id = c.submission_id WHERE c.period = '$period' AND c.status = 'calculated';
 COMMIT;
 EOF
