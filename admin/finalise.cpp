@@ -7,12 +7,14 @@
 #include "worker/rounding.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <limits>
 #include <map>
+#include <memory>
 
 namespace sluice::admin {
 
@@ -177,20 +179,65 @@ std::vector<ledger::statement> write_batch(const std::string& period, int genera
     std::vector<ledger::statement> out;
     out.reserve(rows.size() + 1);
     for (const auto& r : rows) {
-        out.push_back({"INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
-                       "payment_gbp) VALUES ($1, $2, $3, $4, $5::integer, $6, $7::numeric, $8::numeric) "
-                       "ON CONFLICT (period, practice, scheme) DO UPDATE SET submission_id = EXCLUDED.submission_id, "
-                       "generation = EXCLUDED.generation, result = EXCLUDED.result, points = EXCLUDED.points, "
-                       "payment_gbp = EXCLUDED.payment_gbp, calculated_at = now()",
-                       {period, r.practice, r.scheme, r.submission_id, g, r.result.result_json, r.result.points,
-                        r.result.payment_gbp},
-                       "sluice_finalise_write"});
+        out.push_back(
+            {"INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
+             "payment_gbp) VALUES ($1, $2, $3, $4, $5::integer, $6, $7::numeric, $8::numeric) "
+             "ON CONFLICT (period, practice, scheme) DO UPDATE SET submission_id = EXCLUDED.submission_id, "
+             "generation = EXCLUDED.generation, result = EXCLUDED.result, points = EXCLUDED.points, "
+             "payment_gbp = EXCLUDED.payment_gbp, calculated_at = now()",
+             {period, r.practice, r.scheme, r.submission_id, g, r.result.result_json, r.result.points,
+              r.result.payment_gbp},
+             "sluice_finalise_write"});
     }
-    out.push_back({"UPDATE period_finals SET recalculated = recalculated + $3::integer WHERE period = $1 AND "
-                   "generation = $2::integer",
-                   {period, g, std::to_string(rows.size())},
-                   "sluice_finalise_progress"});
+    out.push_back(
+        {"UPDATE period_finals SET recalculated = recalculated + $3::integer WHERE period = $1 AND "
+         "generation = $2::integer",
+         {period, g, std::to_string(rows.size())},
+         "sluice_finalise_progress"});
     return out;
+}
+
+std::vector<ledger::statement> one(ledger::statement s) {
+    std::vector<ledger::statement> out;
+    out.push_back(std::move(s));
+    return out;
+}
+
+// A call sent now and awaited later, so that PostgreSQL works on it while this thread calculates.
+// Its completion may come after the awaiting coroutine is gone (an exception): the state is shared.
+class call_in_flight {
+public:
+    call_in_flight(ledger::client& ledger, std::vector<ledger::statement> statements)
+        : state_(std::make_shared<state>(ledger.get_executor())) {
+        ledger.async_execute(std::move(statements),
+                             [s = state_](boost::system::error_code ec, std::vector<ledger::result> results) {
+                                 s->answer.emplace(ec, std::move(results));
+                                 s->signal.cancel();
+                             });
+    }
+
+    net::awaitable<std::pair<boost::system::error_code, std::vector<ledger::result>>> get() {
+        while (!state_->answer) co_await state_->signal.async_wait(use_tuple);
+        co_return std::move(*state_->answer);
+    }
+
+private:
+    struct state {
+        explicit state(const ledger::client::executor_type& executor)
+            : signal(executor, net::steady_timer::time_point::max()) {}
+        net::steady_timer signal;
+        std::optional<std::pair<boost::system::error_code, std::vector<ledger::result>>> answer;
+    };
+    std::shared_ptr<state> state_;
+};
+
+// A batch's write committed (or finalise_ledger_error): counted and reported.
+net::awaitable<void> settle(call_in_flight& write, std::size_t rows, finalise_report& report,
+                            const std::function<void(std::int64_t)>& progress) {
+    auto [ec, results] = co_await write.get();
+    checked(ec, std::move(results), "writing final results");
+    report.recalculated += static_cast<std::int64_t>(rows);
+    if (progress) progress(report.recalculated);
 }
 
 }  // namespace
@@ -348,12 +395,24 @@ net::awaitable<finalise_report> finalise(ledger::client& ledger, const catalogue
     for (const auto& f : report.prevalences) fractions.emplace_back(f.group, f.fraction);
     const auto final_period = period->with_final_prevalence(fractions);
 
+    // One page is fetched while the one before is calculated and the one before that is written:
+    // at most one page and one write in flight, in order on the one connection.
     std::string after_practice, after_scheme;
-    for (;;) {
-        auto [page_ec, page] = co_await ledger.async_query(
-            page_after(period_name, after_practice, after_scheme, options.batch, report.generation), use_tuple);
-        if (page_ec) checked(page_ec, {std::move(page)}, "reading submissions");
+    std::optional<call_in_flight> next;
+    next.emplace(ledger, one(page_after(period_name, after_practice, after_scheme, options.batch, report.generation)));
+    std::optional<call_in_flight> writing;
+    std::size_t writing_rows = 0;
+    while (next) {
+        auto [page_ec, pages] = co_await next->get();
+        next.reset();
+        pages = checked(page_ec, std::move(pages), "reading submissions");
+        const ledger::result& page = pages.front();
         if (page.rows.empty()) break;
+        after_practice = text_of(page, page.rows.size() - 1, "practice");
+        after_scheme = text_of(page, page.rows.size() - 1, "scheme");
+        if (page.rows.size() >= options.batch)
+            next.emplace(ledger,
+                         one(page_after(period_name, after_practice, after_scheme, options.batch, report.generation)));
         std::vector<final_row> rows;
         for (std::size_t i = 0; i < page.rows.size(); ++i) {
             if (text_of(page, i, "status") != "calculated") continue;
@@ -371,17 +430,14 @@ net::awaitable<finalise_report> finalise(ledger::client& ledger, const catalogue
             }
             rows.push_back({std::move(s.practice), std::move(s.scheme), std::move(s.submission_id), std::move(result)});
         }
-        after_practice = text_of(page, page.rows.size() - 1, "practice");
-        after_scheme = text_of(page, page.rows.size() - 1, "scheme");
+        if (writing) co_await settle(*writing, writing_rows, report, progress);
+        writing.reset();
         if (!rows.empty()) {
-            auto [ec, results] =
-                co_await ledger.async_execute(write_batch(period_name, report.generation, rows), use_tuple);
-            checked(ec, std::move(results), "writing final results");
-            report.recalculated += static_cast<std::int64_t>(rows.size());
-            if (progress) progress(report.recalculated);
+            writing.emplace(ledger, write_batch(period_name, report.generation, rows));
+            writing_rows = rows.size();
         }
-        if (page.rows.size() < options.batch) break;
     }
+    if (writing) co_await settle(*writing, writing_rows, report, progress);
 
     if (report.failed.empty() && (report.new_generation || !was_final)) {
         std::vector<ledger::statement> done;

@@ -17,8 +17,9 @@
 //   written so far. Each batch of final results commits with that count, so a run killed at any
 //   point leaves complete batches, and the next run (same sums, same generation) does the rest.
 // - Streaming. Pass 2 pages through the submissions in (practice, scheme) order, keyset
-//   pagination, `batch` rows a page: memory is one page of bodies and results, whatever the size
-//   of the period.
+//   pagination, `batch` rows a page, the next page fetched while this one is calculated and the
+//   last one written (pipelined on one connection): memory is about three pages of bodies and
+//   results, whatever the size of the period.
 // - A submission that arrives later (decision 18) is provisional on its statement until finalise
 //   runs again; that run recomputes pass 1 and, if the sums changed, starts a new generation
 //   (state 'finalising', everything recalculated).
