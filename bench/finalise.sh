@@ -22,6 +22,10 @@
 #              system) in total and per submission, its peak RSS (/usr/bin/time), PostgreSQL's
 #              CPU over the same run
 #   again      the same command once more: the idempotent no-op (every submission already final)
+#   decay 0    period_finals deleted (with it every final row), then finalise again with
+#              MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0: jemalloc returns freed pages at once,
+#              so its peak RSS is what was live (by default freed pages stay for 10 s, the run's
+#              length, and peak RSS grows with the run, not with what is held)
 # and the check that final_results holds exactly PRACTICES rows of generation 1 and the period is
 # 'final' (otherwise the run is INVALID).
 #
@@ -187,6 +191,12 @@ state=$(psql_value "SELECT state FROM period_finals WHERE period = '$period'")
 run_finalise again
 again=("$wall_s" "$cpu_s" "$cpu_us_each" "$rss_mb" "$pg_cpu_s")
 rewritten=$(psql_value "SELECT count(*) FROM final_results WHERE calculated_at > (SELECT finished_at FROM period_finals WHERE period = '$period')")
+# Once more from scratch with jemalloc returning freed pages at once, so that peak RSS shows what is
+# live (by default jemalloc keeps freed pages for dirty_decay_ms = 10 s, longer than the run).
+psql_value "DELETE FROM period_finals WHERE period = '$period'" >/dev/null
+MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0 run_finalise decay0
+decay0=("$wall_s" "$cpu_s" "$cpu_us_each" "$rss_mb" "$pg_cpu_s")
+written_decay0=$(psql_value "SELECT count(*) FROM final_results")
 
 echo "bench/finalise.sh: $practices practices x $n_codes indicators ($period), batch $batch, $(date -u +%FT%TZ)"
 machine_line
@@ -196,9 +206,10 @@ print_row run "wall s" "CPU s" "CPU µs/sub" "peak RSS MB" "PG CPU s"
 print_row "anchor (plain SQL)" "$(awk -v m="$anchor_ms" 'BEGIN { printf "%.2f", m / 1000 }')" - - - -
 print_row "sluice-admin finalise" "${first[@]}"
 print_row "finalise again (no-op)" "${again[@]}"
+print_row "finalise, jemalloc decay 0" "${decay0[@]}"
 echo "finalise / anchor wall time: $(ratio "$(awk -v s="${first[0]}" 'BEGIN { print s * 1000 }')" "$anchor_ms")"
 sed 's/^/  /' "$work/first.out" | grep -v "^  [A-Z]* 0 / 0" | head -30
-if [[ $written == "$practices" && $state == final && $rewritten == 0 ]]; then
+if [[ $written == "$practices" && $state == final && $rewritten == 0 && $written_decay0 == "$practices" ]]; then
     echo "valid: $written final results of generation 1, period $state, the second run rewrote none"
 else
     echo "INVALID: $written final results of generation 1 (expected $practices), period '$state', $rewritten rewritten by the second run"
