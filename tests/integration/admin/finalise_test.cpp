@@ -279,7 +279,7 @@ TEST_F(finalise_test, a_run_killed_midway_is_visible_and_the_next_run_completes_
                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = "
                    "current_database()") != "0";
     };
-    for (int i = 0; i < 500 && !locked(); ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 3000 && !locked(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(locked());
 
     child_process admin(admin_options(url_, 10, "2023-24"));
@@ -288,7 +288,7 @@ TEST_F(finalise_test, a_run_killed_midway_is_visible_and_the_next_run_completes_
                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
                    "current_database()") != "0";
     };
-    for (int i = 0; i < 2000 && !waiting(); ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 6000 && !waiting(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(waiting()) << admin.log();
     admin.send_signal(SIGKILL);
     EXPECT_EQ(admin.wait_exit(10s), -SIGKILL);
