@@ -1,6 +1,7 @@
 // sluice-admin dlq: command line and output (see dlq.hpp).
 #include "admin/dlq.hpp"
 
+#include "catalogue/catalogue.hpp"
 #include "config/command_line.hpp"
 
 #include <charconv>
@@ -54,7 +55,7 @@ admin_command_line parse_admin_command_line(int argc, const char* const* argv) {
         seen.push_back(name);
     };
     std::vector<std::string_view> bare;
-    std::optional<std::string_view> shard_text, limit_text;
+    std::optional<std::string_view> shard_text, limit_text, period_text, batch_text;
     for (std::size_t i = 0; i < words.size(); ++i) {
         const auto word = words[i];
         if (word == "--help" || word == "-h") {
@@ -67,7 +68,8 @@ admin_command_line parse_admin_command_line(int argc, const char* const* argv) {
         }
         const auto equals = word.find('=');
         const auto name = word.substr(0, equals);
-        const bool valued = name == "--config" || name == "--shard" || name == "--limit";
+        const bool valued =
+            name == "--config" || name == "--shard" || name == "--limit" || name == "--period" || name == "--batch";
         if (!valued && name != "--all" && name != "--dry-run") throw usage_error("unknown option " + std::string(name));
         once(name);
         if (!valued) {
@@ -86,10 +88,25 @@ admin_command_line parse_admin_command_line(int argc, const char* const* argv) {
         if (name == "--config") out.config_file = std::string(value);
         if (name == "--shard") shard_text = value;
         if (name == "--limit") limit_text = value;
+        if (name == "--period") period_text = value;
+        if (name == "--batch") batch_text = value;
     }
     if (out.help) return out;
 
-    if (bare.empty()) throw usage_error("missing command: dlq (try --help)");
+    if (bare.empty()) throw usage_error("missing command: dlq or finalise (try --help)");
+    if (bare[0] == "finalise") {
+        out.command = admin_command::finalise;
+        if (bare.size() > 1) throw usage_error("finalise takes no words, only --period and --batch");
+        if (shard_text || limit_text || out.dlq.all || out.dlq.dry_run)
+            throw usage_error("finalise takes only --period and --batch");
+        if (!period_text) throw usage_error("finalise needs --period (a period of the catalogue: 2024-25)");
+        if (!catalogue::is_period_name(*period_text))
+            throw config::bad_value("--period", *period_text, "expected a period as YYYY-YY, e.g. 2024-25");
+        out.finalise.period = std::string(*period_text);
+        if (batch_text) out.finalise.batch = static_cast<std::size_t>(whole("--batch", *batch_text, 1, 10'000));
+        return out;
+    }
+    if (period_text || batch_text) throw usage_error("--period and --batch go with finalise");
     if (bare[0] != "dlq") throw usage_error("unknown command \"" + std::string(bare[0]) + "\" (try --help)");
     if (bare.size() < 2) throw usage_error("dlq needs one of list, show, replay, purge");
     const auto action = bare[1];
@@ -136,7 +153,8 @@ std::string admin_usage(std::string_view program) {
     return "usage: " + p + " [--config FILE] dlq list [--shard N] [--limit N]\n" +  //
            "       " + p + " [--config FILE] dlq show REF...\n" +                   //
            "       " + p + " [--config FILE] dlq replay (REF... | --all [--shard N]) [--dry-run]\n" + "       " + p +
-           " [--config FILE] dlq purge (REF... | --all [--shard N]) [--dry-run]\n" +
+           " [--config FILE] dlq purge (REF... | --all [--shard N]) [--dry-run]\n" + "       " + p +
+           " [--config FILE] finalise --period P [--batch N]\n" +
            "\n"
            "Works the dead-letter streams sluice:{S}:dlq of the Redis that --config names (redis.url,\n"
            "redis.shards; SLUICE_* variables override the file as for the gateway).\n"
@@ -147,7 +165,14 @@ std::string admin_usage(std::string_view program) {
            "  purge   remove them (the submission's status stays failed)\n"
            "REF: a submission id (7-0123...: its dead letters) or SHARD/ID (7/1711929492345-0: one).\n"
            "--dry-run decides as the real run would and writes nothing.\n"
-           "Exit: 0 done; 1 something not found or not replayed; 2 usage or configuration; 3 Redis.\n";
+           "Exit: 0 done; 1 something not found or not replayed; 2 usage or configuration; 3 Redis.\n"
+           "\n"
+           "finalise: the year-end calculation of period P in PostgreSQL (ledger.url; catalogue.dir):\n"
+           "national prevalence per prevalence-adjusted group from every practice's current QOF\n"
+           "submission, then every current submission recalculated with it into final_results, in\n"
+           "batches of --batch (default 500). Safe to run again: it resumes an interrupted run,\n"
+           "and after a later submission it recomputes. Exit: 0 the period is final; 1 refused or\n"
+           "not finished (it says why); 2 usage or configuration; 4 PostgreSQL.\n";
 }
 
 std::string list_header() { return "REFERENCE\tSUBMISSION\tPRACTICE\tATTEMPTS\tFAILED_AT\tREASON\n"; }

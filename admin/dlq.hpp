@@ -5,11 +5,13 @@
 //   sluice-admin [--config FILE] dlq show   REF...
 //   sluice-admin [--config FILE] dlq replay (REF... | --all [--shard N]) [--dry-run]
 //   sluice-admin [--config FILE] dlq purge  (REF... | --all [--shard N]) [--dry-run]
+//   sluice-admin [--config FILE] finalise --period P [--batch N]      (admin/finalise.hpp)
 //
 // REF is a submission id ("7-0123...") or SHARD/ID ("7/1711929492345-0"), queue/dead_letter.hpp's
 // references. Exit codes (exit_code): 0 everything asked was done (or, with --dry-run, would be);
 // 1 something named was not found, or a dead letter was not replayed (each line says why);
 // 2 usage or configuration error; 3 Redis could not be reached or answered an error.
+// finalise: 0 the period is final; 1 refused or not finished (it says why); 2 usage; 4 PostgreSQL.
 #pragma once
 
 #include "queue/dead_letter.hpp"
@@ -27,6 +29,9 @@ inline constexpr int exit_done = 0;
 inline constexpr int exit_not_done = 1;
 inline constexpr int exit_usage = 2;  // config::exit_bad_configuration
 inline constexpr int exit_redis = 3;
+inline constexpr int exit_ledger = 4;
+
+enum class admin_command { dlq, finalise };
 
 enum class dlq_action { list, show, replay, purge };
 
@@ -39,10 +44,17 @@ struct dlq_request {
     std::size_t limit = 100;              // list: at most this many lines
 };
 
+struct finalise_request {
+    std::string period;       // "2024-25"
+    std::size_t batch = 500;  // submissions per page and per committed batch
+};
+
 struct admin_command_line {
     std::optional<std::string> config_file;
     bool help = false;
+    admin_command command = admin_command::dlq;
     dlq_request dlq;
+    finalise_request finalise;
 };
 
 // Parses argv (see the top of this file). Throws config::usage_error with the one line to show.

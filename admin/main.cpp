@@ -1,9 +1,13 @@
 // sluice-admin: operators' tools. `dlq list|show|replay|purge` works the dead-letter streams
-// (admin/dlq.hpp for the command line and exit codes, queue/dead_letter.hpp for the calls).
+// (admin/dlq.hpp for the command line and exit codes, queue/dead_letter.hpp for the calls);
+// `finalise --period P` makes a period's calculation final in PostgreSQL (admin/finalise.hpp).
 //
-// One io_context on this thread, one Redis client: connect (bounded by redis.liveness_ms), run
-// the command as a coroutine, stop. Output on stdout, errors on stderr.
+// One io_context on this thread, one Redis client (dlq) or one PostgreSQL connection (finalise):
+// connect (bounded), run the command as a coroutine, stop. Output on stdout, errors on stderr.
 #include "admin/dlq.hpp"
+#include "admin/finalise.hpp"
+#include "catalogue/catalogue.hpp"
+#include "ledger/migrations.hpp"
 #include "config/command_line.hpp"
 #include "config/config.hpp"
 #include "config/log.hpp"
@@ -167,6 +171,77 @@ private:
     const admin::dlq_request& request_;
 };
 
+// sluice-admin finalise: the ledger's migrations (finalise needs 0002), then the run on one
+// connection (the period's advisory lock is a session's), each page bounded by a long timeout.
+int run_finalise(const std::string& program, const sluice::config::settings& settings,
+                 const admin::finalise_request& request) {
+    sluice::catalogue::catalogue catalogue;
+    sluice::ledger::client_options options;
+    try {
+        catalogue = sluice::catalogue::load_catalogue(settings.catalogue.dir);
+        options = sluice::ledger::options_from(settings);
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << e.what() << "\n";
+        return admin::exit_usage;
+    }
+    if (catalogue.period(request.period) == nullptr) {
+        std::cerr << program << ": no period " << request.period << " in the catalogue (" << catalogue.period_names()
+                  << ")\n";
+        return admin::exit_usage;
+    }
+    try {
+        sluice::ledger::apply_migrations(options.conninfo);
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << e.what() << "\n";
+        return admin::exit_ledger;
+    }
+    options.pool_size = 1;
+    options.timeout = std::max(options.timeout, std::chrono::milliseconds(120'000));  // a page, not a request
+
+    net::io_context ioc(1);
+    sluice::ledger::client ledger(ioc, options);
+    ledger.start();
+    net::steady_timer connect_deadline(ioc);
+    connect_deadline.expires_after(std::chrono::seconds(10));
+    connect_deadline.async_wait([&](boost::system::error_code ec) {
+        if (!ec && !ledger.connected()) ioc.stop();
+    });
+    while (!ledger.connected() && !ioc.stopped()) ioc.run_one();
+    if (!ledger.connected()) {
+        std::cerr << program << ": cannot reach PostgreSQL (ledger.url): " << ledger.last_error() << "\n";
+        return admin::exit_ledger;
+    }
+    connect_deadline.cancel();
+
+    int code = admin::exit_ledger;
+    admin::finalise_options run{request.period, request.batch};
+    net::co_spawn(ioc, admin::finalise(ledger, catalogue, run),
+                  [&](std::exception_ptr failure, admin::finalise_report report) {
+                      if (failure) {
+                          try {
+                              std::rethrow_exception(failure);
+                          } catch (const admin::finalise_ledger_error& e) {
+                              std::cerr << program << ": " << e.what() << "\n";
+                              code = admin::exit_ledger;
+                          } catch (const admin::finalise_error& e) {
+                              std::cerr << program << ": " << e.what() << "\n";
+                              code = admin::exit_not_done;
+                          } catch (const std::exception& e) {
+                              std::cerr << program << ": " << e.what() << "\n";
+                              code = admin::exit_ledger;
+                          }
+                      } else {
+                          std::cout << admin::report_text(request.period, report);
+                          code = report.failed.empty() ? admin::exit_done : admin::exit_not_done;
+                      }
+                      ledger.stop();
+                  });
+    ioc.restart();
+    ioc.run();
+    std::cout.flush();
+    return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,6 +267,7 @@ int main(int argc, char** argv) {
         std::cerr << program << ": " << e.what() << "\n";
         return admin::exit_usage;
     }
+    if (args.command == admin::admin_command::finalise) return run_finalise(program, settings, args.finalise);
 
     try {
         net::io_context ioc(1);

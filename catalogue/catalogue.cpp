@@ -493,6 +493,23 @@ bool period_catalogue::has_scheme(std::string_view scheme) const noexcept
     return scheme == qof_scheme || service(scheme) != nullptr;
 }
 
+period_catalogue period_catalogue::with_final_prevalence(
+    std::span<const std::pair<std::string, prevalence_fraction>> finals) const
+{
+    period_catalogue copy = *this;
+    for (const auto& [code, fraction] : finals) {
+        const auto at = std::lower_bound(copy.groups_.begin(), copy.groups_.end(), code,
+                                         [](const qof_group& g, const std::string& c) { return g.code < c; });
+        if (at == copy.groups_.end() || at->code != code) continue;
+        at->final_national_prevalence = fraction;
+        at->national_prevalence = fraction.list_sizes > 0 ? static_cast<double>(fraction.registers) /
+                                                                static_cast<double>(fraction.list_sizes)
+                                                          : 0.0;
+        at->national_prevalence_estimate = false;
+    }
+    return copy;
+}
+
 const indicator* period_catalogue::qof_indicator(std::string_view code) const noexcept
 {
     return find_by_code(indicators_, code);

@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::catalogue {
@@ -43,6 +44,14 @@ enum class indicator_kind {
     yes_no,            // quality improvement, entered by hand: yes = full points
 };
 
+// A national prevalence as the exact fraction it is: Σ registers / Σ list sizes (qof-reference.md
+// §1.3). Never read from a catalogue file: only a period's finalisation sets it (admin/finalise.hpp).
+struct prevalence_fraction {
+    std::int64_t registers = 0;
+    std::int64_t list_sizes = 0;
+    bool operator==(const prevalence_fraction&) const = default;
+};
+
 struct qof_group {
     std::string code;    // "AF"
     std::string name;    // "Atrial fibrillation"
@@ -52,6 +61,9 @@ struct qof_group {
     bool zero_register_flag = false;              // a register of 0 makes the group's points unearnable
     std::optional<double> national_prevalence;    // fraction of the whole list (0.021 = 2.1%)
     bool national_prevalence_estimate = true;     // true until the year's national figure is final
+    // Set by finalisation only (calculation.hpp R6): the final national prevalence, exactly. When
+    // set, the calculation uses it instead of national_prevalence.
+    std::optional<prevalence_fraction> final_national_prevalence;
     std::string source;                           // where the figures come from, for people
 };
 
@@ -130,6 +142,12 @@ public:
     std::span<const indicator> qof_indicators() const noexcept { return indicators_; }
     std::span<const qof_group> groups() const noexcept { return groups_; }
     std::span<const enhanced_service> services() const noexcept { return services_; }
+
+    // A copy whose groups named in `finals` (group code -> fraction) carry that final national
+    // prevalence: final_national_prevalence set, national_prevalence its value for people,
+    // national_prevalence_estimate false. Other groups as they are; codes not of this period are
+    // ignored. For finalising a period (admin/finalise.hpp); the loaded catalogue stays as it is.
+    period_catalogue with_final_prevalence(std::span<const std::pair<std::string, prevalence_fraction>> finals) const;
 
 private:
     friend class catalogue_builder;

@@ -6,6 +6,7 @@
 #include "config/digest.hpp"
 
 #include "embedded/ledger_migration_0001.hpp"
+#include "embedded/ledger_migration_0002.hpp"
 
 #include <libpq-fe.h>
 
@@ -63,6 +64,7 @@ const std::vector<migration>& migrations() {
     // CMakeLists.txt); a unit test checks that this list and the directory agree.
     static const std::vector<migration> all = {
         {1, "0001_system_of_record.sql", embedded::ledger_migration_0001},
+        {2, "0002_final_calculation.sql", embedded::ledger_migration_0002},
     };
     return all;
 }

@@ -1,6 +1,8 @@
 // Writing results to the submissions table (see results.hpp).
 #include "ledger/results.hpp"
 
+#include "ledger/declarations.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -15,6 +17,7 @@ namespace {
 // The upsert. RETURNING yields a row only when the statement inserted or updated one, so "no
 // row" means the submission was recorded before and nothing changed.
 constexpr std::string_view upsert_sql = R"sql(
+WITH recorded AS (
 INSERT INTO submissions AS s (submission_id, practice, period, scheme, idempotency_key, received_at,
                               content_sha256, status, attempts, result, points, payment_gbp, error,
                               calculated_at)
@@ -25,11 +28,39 @@ ON CONFLICT (submission_id) DO UPDATE
        attempts = EXCLUDED.attempts, result = EXCLUDED.result, points = EXCLUDED.points,
        payment_gbp = EXCLUDED.payment_gbp, error = NULL, calculated_at = EXCLUDED.calculated_at
  WHERE s.status = 'failed' AND EXCLUDED.status = 'calculated'
-RETURNING submission_id)sql";
+RETURNING submission_id),
+inputs AS (
+INSERT INTO submission_inputs (submission_id, list_size, body)
+SELECT submission_id, $16::bigint, $15 FROM recorded WHERE $15::text IS NOT NULL
+ON CONFLICT (submission_id) DO NOTHING
+RETURNING submission_id),
+registers AS (
+INSERT INTO submission_registers (submission_id, group_code, size)
+SELECT i.submission_id, r.group_code, r.size
+  FROM inputs i, unnest($17::text[], $18::bigint[]) AS r (group_code, size)
+ON CONFLICT DO NOTHING)
+SELECT submission_id FROM recorded)sql";
 
-constexpr std::string_view upsert_name = "sluice_record_submission";
+constexpr std::string_view upsert_name = "sluice_record_submission_2";  // 2: with its inputs (0002)
 
 param text_or_null(const std::string& s) { return s.empty() ? param{} : param{s}; }
+
+// A PostgreSQL array literal of integers: {12,0,7}.
+std::string integer_array(const std::vector<std::pair<std::string, std::uint64_t>>& registers) {
+    std::string out = "{";
+    for (const auto& [condition, size] : registers) {
+        if (out.size() > 1) out += ',';
+        out += std::to_string(size);
+    }
+    return out + "}";
+}
+
+std::vector<std::string> conditions(const std::vector<std::pair<std::string, std::uint64_t>>& registers) {
+    std::vector<std::string> out;
+    out.reserve(registers.size());
+    for (const auto& entry : registers) out.push_back(entry.first);
+    return out;
+}
 
 }  // namespace
 
@@ -51,7 +82,11 @@ statement record_statement(const submission_record& r) {
                 failed ? param{} : param{r.points},
                 failed ? param{} : param{r.payment_gbp},
                 failed ? param{r.error} : param{},
-                r.calculated_at};
+                r.calculated_at,
+                failed ? param{} : text_or_null(r.body),
+                std::to_string(r.list_size),
+                text_array(conditions(r.registers)),
+                integer_array(r.registers)};
     return s;
 }
 

@@ -1,6 +1,8 @@
 // The worker's half of the system of record: each submission whose processing ended (calculated,
 // or dead-lettered as failed) written to the submissions table, keyed by submission id, BEFORE
-// the worker acknowledges its queue entry (DESIGN.md "Where data lives").
+// the worker acknowledges its queue entry (DESIGN.md "Where data lives"). A calculated one also
+// gets its inputs (body, list size, registers) in submission_inputs and submission_registers, in
+// the same statement, for finalising its period (admin/finalise.hpp).
 //
 // Idempotent: the first write of a submission inserts it; a calculated row is never changed
 // again (a second delivery of the same entry, after a worker died between this write and its
@@ -26,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::ledger {
@@ -47,6 +50,12 @@ struct submission_record {
     std::string payment_gbp;
     // Failed (dead-lettered): why. Non-empty means failed; result_json etc. are then ignored.
     std::string error;
+    // Calculated: the inputs the final calculation needs again (migration 0002: submission_inputs
+    // and submission_registers, written in the same statement as the row): the body exactly as
+    // calculated, its list size and its registers in body order. Empty body: none are written.
+    std::string body;
+    std::uint64_t list_size = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> registers;  // (condition, size)
 
     bool failed() const noexcept { return !error.empty(); }
 };

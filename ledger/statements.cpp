@@ -81,13 +81,19 @@ statement list_submissions(const submission_filter& f) {
 
 statement practice_statement(std::string_view practice, std::string_view period) {
     return {"SELECT " + submission_columns() + ", " + declaration_columns("d_") +
+                ", fr.final_result, fr.final_points, fr.final_payment_gbp"
                 " FROM (SELECT DISTINCT ON (scheme) * FROM submissions WHERE practice = $1 AND period = $2 "
                 "ORDER BY scheme, received_at DESC, submission_id DESC) s "
                 "LEFT JOIN LATERAL (SELECT * FROM declarations x WHERE x.practice = s.practice AND x.period = s.period "
                 "AND x.scheme = s.scheme ORDER BY x.declared_at DESC, x.declaration_id DESC LIMIT 1) d ON true "
+                "LEFT JOIN LATERAL (SELECT f.result AS final_result, f.points::text AS final_points, "
+                "f.payment_gbp::text AS final_payment_gbp FROM final_results f JOIN period_finals pf "
+                "ON pf.period = f.period AND pf.state = 'final' AND pf.generation = f.generation "
+                "WHERE f.period = s.period AND f.practice = s.practice AND f.scheme = s.scheme "
+                "AND f.submission_id = s.submission_id) fr ON true "
                 "ORDER BY s.scheme",
             {std::string(practice), std::string(period)},
-            "sluice_practice_statement"};
+            "sluice_practice_statement_final"};
 }
 
 std::vector<statement_row> statement_rows(const result& r) {
@@ -95,6 +101,9 @@ std::vector<statement_row> statement_rows(const result& r) {
     for (std::size_t i = 0; i < r.rows.size(); ++i) {
         statement_row row;
         row.submission = submission_at(r, i);
+        if (auto result = r.value(i, "final_result"))
+            row.final_result =
+                final_figures{std::move(*result), text_of(r, i, "final_points"), text_of(r, i, "final_payment_gbp")};
         row.declaration = declaration_at(r, i, "d_");
         out.push_back(std::move(row));
     }

@@ -47,10 +47,20 @@ struct submission_filter {
 };
 statement list_submissions(const submission_filter& f);
 
-// A practice's statement for a period: per scheme it has submitted, its current submission and
-// the latest declaration of that scheme (none: the declaration fields are empty).
+// A current submission's final calculation (migration 0002, admin/finalise.hpp): present only
+// when its period is final (period_finals.state 'final') and the final result is of this
+// submission and of the period's generation of national prevalence.
+struct final_figures {
+    std::string result;  // the final result JSON
+    std::string points, payment_gbp;
+};
+
+// A practice's statement for a period: per scheme it has submitted, its current submission, its
+// final calculation if the period is final, and the latest declaration of that scheme (none: the
+// declaration fields are empty).
 struct statement_row {
     submission_row submission;
+    std::optional<final_figures> final_result;
     std::optional<declaration_row> declaration;
 };
 statement practice_statement(std::string_view practice, std::string_view period);

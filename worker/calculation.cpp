@@ -10,6 +10,7 @@
 //   hundredths h  = units·100/P
 //   payment pence = half_up(h·ppp·list / (100·NAL))                        not prevalence-adjusted
 //                 = half_up(h·ppp·list·register·Q / (100·NAL·list·nat))    APDF = (register/list)/(nat/Q)
+//                 = half_up(h·ppp·list·register·ΣL / (100·NAL·list·ΣR))    final: nat = ΣR/ΣL exactly (R6)
 //   service pence = half_up(paid·fee)                                       paid = min(count, cap register)
 // (ppp: whole pence per point; NAL: national average list size; half_up to the money unit.)
 
@@ -206,6 +207,17 @@ private:
                 note_once(group.code + ": no register in the submission: " + group.code
                           + " indicators are not paid (the prevalence adjustment needs the register size)");
                 return 0;
+            }
+            if (const auto& final_prevalence = group.final_national_prevalence) {  // R6
+                if (final_prevalence->registers <= 0 || final_prevalence->list_sizes <= 0) {  // decision 16
+                    notes.push_back("the final national " + group.code + " register is 0: no prevalence adjustment "
+                                    "can be computed, not paid");
+                    return 0;
+                }
+                // x APDF = (register / list) / (Σ registers / Σ lists), exactly.
+                numerator *= exact_integer(group_register->size) * final_prevalence->list_sizes;
+                denominator *= exact_integer(s_.list_size) * final_prevalence->registers;
+                return money(numerator, denominator, notes);
             }
             const std::int64_t national =
                 group.national_prevalence ? to_units(*group.national_prevalence, prevalence_decimal_places) : 0;

@@ -22,6 +22,12 @@
 //       catalogue marks prevalence_adjusted only: not QI and not the control table's
 //       NO_PREVALENCE_FLAG = 1 groups (BP, CHOL, CS, SMOK, VI) (§1.3; the whole list, §1.1);
 //       CHOL by decision 14.
+//   R6. final national prevalence (a finalised period): national_prev_g = Σ Register_g / Σ list
+//       size over the period's practices (§1.3 "APDF — current definition" [S]; the two-pass
+//       batch it describes), carried exactly as that fraction (catalogue qof_group
+//       final_national_prevalence, set only by sluice-admin finalise) and used in R4's APDF
+//       without rounding: payment = points x ppp x list/NAL x (register/list) / (ΣR/ΣL). With it the
+//       decision 5 notes (no national prevalence, estimate: provisional) do not arise.
 //   R5. enhanced services: items paid x fee per item; an item with a cap_register in the
 //       catalogue is paid up to that register's size: LDHC £140 a completed check, "capped at the
 //       register size" (data/README.md "Enhanced services 2024-25"), the LD register (decision 9).
@@ -82,6 +88,27 @@
 //      operator who learns otherwise sets prevalence_adjusted = true (with a national_prevalence)
 //      in the catalogue, no rebuild; R4 and decisions 4-5 then apply to CHOL as to any adjusted
 //      group (tested both ways).
+//  15. Who makes the national prevalence (R6, admin/finalise.hpp): each practice's CURRENT
+//      submission of the period for QOF (latest received, as current_submissions), if it was
+//      calculated; a failed current submission counts for nothing. A practice counts in group g's
+//      sums (register and list size) only when its submission carries a register for g: a missing
+//      register is unknown, not 0 (as decision 4), and counting its list would lower everyone's
+//      national prevalence. Enhanced-service submissions' cap registers (LDHC's LD) are not summed.
+//  16. A final national register total of 0 (no practice summed has a patient on it): APDF
+//      undefined; the group's indicators are not paid, with a note. (R3 already zeroes the points
+//      of a flagged group whose register is 0, so this only reaches inconsistent inputs.)
+//  17. The final calculation is this calculate() with the period's catalogue carrying R6's
+//      fractions, run on the submission's own stored body (migration 0002 keeps it): every other
+//      rule and decision applies unchanged, the result lands in final_results, and the
+//      submission's own result (what declarations hash) is never rewritten. Enhanced-service
+//      submissions are recalculated too (their figures do not change) so the whole statement
+//      says "final".
+//  18. A submission received after its period was finalised is calculated provisionally as any
+//      other; its practice's statement says "provisional" for that scheme until finalise runs
+//      again, which recomputes R6 from the then-current submissions and, if the sums changed,
+//      recalculates every practice (a new generation); the other practices' final figures stand
+//      until then. finalise refuses a period whose current submissions were calculated before
+//      their inputs were kept (no body to recalculate), naming them: nothing is guessed.
 #pragma once
 
 #include "catalogue/catalogue.hpp"

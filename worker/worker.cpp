@@ -228,6 +228,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         queue::failure_kind kind = queue::failure_kind::retryable;  // of the failure
         std::string period, scheme;
         std::string points, payment_gbp;  // exact decimals, as in result_json
+        std::uint64_t list_size = 0;      // the inputs the ledger keeps for finalising (results.hpp)
+        std::vector<std::pair<std::string, std::uint64_t>> registers;
     };
     outcome calculate_entry(const queue::queued_entry& entry) const {
         auto parsed = queue::parse_submission(entry.body, catalogue);
@@ -258,6 +260,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             out.result_json = result_json(r);
             out.points = fixed_decimal(r.points_hundredths, 2);
             out.payment_gbp = fixed_decimal(r.payment_pence, 2);
+            out.list_size = submission.list_size;
+            for (const auto& entry : submission.registers) out.registers.emplace_back(entry.condition, entry.size);
         } catch (const std::exception& e) {
             out.failure = std::string("the calculation failed: ") + e.what();
         }
@@ -280,6 +284,9 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             r.result_json = calculated.result_json;
             r.points = calculated.points;
             r.payment_gbp = calculated.payment_gbp;
+            r.body = entry.body;
+            r.list_size = calculated.list_size;
+            r.registers = calculated.registers;
         } else {
             r.error = clipped(calculated.failure);
         }

@@ -3,7 +3,9 @@
 // enhanced services): the current submission's calculation, its declaration and decision if any,
 // and the scheme's state (a later submission still queued in Redis is the current one: "submitted").
 // Readable by the practice and its commissioner; anything else is 404.
-// Totals are summed in integer pence from the exact decimals PostgreSQL keeps.
+// Totals are summed in integer pence from the exact decimals PostgreSQL keeps. Beyond API.md: a
+// calculated scheme says "calculation": "provisional", or "final" once its period is finalised
+// (sluice-admin finalise), and then shows the final figures and "final_result" (README.md).
 #include "config/rfc3339.hpp"
 #include "gateway/detail/handlers.hpp"
 #include "gateway/detail/ledger_answer.hpp"
@@ -48,9 +50,15 @@ void append_scheme(std::string& list, const std::string& scheme, const ledger::s
     if (!list.empty()) list += ',';
     list += "{\"scheme\":" + json_quoted(scheme) + ",\"state\":" + json_quoted(state_name);
     if (!pending_document && row && row->submission.status == "calculated") {
-        list += ",\"points\":" + row->submission.points.value_or("null");
-        list += ",\"payment_gbp\":" + row->submission.payment_gbp.value_or("null");
-        if (const auto p = pence_of(row->submission.payment_gbp.value_or(""))) {
+        // A finalised period (admin/finalise.hpp): the final figures, and the final result beside
+        // the submission (whose own result, the one declarations hash, is never rewritten).
+        const auto& final_result = row->final_result;
+        const auto& payment = final_result ? final_result->payment_gbp : row->submission.payment_gbp.value_or("null");
+        list += ",\"calculation\":" + std::string(final_result ? "\"final\"" : "\"provisional\"");
+        list += ",\"points\":" + (final_result ? final_result->points : row->submission.points.value_or("null"));
+        list += ",\"payment_gbp\":" + payment;
+        if (final_result) list += ",\"final_result\":" + final_result->result;
+        if (const auto p = pence_of(payment)) {
             totals.total_pence += *p;
             if (state_name == "approved") totals.approved_pence += *p;
         }

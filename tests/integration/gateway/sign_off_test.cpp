@@ -669,6 +669,63 @@ TEST_F(sign_off, statement_and_outstanding) {
     EXPECT_TRUE(is_problem(*get(*gw, ops_, "/v1/admin/outstanding"), "invalid-query"));
 }
 
+// A finalised period (sluice-admin finalise, admin/finalise.hpp): the statement shows the final
+// figures with "calculation": "final" and the final result; before, or for a submission the final
+// run has not reached (a later one), "provisional" with the submission's own figures. The totals
+// follow. The submission's own result (what was declared) is unchanged.
+TEST_F(sign_off, statement_says_final_once_the_period_is_finalised) {
+    auto gw = start();
+    const auto qof = insert_submission("A81001", "2025-03-30T10:00:00.000Z");
+    const auto ldhc = insert_submission("A81001", "2025-03-30T10:00:00.000Z", "calculated", "LDHC");
+    const auto schemes = [&] {
+        const auto statement = get(*gw, a_, "/v1/statements/A81001/2024-25");
+        EXPECT_EQ(statement->status, 200) << statement->body;
+        std::map<std::string, json::object> out;
+        const auto doc = object_of(*statement);
+        for (const auto& v : doc.at("schemes").as_array()) out[str(v.as_object(), "scheme")] = v.as_object();
+        out["total"] = doc;
+        return out;
+    };
+    auto before = schemes();
+    EXPECT_EQ(str(before["QOF"], "calculation"), "provisional");
+    EXPECT_EQ(before["QOF"].at("payment_gbp").as_double(), 96233.18);
+    EXPECT_FALSE(before["QOF"].contains("final_result"));
+    EXPECT_FALSE(before["SHINGLES"].contains("calculation"));  // not submitted
+
+    const std::string final_json =
+        R"({"points":412.37,"payment_gbp":97001.02,"indicators":[],"services":[],"notes":[]})";
+    postgres().query(
+        "INSERT INTO period_finals (period, state, generation) VALUES ('2024-25', 'finalising', 1); "
+        "INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
+        "payment_gbp) VALUES ('2024-25', 'A81001', 'QOF', '" +
+            qof + "', 1, '" + final_json + "', 412.37, 97001.02), ('2024-25', 'A81001', 'LDHC', '" + ldhc + "', 1, '" +
+            result_json + "', 412.37, 96233.18)",
+        url_);
+    EXPECT_EQ(str(schemes()["QOF"], "calculation"), "provisional") << "finalising is not final yet";
+
+    postgres().query("UPDATE period_finals SET state = 'final', finished_at = now()", url_);
+    auto after = schemes();
+    EXPECT_EQ(str(after["QOF"], "calculation"), "final");
+    EXPECT_EQ(after["QOF"].at("payment_gbp").as_double(), 97001.02);
+    EXPECT_EQ(str(after["LDHC"], "calculation"), "final");
+    const auto body = get(*gw, a_, "/v1/statements/A81001/2024-25")->body;
+    EXPECT_NE(body.find("\"calculation\":\"final\",\"points\":412.37,\"payment_gbp\":97001.02,\"final_result\":" +
+                        final_json),
+              std::string::npos)
+        << body;
+    // The submission shown is the one received, its result byte for byte as declared.
+    EXPECT_NE(body.find(result_json), std::string::npos) << body;
+    EXPECT_NE(body.find("\"payment_gbp\":193234.20,\"approved_payment_gbp\":0.00"), std::string::npos)
+        << body;  // 97001.02 + 96233.18
+
+    // A later QOF submission, calculated after finalisation: provisional until finalise runs again.
+    insert_submission("A81001", "2025-04-10T10:00:00.000Z");
+    auto later = schemes();
+    EXPECT_EQ(str(later["QOF"], "calculation"), "provisional");
+    EXPECT_EQ(later["QOF"].at("payment_gbp").as_double(), 96233.18);
+    EXPECT_EQ(str(later["LDHC"], "calculation"), "final");
+}
+
 // A later submission still queued in Redis (no worker runs here) supersedes the calculated one the
 // system of record holds, before the worker has recorded it: declaring the older one is 409
 // submission-superseded naming the later, the list marks the older not current, and the

@@ -54,16 +54,18 @@ TEST(ledger_migrations, the_list_is_the_directory) {
 TEST(ledger_migrations, apply_to_a_fresh_database_then_do_nothing) {
     const auto url = postgres().create_database();
     const auto first = ledger::apply_migrations(url);
-    EXPECT_EQ(first.applied, (std::vector<int>{1}));
-    EXPECT_EQ(first.version, 1);
-    EXPECT_EQ(count(url, "schema_migrations"), "1");
+    std::vector<int> all;
+    for (const auto& m : ledger::migrations()) all.push_back(m.version);
+    EXPECT_EQ(first.applied, all);
+    EXPECT_EQ(first.version, all.back());
+    EXPECT_EQ(count(url, "schema_migrations"), std::to_string(all.size()));
     for (const auto* table : {"submissions", "declarations", "idempotency_records", "current_submissions"}) {
         EXPECT_NO_THROW(postgres().query(std::string("SELECT * FROM ") + table, url)) << table;
     }
     const auto again = ledger::apply_migrations(url);
     EXPECT_TRUE(again.applied.empty());
-    EXPECT_EQ(again.version, 1);
-    EXPECT_EQ(count(url, "schema_migrations"), "1");
+    EXPECT_EQ(again.version, all.back());
+    EXPECT_EQ(count(url, "schema_migrations"), std::to_string(all.size()));
 }
 
 TEST(ledger_migrations, two_processes_at_once_apply_each_migration_once) {
@@ -84,11 +86,11 @@ TEST(ledger_migrations, two_processes_at_once_apply_each_migration_once) {
     std::size_t applied = 0;
     for (std::size_t i = 0; i < reports.size(); ++i) {
         EXPECT_EQ(errors[i], "");
-        EXPECT_EQ(reports[i].version, 1);
+        EXPECT_EQ(reports[i].version, ledger::migrations().back().version);
         applied += reports[i].applied.size();
     }
-    EXPECT_EQ(applied, 1u);
-    EXPECT_EQ(count(url, "schema_migrations"), "1");
+    EXPECT_EQ(applied, ledger::migrations().size());
+    EXPECT_EQ(count(url, "schema_migrations"), std::to_string(ledger::migrations().size()));
 }
 
 TEST(ledger_migrations, refuse_a_database_whose_applied_migration_was_edited) {
@@ -199,6 +201,36 @@ protected:
     std::optional<ledger::client> client_;
     std::optional<ledger::result_recorder> recorder_;
 };
+
+// Migration 0002: a calculated result's inputs (body, list size, registers) are written in the
+// same statement, once; a failure has none; a failure replaced by a calculation gets them.
+TEST_F(ledger_results_test, a_calculated_result_keeps_its_inputs_once) {
+    auto r = calculated("10-in");
+    r.body = R"({"practice": "A81001", "quote": "it's \"odd\""})";
+    r.list_size = 10000;
+    r.registers = {{"AF", 220}, {"HYP", 0}};
+    ASSERT_FALSE(record(r).first);
+    ASSERT_FALSE(record(r).first);
+    EXPECT_EQ(postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs", url_), "10000 " + r.body);
+    EXPECT_EQ(postgres().scalar("SELECT string_agg(group_code || '=' || size, ',' ORDER BY group_code) "
+                                "FROM submission_registers WHERE submission_id = '10-in'",
+                                url_),
+              "AF=220,HYP=0");
+
+    auto failed = calculated("10-f");
+    failed.error = "poison";
+    failed.body = "ignored";
+    ASSERT_FALSE(record(failed).first);
+    EXPECT_EQ(postgres().scalar("SELECT count(*) FROM submission_inputs WHERE submission_id = '10-f'", url_), "0");
+    auto later = calculated("10-f");
+    later.body = "{}";
+    later.list_size = 5;
+    ASSERT_FALSE(record(later).first);
+    EXPECT_EQ(
+        postgres().scalar("SELECT list_size || ' ' || body FROM submission_inputs WHERE submission_id = '10-f'", url_),
+        "5 {}");
+    EXPECT_EQ(postgres().scalar("SELECT count(*) FROM submission_registers WHERE submission_id = '10-f'", url_), "0");
+}
 
 TEST_F(ledger_results_test, a_result_is_recorded_once_with_its_receipt_exactly) {
     auto [ec, a] = record(calculated("10-one"));

@@ -67,7 +67,7 @@ TEST(AdminCommandLine, HelpAnywhereSkipsTheRest) {
 }
 
 TEST(AdminCommandLine, RefusalsSayWhatIsWrong) {
-    EXPECT_EQ(refusal({}), "missing command: dlq (try --help)");
+    EXPECT_EQ(refusal({}), "missing command: dlq or finalise (try --help)");
     EXPECT_EQ(refusal({"queue"}), "unknown command \"queue\" (try --help)");
     EXPECT_EQ(refusal({"dlq"}), "dlq needs one of list, show, replay, purge");
     EXPECT_EQ(refusal({"dlq", "drop"}), "unknown dlq command \"drop\": expected list, show, replay or purge");
