@@ -7,14 +7,15 @@ statement protection_lookup(std::string_view practice, std::string_view period) 
     // WITH ORDINALITY keeps the result's order; LEFT JOIN keeps a submission without indicators
     // (found, no points). The status test sits above the view's DISTINCT ON: the current row or
     // nothing, never an older calculated one.
-    return {"SELECT s.submission_id, i.item ->> 'code' AS code, i.item ->> 'points' AS points "
-            "FROM current_submissions s "
-            "LEFT JOIN LATERAL jsonb_array_elements(s.result::jsonb -> 'indicators') WITH ORDINALITY AS i(item, n) "
-            "ON true "
-            "WHERE s.practice = $1 AND s.period = $2 AND s.scheme = 'QOF' AND s.status = 'calculated' "
-            "ORDER BY i.n",
-            {std::string(practice), std::string(period)},
-            "sluice_protection_lookup"};
+    return {
+        "SELECT s.submission_id, i.item ->> 'code' AS code, i.item ->> 'points' AS points "
+        "FROM current_submissions s "
+        "LEFT JOIN LATERAL jsonb_array_elements(s.result::jsonb -> 'indicators') WITH ORDINALITY AS i(item, n) "
+        "ON true "
+        "WHERE s.practice = $1 AND s.period = $2 AND s.scheme = 'QOF' AND s.status = 'calculated' "
+        "ORDER BY i.n",
+        {std::string(practice), std::string(period)},
+        "sluice_protection_lookup"};
 }
 
 std::optional<std::int64_t> hundredths_of(std::string_view decimal) {
@@ -22,7 +23,8 @@ std::optional<std::int64_t> hundredths_of(std::string_view decimal) {
     const auto point = decimal.find('.');
     const std::string_view whole = decimal.substr(0, point);
     const std::string_view fraction = point == std::string_view::npos ? std::string_view() : decimal.substr(point + 1);
-    if (whole.empty() || fraction.size() > 2 || (point != std::string_view::npos && fraction.empty())) return std::nullopt;
+    if (whole.empty() || fraction.size() > 2 || (point != std::string_view::npos && fraction.empty()))
+        return std::nullopt;
     std::int64_t value = 0;
     for (const char c : whole) {
         if (c < '0' || c > '9') return std::nullopt;

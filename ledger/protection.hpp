@@ -28,8 +28,8 @@
 namespace sluice::ledger {
 
 struct recorded_points {
-    std::string code;               // "DEP004"
-    std::int64_t hundredths = 0;    // 1000 = 10.00 points
+    std::string code;             // "DEP004"
+    std::int64_t hundredths = 0;  // 1000 = 10.00 points
 };
 
 struct protection_record {

@@ -47,9 +47,8 @@ TEST(ProtectionLookup, NoRowIsNoRecord) {
 }
 
 TEST(ProtectionLookup, RowsAreTheRecordsPointsInOrder) {
-    const auto record = protection_record_of(rows({{"4-prior", "DEP004", "10.00"},
-                                                   {"4-prior", "SMOK005", "12.50"},
-                                                   {"4-prior", "AF001", "0.00"}}));
+    const auto record = protection_record_of(
+        rows({{"4-prior", "DEP004", "10.00"}, {"4-prior", "SMOK005", "12.50"}, {"4-prior", "AF001", "0.00"}}));
     ASSERT_TRUE(record);
     EXPECT_TRUE(record->found);
     EXPECT_EQ(record->submission_id, "4-prior");
