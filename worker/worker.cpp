@@ -422,7 +422,7 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         auto calculation_time = clock::now() - began;
         if (parsed.submission) {
             calculation_inputs inputs;
-            if (const auto& protected_at = protection_period(parsed)) {  // R7: before calculating, never without
+            if (const auto protected_at = protection_period(parsed)) {  // R7: before calculating, never without
                 auto read = co_await read_protection(entry.practice, *protected_at);
                 if (read.outcome == protection_read::stopping) co_return;  // unacknowledged: reclaimed later
                 if (read.outcome == protection_read::refused) parsed.out.failure = std::move(read.reason);
