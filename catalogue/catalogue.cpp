@@ -262,9 +262,10 @@ public:
 
         read_constants(period, root.table_at("constants", true));
         const auto qof = root.table_at("qof", true);
-        qof.only({"groups", "indicators"});
+        qof.only({"income_protection_period", "groups", "indicators"});
         read_groups(period, qof.table_at("groups", true));
         read_indicators(period, qof.table_at("indicators", true));
+        read_income_protection(period, qof);
         read_services(period, root.table_at("services", false));
 
         int total = 0;
@@ -283,10 +284,30 @@ public:
         std::sort(periods.begin(), periods.end(),
                   [](const period_catalogue& a, const period_catalogue& b) { return a.name_ < b.name_; });
         result.periods_ = std::move(periods);
+        check_income_protection(result);
         return result;
     }
 
 private:
+    // A protected indicator's points are read from the protection period's results by code: when
+    // that period is loaded, the code must be one of its indicators (else it could never be found).
+    static void check_income_protection(const catalogue& loaded)
+    {
+        for (const auto& period : loaded.periods_) {
+            if (!period.income_protection_period_) continue;
+            const auto* earlier = loaded.period(*period.income_protection_period_);
+            if (!earlier) continue;  // not loaded: its results may still be in the ledger
+            for (const auto& item : period.indicators_) {
+                if (item.income_protected && !earlier->qof_indicator(item.code)) {
+                    throw config_error("qof.indicators." + item.code + ".income_protected", "true",
+                                       "expected false: " + item.code + " is not an indicator of " + earlier->name_
+                                           + ", the income_protection_period of " + period.name_,
+                                       "at " + period.name_ + ".toml");
+                }
+            }
+        }
+    }
+
     static void read_window(period_catalogue& period, const section& root)
     {
         auto time = [&](std::string_view key) -> std::optional<std::chrono::sys_seconds> {
@@ -398,6 +419,36 @@ private:
             throw config_error(indicators.path(), "{}", "expected at least one indicator", location(indicators.table().source()));
         }
         sort_by_code(period.indicators_);
+    }
+
+    // [qof] income_protection_period: required exactly when an indicator is income_protected, and
+    // a period before this one (the protected points are a past year's achievement).
+    static void read_income_protection(period_catalogue& period, const section& qof)
+    {
+        const auto protected_at = qof.text("income_protection_period");
+        const bool any_protected = std::any_of(period.indicators_.begin(), period.indicators_.end(),
+                                               [](const indicator& item) { return item.income_protected; });
+        if (!protected_at) {
+            if (any_protected) {
+                throw config_error(qof.key("income_protection_period"), "",
+                                   "missing: expected the period whose achievement the income_protected indicators' "
+                                   "points are fixed at, like \"2023-24\"",
+                                   location(qof.table().source()));
+            }
+            return;
+        }
+        const auto& node = *qof.find("income_protection_period");
+        if (!is_period_name(*protected_at)) {
+            qof.fail("income_protection_period", node, "expected a period YYYY-YY, like \"2023-24\"");
+        }
+        if (!(*protected_at < period.name_)) {
+            qof.fail("income_protection_period", node, "expected a period before " + period.name_);
+        }
+        if (!any_protected) {
+            qof.fail("income_protection_period", node,
+                     "expected none: no indicator of [qof.indicators] is income_protected");
+        }
+        period.income_protection_period_ = *protected_at;
     }
 
     static void read_thresholds(indicator& item, const section& entry)

@@ -16,7 +16,9 @@
 // searches over sorted vectors (O(log n), no allocation, no hashing of the request's strings) and
 // return pointers that live as long as the catalogue. A percentage indicator without both
 // thresholds always has thresholds_confirmed == false: the catalogue never presents a guessed
-// threshold as a verified one.
+// threshold as a verified one. A period with an income_protected indicator names its
+// income_protection_period (an earlier period), and only such a period names one; when that
+// period is loaded too, every protected indicator is one of its indicators.
 #pragma once
 
 #include <chrono>
@@ -75,7 +77,7 @@ struct indicator {
     std::optional<double> lower_threshold;  // percent; percentage indicators only
     std::optional<double> upper_threshold;  // percent; percentage indicators only
     bool thresholds_confirmed = true;       // false: a threshold is missing or marked [U] in the reference
-    bool income_protected = false;          // points fixed at the previous year's achievement
+    bool income_protected = false;          // points fixed at the practice's income_protection_period points
     std::string source;
 };
 
@@ -129,6 +131,10 @@ public:
     int points_decimal_places() const noexcept { return points_decimal_places_; }  // 0 to 2
     int pounds_decimal_places() const noexcept { return pounds_decimal_places_; }  // 0 to 2
 
+    // Income protection: the earlier period whose achievement the income_protected indicators'
+    // points are fixed at ("2023-24" for 2024-25); nullopt when no indicator is protected.
+    const std::optional<std::string>& income_protection_period() const noexcept { return income_protection_period_; }
+
     // "QOF" or the code of one of this period's enhanced services.
     bool has_scheme(std::string_view scheme) const noexcept;
 
@@ -159,6 +165,7 @@ private:
     int max_points_ = 0;
     int points_decimal_places_ = 2;
     int pounds_decimal_places_ = 2;
+    std::optional<std::string> income_protection_period_;
     std::vector<indicator> indicators_;
     std::vector<qof_group> groups_;
     std::vector<enhanced_service> services_;

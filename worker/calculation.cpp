@@ -1,4 +1,5 @@
-// The calculation (calculation.hpp): one pass over the submission's items in body order. Points
+// The calculation (calculation.hpp): one pass over the submission's items in body order, then the
+// income-protected indicators the body left out (decision 22), in code order. Points
 // are rounded to units of 10^-points_decimal_places and held as hundredths of a point, money as
 // whole pence; every fraction in between is an exact_integer fraction, rounded once where
 // rounding.hpp says.
@@ -49,9 +50,10 @@ std::string pounds(std::int64_t pence)
 
 class calculator {
 public:
-    calculator(const queue::submission& s, const catalogue::period_catalogue& period)
+    calculator(const queue::submission& s, const catalogue::period_catalogue& period, const calculation_inputs& inputs)
         : s_(s)
         , period_(period)
+        , protection_(inputs.protection ? &*inputs.protection : nullptr)
         , points_scale_(power_of_ten(period.points_decimal_places()))
         , hundredths_per_unit_(power_of_ten(printed_decimal_places - period.points_decimal_places()))
         , money_unit_(power_of_ten(2 - period.pounds_decimal_places()))
@@ -74,11 +76,26 @@ public:
             }
         }
 
+        if (protecting() && !protection_->found) {  // decision 20
+            note_once("income protection: no " + protected_at() + " record for this practice (no current calculated "
+                      "QOF submission of " + protected_at() + " in the ledger): its income-protected indicators earn on "
+                      "this submission's achievement, not protected");
+        }
         result.indicators.reserve(s_.qof_items.size());
         for (const auto& item : s_.qof_items) {
             result.indicators.push_back(indicator(item));
             result.points_hundredths += result.indicators.back().points_hundredths;
             result.payment_pence += result.indicators.back().payment_pence;
+        }
+        if (protecting() && protection_->found) {  // decision 22
+            for (const auto& protected_indicator : period_.qof_indicators()) {
+                if (!protected_indicator.income_protected || in_body(protected_indicator.code)) continue;
+                const auto* recorded = recorded_points(protected_indicator.code);
+                if (!recorded || recorded->points_hundredths <= 0) continue;
+                result.indicators.push_back(unsubmitted_protected(protected_indicator));
+                result.points_hundredths += result.indicators.back().points_hundredths;
+                result.payment_pence += result.indicators.back().payment_pence;
+            }
         }
 
         const catalogue::enhanced_service* scheme = period_.service(s_.scheme);
@@ -152,12 +169,90 @@ private:
                 break;
             }
         }
-        if (indicator->income_protected) {  // decision 8
-            out.notes.push_back("income-protected: points are fixed at the practice's previous-year achievement, which "
-                                "the submission does not carry; these points are from this submission's achievement");
-        }
+        if (indicator->income_protected) units = protect(*indicator, units, out.notes);  // R7
         out.points_hundredths = units * hundredths_per_unit_;
         out.payment_pence = indicator_payment(*group, out.points_hundredths, group_register, out.notes);
+        return out;
+    }
+
+    // --- income protection (R7; decisions 8, 20-23) ---------------------------------------------
+
+    // R7 applies: a QOF submission of a period with an income_protection_period, given the record.
+    bool protecting() const
+    {
+        return protection_ && s_.scheme == catalogue::qof_scheme && period_.income_protection_period().has_value();
+    }
+
+    const std::string& protected_at() const { return *period_.income_protection_period(); }
+
+    bool in_body(std::string_view code) const
+    {
+        return std::any_of(s_.qof_items.begin(), s_.qof_items.end(),
+                           [&](const queue::qof_item& item) { return item.code == code; });
+    }
+
+    const protected_points* recorded_points(std::string_view code) const
+    {
+        const auto at = std::find_if(protection_->points.begin(), protection_->points.end(),
+                                     [&](const protected_points& entry) { return entry.code == code; });
+        return at == protection_->points.end() ? nullptr : &*at;
+    }
+
+    // The recorded points of `indicator` in this period's points units (decisions 21, 23).
+    std::int64_t protected_units(const catalogue::indicator& indicator, std::vector<std::string>& notes) const
+    {
+        const auto* recorded = recorded_points(indicator.code);
+        if (!recorded) {  // decision 21
+            notes.push_back("the practice's " + protected_at() + " submission " + protection_->submission_id
+                            + " did not report " + indicator.code + ": protected at 0.00 points");
+            return 0;
+        }
+        const std::int64_t hundredths = std::max<std::int64_t>(recorded->points_hundredths, 0);
+        std::int64_t units = divide_half_up(hundredths, hundredths_per_unit_).convert_to<std::int64_t>();  // decision 23
+        const std::int64_t max_units = indicator.max_points * points_scale_;
+        if (units > max_units) {
+            notes.push_back("the recorded " + protected_at() + " points (" + fixed_decimal(hundredths, 2)
+                            + ") are above the maximum of " + indicator.code + ": capped at "
+                            + std::to_string(indicator.max_points) + ".00");
+            units = max_units;
+        }
+        return units;
+    }
+
+    // The points units an income-protected indicator earns, given what its achievement earns.
+    std::int64_t protect(const catalogue::indicator& indicator, std::int64_t achieved_units, std::vector<std::string>& notes)
+    {
+        const std::string achieved = fixed_decimal(achieved_units * hundredths_per_unit_, 2);
+        if (!protecting()) {  // decision 8
+            notes.push_back("income-protected: the practice's protected points were not supplied to this calculation; "
+                            "these points are from this submission's achievement, not protected");
+            return achieved_units;
+        }
+        if (!protection_->found) {  // decision 20
+            notes.push_back("income-protected at the practice's " + protected_at() + " points, but there is no "
+                            + protected_at() + " record for this practice: these points are from this submission's "
+                            "achievement, not protected");
+            return achieved_units;
+        }
+        const std::int64_t units = protected_units(indicator, notes);
+        notes.push_back("income-protected: points fixed at the practice's " + protected_at() + " points ("
+                        + fixed_decimal(units * hundredths_per_unit_, 2) + ", submission " + protection_->submission_id
+                        + "); this submission's achievement would earn " + achieved);
+        return units;
+    }
+
+    // Decision 22: a protected indicator with recorded points that the body does not carry.
+    indicator_result unsubmitted_protected(const catalogue::indicator& indicator)
+    {
+        indicator_result out;
+        out.code = indicator.code;
+        const std::int64_t units = protected_units(indicator, out.notes);
+        out.notes.push_back("income-protected: not in this submission; points fixed at the practice's " + protected_at()
+                            + " points (" + fixed_decimal(units * hundredths_per_unit_, 2) + ", submission "
+                            + protection_->submission_id + ")");
+        out.points_hundredths = units * hundredths_per_unit_;
+        const catalogue::qof_group* group = period_.group(indicator.group);
+        if (group) out.payment_pence = indicator_payment(*group, out.points_hundredths, find_register(indicator.group), out.notes);
         return out;
     }
 
@@ -282,6 +377,7 @@ private:
 
     const queue::submission& s_;
     const catalogue::period_catalogue& period_;
+    const protection_record* protection_;  // null: not supplied (decision 8)
     const std::int64_t points_scale_;         // points units per point: 10^points_decimal_places
     const std::int64_t hundredths_per_unit_;  // hundredths of a point per points unit: 1, 10 or 100
     const std::int64_t money_unit_;           // pence: 1, 10 or 100
@@ -322,9 +418,15 @@ std::string achievement(const indicator_result& indicator)
 
 }  // namespace
 
+calculation_result calculate(const queue::submission& s, const catalogue::period_catalogue& period,
+                             const calculation_inputs& inputs)
+{
+    return calculator(s, period, inputs).run();
+}
+
 calculation_result calculate(const queue::submission& s, const catalogue::period_catalogue& period)
 {
-    return calculator(s, period).run();
+    return calculate(s, period, calculation_inputs{});
 }
 
 std::string result_json(const calculation_result& r)

@@ -31,6 +31,16 @@
 //   R5. enhanced services: items paid x fee per item; an item with a cap_register in the
 //       catalogue is paid up to that register's size: LDHC £140 a completed check, "capped at the
 //       register size" (data/README.md "Enhanced services 2024-25"), the LD register (decision 9).
+//   R7. income protection (qof-reference.md §1.2 last bullet [S]; the 2024-25 list, §2 [D]): an
+//       indicator the period's catalogue marks income_protected earns the practice's points for it
+//       in the catalogue's income_protection_period (2024-25: 2023-24), "practices cannot drop
+//       below that level but equally they cannot rise above it" [S]: points = the protected points,
+//       whatever this submission's achievement would earn (that figure is still shown in a note);
+//       R3's zero-register rule does not remove them. Pounds are recomputed by R4 with THIS
+//       period's pounds per point, CPI and APDF ("income protection may vary with prevalence and
+//       list size" [S]). The protected points are an input (calculation_inputs), read by the
+//       worker from the practice's current calculated QOF submission of that period in the ledger
+//       (ledger/protection.hpp); decisions 8 and 20-23 say what happens when they are missing.
 //
 // Decisions where the rules are silent (each has a test):
 //   1. Yes/no (QI) indicators: the submission carries them as qof items; yes is numerator > 0
@@ -58,9 +68,11 @@
 //      indicator and the thresholds. A percentage indicator missing a threshold earns 0 points
 //      with a note: thresholds are never invented.
 //   7. Denominator 0: achievement null, and a percentage indicator earns 0 points, with a note.
-//   8. Income-protected indicators: the submission does not carry the previous year's points they
-//      are fixed at, so points come from this submission's achievement, with a note saying so;
-//      payment uses this year's CPI and APDF either way (§1.2).
+//   8. Income-protected indicators when the calculation is given no protection input at all (the
+//      two-argument calculate(): a worker without ledger.url, tools): R7 cannot apply, so points
+//      come from this submission's achievement, with a note on each protected indicator saying the
+//      protected points were not supplied; payment uses this year's CPI and APDF either way (§1.2).
+//      The worker with a ledger always supplies the input (R7, decisions 20-23).
 //   9. Enhanced-service caps (LDHC: £140 a completed check, "capped at the register size",
 //      data/README.md): an enhanced-service submission may carry the registers that cap its items
 //      and no others (the validator's rule: for LDHC, the LD register). Paid = min(count,
@@ -109,6 +121,28 @@
 //      recalculates every practice (a new generation); the other practices' final figures stand
 //      until then. finalise refuses a period whose current submissions were calculated before
 //      their inputs were kept (no body to recalculate), naming them: nothing is guessed.
+//  20. Income protection (R7) for a practice with no record in the protection period (no current
+//      QOF submission of 2023-24 in the ledger, or its current one failed: a new or merged
+//      practice, or one whose 2023-24 return predates the ledger): its protected indicators earn
+//      on THIS submission's achievement (as before R7), clearly labelled: a note on the result
+//      and one on each protected indicator say that no 2023-24 record was found and the points are
+//      not protected. Zero would take away a whole year's protected income (212 points) for a gap
+//      in our records rather than in the practice's care; the maximum would pay points nobody
+//      earned. This year's achievement is the one figure measured for this practice, and the
+//      notes let the commissioner see and correct it.
+//  21. A record that lacks a protected indicator (the practice's 2023-24 submission did not
+//      report it): protected at 0.00 points, with a note. The current submission is the
+//      practice's whole return for the year, so what it did not report earned nothing then, and
+//      R7 fixes points at that level.
+//  22. A protected indicator the record has with points above 0 but this submission does not
+//      carry: added to the result after the body's indicators (in code order), with achievement
+//      null and its protected points paid by R4, with a note. Protection pays "whatever this
+//      year's achievement", so leaving an indicator out of the body cannot lose its income. Its
+//      group's register is still needed for the APDF (decision 4).
+//  23. Recorded points are used as recorded (hundredths of a point, as the 2023-24 result printed
+//      them), rounded half up to this period's points_decimal_places if coarser (rounding.hpp
+//      rule 1), and capped at this period's max_points for the indicator with a note (a figure
+//      above it is not a 2023-24 achievement of this indicator).
 #pragma once
 
 #include "catalogue/catalogue.hpp"
@@ -150,8 +184,32 @@ struct calculation_result {
     std::vector<std::string> notes;            // about the whole submission or a whole group
 };
 
+// One indicator's points in the practice's record of the protection period (R7).
+struct protected_points {
+    std::string code;                    // "DEP004"
+    std::int64_t points_hundredths = 0;  // 1000 = 10.00 points
+};
+
+// The practice's record in the period's income_protection_period, as the ledger holds it.
+struct protection_record {
+    // False: the practice has no current calculated QOF submission of that period (decision 20).
+    bool found = false;
+    std::string submission_id;            // the record's, named in the notes
+    std::vector<protected_points> points;  // every indicator of that submission's result, any order
+};
+
+// What a calculation needs beyond the submission and the catalogue.
+struct calculation_inputs {
+    // R7: nullopt when nobody looked (decision 8); set by the worker for every QOF submission of a
+    // period whose catalogue has an income_protection_period. Ignored otherwise.
+    std::optional<protection_record> protection;
+};
+
 // Calculates one submission with its period's catalogue. Preconditions: none beyond valid objects;
 // a submission parse_submission accepted for this period gets the whole calculation.
+calculation_result calculate(const queue::submission& s, const catalogue::period_catalogue& period,
+                             const calculation_inputs& inputs);
+// As above with no inputs: income protection not applied (decision 8).
 calculation_result calculate(const queue::submission& s, const catalogue::period_catalogue& period);
 
 // The "result" object of GET /v1/submissions/{id} (API.md), compact JSON:

@@ -7,6 +7,7 @@
 #include "config/rfc3339.hpp"
 #include "ledger/client.hpp"
 #include "ledger/error.hpp"
+#include "ledger/protection.hpp"
 #include "ledger/results.hpp"
 #include "ledger/retention.hpp"
 #include "queue/consumer.hpp"
@@ -26,6 +27,7 @@
 #include <algorithm>
 #include <deque>
 #include <exception>
+#include <optional>
 
 namespace sluice::worker {
 
@@ -231,32 +233,54 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         std::uint64_t list_size = 0;      // the inputs the ledger keeps for finalising (results.hpp)
         std::vector<std::pair<std::string, std::uint64_t>> registers;
     };
-    outcome calculate_entry(const queue::queued_entry& entry) const {
-        auto parsed = queue::parse_submission(entry.body, catalogue);
+    // A body parsed and checked against its entry and the catalogue, ready to calculate (or the
+    // failure that keeps it from being calculated, in out).
+    struct parsed_entry {
         outcome out;
+        std::optional<queue::submission> submission;
+        const catalogue::period_catalogue* period = nullptr;
+    };
+    parsed_entry parse_entry(const queue::queued_entry& entry) const {
+        auto parsed = queue::parse_submission(entry.body, catalogue);
+        parsed_entry p;
+        auto& out = p.out;
         if (!parsed) {
             out.failure = describe_fault(parsed.fault());
             // Bytes that are not JSON stay so whatever the catalogue: no retry can mend them.
             if (parsed.fault().kind == queue::fault_kind::malformed_json) out.kind = queue::failure_kind::permanent;
-            return out;
+            return p;
         }
-        const auto& submission = parsed.value();
+        auto submission = std::move(parsed).value();
         out.period = submission.period;
         out.scheme = submission.scheme;
         if (submission.practice != entry.practice) {
             out.failure =
                 "the body's practice " + submission.practice + " is not the entry's practice " + entry.practice;
             out.kind = queue::failure_kind::permanent;
-            return out;
+            return p;
         }
-        const auto* period = catalogue.period(submission.period);
-        if (period == nullptr) {
+        p.period = catalogue.period(submission.period);
+        if (p.period == nullptr) {
             out.failure = "unknown period " + submission.period + " (this worker's catalogue has " +
                           catalogue.period_names() + ")";
-            return out;
+            return p;
         }
+        p.submission = std::move(submission);
+        return p;
+    }
+
+    // R7: a QOF submission of a period with income protection needs the practice's record of the
+    // protection period, read from the ledger (without a ledger: decision 8).
+    const std::optional<std::string>& protection_period(const parsed_entry& p) const {
+        static const std::optional<std::string> none;
+        if (!ledger_client || !p.submission || p.submission->scheme != catalogue::qof_scheme) return none;
+        return p.period->income_protection_period();
+    }
+
+    void calculate_parsed(parsed_entry& p, const calculation_inputs& inputs) const {
+        auto& out = p.out;
         try {
-            const auto r = calculate(submission, *period);
+            const auto r = calculate(*p.submission, *p.period, inputs);
             out.result_json = result_json(r);
             out.points = fixed_decimal(r.points_hundredths, 2);
             out.payment_gbp = fixed_decimal(r.payment_pence, 2);
@@ -265,7 +289,54 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         } catch (const std::exception& e) {
             out.failure = std::string("the calculation failed: ") + e.what();
         }
-        return out;
+    }
+
+    // Reads the practice's protected points (ledger/protection.hpp), holding the entry through
+    // any outage exactly as write_to_ledger does: a calculation never goes ahead without them.
+    // Values: read (with the record); stopping (the entry stays pending for a reclaim); or
+    // refused, with the reason (the attempt fails, retried like any other failure).
+    enum class protection_read { read, stopping, refused };
+    struct protection_answer {
+        protection_read outcome = protection_read::read;
+        calculation_inputs inputs;
+        std::string reason;
+    };
+    net::awaitable<protection_answer> read_protection(const std::string& practice, const std::string& period) {
+        auto pause_for = ledger_retry_initial;
+        net::steady_timer retry(ioc);
+        for (;;) {
+            auto [ec, rows] = co_await ledger_client->async_query(ledger::protection_lookup(practice, period), use_tuple);
+            if (!ec) {
+                const auto found = ledger::protection_record_of(rows);
+                if (!found) {
+                    metrics.ledger_errors.add();
+                    co_return protection_answer{protection_read::refused, {},
+                                                "the ledger's " + period + " record of " + practice +
+                                                    " could not be read (a result row of an unexpected shape)"};
+                }
+                protection_answer answer;
+                auto& record = answer.inputs.protection.emplace();
+                record.found = found->found;
+                record.submission_id = found->submission_id;
+                record.points.reserve(found->points.size());
+                for (const auto& entry : found->points) record.points.push_back({entry.code, entry.hundredths});
+                co_return answer;
+            }
+            ledger::record_answer refusal;
+            refusal.sqlstate = rows.sqlstate;
+            refusal.message = rows.message;
+            ledger_failed("reading the " + period + " points of " + practice + " from PostgreSQL (income protection)",
+                          ec, refusal);
+            if (!ledger::is_transient(ec, rows.sqlstate)) {
+                co_return protection_answer{protection_read::refused, {},
+                                            "PostgreSQL refused the income-protection read: " + rows.sqlstate + " " +
+                                                rows.message};
+            }
+            if (stopping) co_return protection_answer{protection_read::stopping, {}, {}};
+            retry.expires_after(pause_for);
+            co_await retry.async_wait(use_tuple);
+            pause_for = std::min(pause_for * 2, ledger_retry_max);
+        }
     }
 
     ledger::submission_record ledger_record(const queue::queued_entry& entry, const outcome& calculated,
@@ -353,9 +424,25 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         case queue::start_outcome::started: break;
         }
 
-        const auto began = clock::now();
-        auto calculated = calculate_entry(entry);
-        metrics.calculation.observe(clock::now() - began);
+        auto began = clock::now();
+        auto parsed = parse_entry(entry);
+        auto calculation_time = clock::now() - began;
+        if (parsed.submission) {
+            calculation_inputs inputs;
+            if (const auto protected_at = protection_period(parsed)) {  // R7: before calculating, never without
+                auto read = co_await read_protection(entry.practice, *protected_at);
+                if (read.outcome == protection_read::stopping) co_return;  // unacknowledged: reclaimed later
+                if (read.outcome == protection_read::refused) parsed.out.failure = std::move(read.reason);
+                inputs = std::move(read.inputs);
+            }
+            if (parsed.out.failure.empty()) {
+                began = clock::now();
+                calculate_parsed(parsed, inputs);
+                calculation_time += clock::now() - began;
+            }
+        }
+        metrics.calculation.observe(calculation_time);
+        auto calculated = std::move(parsed.out);
         const auto calculated_at = config::utc_timestamp();
         if (!calculated.failure.empty()) {
             // The last attempt: its failure goes to the system of record before the dead letter.

@@ -14,8 +14,13 @@
 //             followed to 0-0, one page of at most the free slots at a time
 //   trim      every 5 s: XTRIM MINID of acknowledged entries (consumer_trim.lua)
 //   sample    every 1 s: XINFO GROUPS of every shard for the lag metrics
-// Each held entry: start (status=processing, attempts) -> parse + calculate -> finish (result
-// + XACK), or fail (left pending for a retry; dead-lettered after max_attempts). A failure no
+// Each held entry: start (status=processing, attempts) -> parse -> [read the practice's
+// income-protected points from PostgreSQL: a QOF submission of a period whose catalogue names an
+// income_protection_period, with a ledger (ledger/protection.hpp; calculation.hpp R7)] ->
+// calculate -> finish (result + XACK), or fail (left pending for a retry; dead-lettered after
+// max_attempts). The read is held through a PostgreSQL outage like the result's write: retried
+// until it is answered, never skipped, so no result is calculated without the protection it is
+// owed; a refusal of the read (not an outage) fails the attempt. A failure no
 // retry can mend is dead-lettered at once: a body that is not JSON, a body of another practice
 // than its entry, an entry without a valid submission id, a status record that is gone. Faults
 // that depend on the catalogue (an unknown period or code) are retried, since another worker may

@@ -3,9 +3,11 @@
 // once apply each migration once, an edited migration is refused; the database itself enforces
 // one standing declaration per practice, period and scheme; results are recorded once however
 // often and in whatever order they are written, batched, with a refused record failing alone;
-// retention removes only what is older than ledger.retention_days.
+// retention removes only what is older than ledger.retention_days; income protection reads a
+// practice's points from its current calculated QOF result of the period, exactly.
 #include "ledger/client.hpp"
 #include "ledger/migrations.hpp"
+#include "ledger/protection.hpp"
 #include "ledger/results.hpp"
 #include "ledger/retention.hpp"
 #include "tests/support/postgres_environment.hpp"
@@ -297,6 +299,80 @@ TEST_F(ledger_results_test, the_current_submission_is_the_latest_received) {
                                 "'2024-25' AND scheme = 'QOF'",
                                 url_),
               "10-late");
+}
+
+TEST_F(ledger_results_test, protection_reads_the_current_calculated_qof_results_points_exactly) {
+    auto lookup = [&](const std::string& practice, const std::string& period) {
+        std::optional<std::pair<error_code, ledger::result>> got;
+        client_->async_query(ledger::protection_lookup(practice, period),
+                             [&](error_code ec, ledger::result r) { got.emplace(ec, std::move(r)); });
+        EXPECT_TRUE(run_until([&] { return got.has_value(); }));
+        EXPECT_FALSE(got->first) << got->first.message() << " " << got->second.message;
+        return ledger::protection_record_of(got->second);
+    };
+    auto prior = [](std::string id, std::string received_at, std::string result) {
+        auto r = calculated(std::move(id), std::move(received_at));
+        r.period = "2023-24";
+        r.result_json = std::move(result);
+        return r;
+    };
+    // A81001: an early 2023-24 QOF result superseded by a later one; the later one counts.
+    record(prior("10-early", "2024-05-01T10:00:00.000Z",
+                 R"({"points":1.00,"payment_gbp":1.00,"indicators":[{"code":"DEP004","achievement":null,)"
+                 R"("points":1.00,"payment_gbp":1.00,"notes":[]}],"services":[],"notes":[]})"));
+    record(prior("10-late", "2024-06-01T10:00:00.000Z",
+                 R"({"points":35.50,"payment_gbp":9.99,"indicators":[{"code":"SMOK005","achievement":0.9000,)"
+                 R"("points":25.50,"payment_gbp":5.00,"notes":[]},{"code":"DEP004","achievement":1.0000,"points":10.00,)"
+                 R"("payment_gbp":4.99,"notes":["x"]},{"code":"AF001","achievement":null,"points":0.00,)"
+                 R"("payment_gbp":0.00,"notes":[]}],"services":[],"notes":[]})"));
+    // Other periods and schemes of the same practice are not it.
+    auto other_period = calculated("10-this-year");
+    other_period.result_json = R"({"indicators":[{"code":"DEP004","points":3.00}]})";
+    record(other_period);
+    auto enhanced = prior("10-ldhc", "2024-07-01T10:00:00.000Z", R"({"indicators":[],"services":[]})");
+    enhanced.scheme = "LDHC";
+    record(enhanced);
+
+    const auto a = lookup("A81001", "2023-24");
+    ASSERT_TRUE(a);
+    EXPECT_TRUE(a->found);
+    EXPECT_EQ(a->submission_id, "10-late");
+    ASSERT_EQ(a->points.size(), 3u);
+    EXPECT_EQ(a->points[0].code, "SMOK005");
+    EXPECT_EQ(a->points[0].hundredths, 2550);
+    EXPECT_EQ(a->points[1].code, "DEP004");
+    EXPECT_EQ(a->points[1].hundredths, 1000);
+    EXPECT_EQ(a->points[2].code, "AF001");
+    EXPECT_EQ(a->points[2].hundredths, 0);
+
+    // No submission of the period: no record.
+    const auto none = lookup("Z99999", "2023-24");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->found);
+
+    // B82002: its current 2023-24 submission failed after a calculated one: no record (the
+    // superseded calculated one does not count).
+    auto old_b = prior("10-b-old", "2024-05-01T10:00:00.000Z",
+                       R"({"indicators":[{"code":"DEP004","points":10.00}]})");
+    old_b.practice = "B82002";
+    record(old_b);
+    auto failed_b = prior("10-b-new", "2024-06-01T10:00:00.000Z", "");
+    failed_b.practice = "B82002";
+    failed_b.error = "invalid submission";
+    record(failed_b);
+    const auto b = lookup("B82002", "2023-24");
+    ASSERT_TRUE(b);
+    EXPECT_FALSE(b->found);
+
+    // C83003: a calculated result without indicators: found, nothing protected above 0.
+    auto empty_c = prior("10-c", "2024-05-01T10:00:00.000Z", R"({"points":0.00,"indicators":[],"notes":[]})");
+    empty_c.practice = "C83003";
+    record(empty_c);
+    const auto c = lookup("C83003", "2023-24");
+    ASSERT_TRUE(c);
+    EXPECT_TRUE(c->found);
+    EXPECT_EQ(c->submission_id, "10-c");
+    EXPECT_TRUE(c->points.empty());
 }
 
 TEST_F(ledger_results_test, retention_removes_only_what_is_older) {

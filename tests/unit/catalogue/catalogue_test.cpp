@@ -226,6 +226,15 @@ TEST(ShippedCatalogue, The2024PeriodHasSuccessorCodesAndIncomeProtection)
     }
     EXPECT_EQ(protected_count, 32);
     EXPECT_EQ(protected_points, 212);
+    // Fixed at the practice's 2023-24 achievement; 2023-24 protects nothing.
+    EXPECT_EQ(y2024.income_protection_period(), "2023-24");
+    EXPECT_FALSE(y2023.income_protection_period());
+    // Every protected code is a 2023-24 indicator (its points are read from 2023-24 results).
+    for (const auto& item : y2024.qof_indicators()) {
+        if (item.income_protected) {
+            EXPECT_NE(y2023.qof_indicator(item.code), nullptr) << item.code;
+        }
+    }
     EXPECT_TRUE(y2024.qof_indicator("SMOK005")->income_protected);
     EXPECT_FALSE(y2024.qof_indicator("SMOK002")->income_protected);
     for (const auto& item : y2023.qof_indicators()) EXPECT_FALSE(item.income_protected) << item.code;
@@ -434,6 +443,38 @@ TEST_F(edited_catalogue, DeclarationWindowAndGrace)
     EXPECT_TRUE(shipped.period("2024-25")->declarations().declarable(system_clock::now(), system_clock::now()));
 }
 
+TEST_F(edited_catalogue, IncomeProtectionPeriodOnlyBesideProtectedIndicators)
+{
+    // No indicator protected, a period named: refused at the key.
+    std::string text = read_file(shipped_dir / "2024-25.toml");
+    const std::string flag = "income_protected = true";
+    for (auto at = text.find(flag); at != std::string::npos; at = text.find(flag)) {
+        text.replace(at, flag.size(), "income_protected = false");
+    }
+    file_ = scratch_.write("2024-25.toml", text);
+    const auto key_at = static_cast<std::ptrdiff_t>(text.find("income_protection_period"));
+    const auto line = 1 + std::count(text.begin(), text.begin() + key_at, '\n');
+    EXPECT_EQ(load_error(), "config: qof.income_protection_period = \"2023-24\": expected none: no indicator of "
+                            "[qof.indicators] is income_protected " + at_line(static_cast<int>(line)));
+    // Without the key as well, it loads with no protection.
+    const auto header = text.find("[qof]\nincome_protection_period = \"2023-24\"\n");
+    ASSERT_NE(header, std::string::npos);
+    text.replace(header, 43, "");
+    scratch_.write("2024-25.toml", text);
+    const auto loaded = load_catalogue(scratch_.path());
+    EXPECT_FALSE(loaded.period("2024-25")->income_protection_period());
+}
+
+TEST_F(edited_catalogue, AProtectedIndicatorMustBeOneOfTheProtectionPeriods)
+{
+    // AST012 is 2024-25's successor of AST011: no 2023-24 result has its points.
+    scratch_.write("2023-24.toml", read_file(shipped_dir / "2023-24.toml"));
+    write_edited(R"(source = "T: 2025/26 tool value for AST012; 2024-25 not in the reference" })",
+                 R"(source = "T: 2025/26 tool value for AST012; 2024-25 not in the reference", income_protected = true })");
+    EXPECT_EQ(load_error(), "config: qof.indicators.AST012.income_protected = true: expected false: AST012 is not an "
+                            "indicator of 2023-24, the income_protection_period of 2024-25 (at 2024-25.toml)");
+}
+
 TEST_F(edited_catalogue, DeclarationWindowFaults)
 {
     write_edited("period = \"2024-25\"", "period = \"2024-25\"\ndeclarations_close = \"2025-06-31\"");
@@ -506,6 +547,15 @@ INSTANTIATE_TEST_SUITE_P(
         bad_edit{"MissingPoints", "kind = \"register\",   points = 5,  income_protected = true",
                  "kind = \"register\",   income_protected = true",
                  "config: qof.indicators.AF001.points: missing: expected an integer from 0 to 1000"},
+        bad_edit{"ProtectionPeriodNotAPeriod", "income_protection_period = \"2023-24\"",
+                 "income_protection_period = \"2023\"",
+                 "config: qof.income_protection_period = \"2023\": expected a period YYYY-YY, like \"2023-24\""},
+        bad_edit{"ProtectionPeriodNotEarlier", "income_protection_period = \"2023-24\"",
+                 "income_protection_period = \"2024-25\"",
+                 "config: qof.income_protection_period = \"2024-25\": expected a period before 2024-25"},
+        bad_edit{"ProtectionPeriodMissing", "[qof]\nincome_protection_period = \"2023-24\"", "[qof]",
+                 "config: qof.income_protection_period: missing: expected the period whose achievement the "
+                 "income_protected indicators' points are fixed at, like \"2023-24\""},
         bad_edit{"LowerCaseCode", "AF006   = {", "af006   = {",
                  "config: qof.indicators.af006: expected an indicator named by a code: an upper-case letter, then "
                  "upper-case letters, digits or _ (at most 16)"},

@@ -7,9 +7,11 @@
 //
 // Constants of the test period 2030-31: £100.00 a point (10000 p), national average list 10000,
 // so CPI = list / 10000; national prevalence AF 2% (estimate), HYP 10%, CHOL 5%, LD 0.5%, PC 0.4%
-// (final), AST none. The zero-register rule (zero_register_flag) on AF, HYP, AST and LD, as the
-// control table has them; not on PC (a register indicator, unflagged like the real PC), CHOL, VI,
-// SMOK, BP or QIWW.
+// (final), DEP 12.5% (final), AST none. The zero-register rule (zero_register_flag) on AF, HYP,
+// AST, LD and DEP, as the control table has them; not on PC (a register indicator, unflagged like
+// the real PC), CHOL, VI, SMOK, BP or QIWW. Income-protected (at 2029-30, not loaded): AST005,
+// AST008 and DEP004 (40% to 90%, so its achievement earns points to compare with the protected
+// ones); in 2032-33, BP020.
 
 #include "worker/calculation.hpp"
 #include "worker/rounding.hpp"
@@ -43,9 +45,12 @@ constexpr std::string_view period_2030 = R"(period = "2030-31"
 [constants]
 pounds_per_point = 100.00
 national_average_list_size = 10000
-max_points = 166
+max_points = 176
 points_decimal_places = 2
 pounds_decimal_places = 2
+
+[qof]
+income_protection_period = "2029-30"
 
 [qof.groups]
 AF   = { name = "Atrial fibrillation", domain = "CL", prevalence_adjusted = true, zero_register_flag = true, national_prevalence = 0.02, national_prevalence_estimate = true }
@@ -58,6 +63,7 @@ BP   = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
 VI   = { name = "Vaccination and immunisation", domain = "PH", prevalence_adjusted = false }
 SMOK = { name = "Smoking", domain = "PH", prevalence_adjusted = false, prevalence_adjusted_confirmed = false }
 QIWW = { name = "Workforce and wellbeing", domain = "QI", prevalence_adjusted = false }
+DEP  = { name = "Depression", domain = "CL", prevalence_adjusted = true, zero_register_flag = true, national_prevalence = 0.125, national_prevalence_estimate = false }
 
 [qof.indicators]
 AF001   = { group = "AF",   kind = "register",   points = 5 }
@@ -78,6 +84,7 @@ BP010   = { group = "BP",   kind = "percentage", points = 1,  lower_threshold = 
 BP020   = { group = "BP",   kind = "percentage", points = 1,  lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
 BP030   = { group = "BP",   kind = "percentage", points = 10, lower_threshold = 57.5, upper_threshold = 82.5, thresholds_confirmed = true }
 QI013   = { group = "QIWW", kind = "yes_no",     points = 27 }
+DEP004  = { group = "DEP",  kind = "percentage", points = 10, lower_threshold = 40, upper_threshold = 90, thresholds_confirmed = true, income_protected = true }
 
 [services.LDHC]
 name = "Learning disability health check"
@@ -112,13 +119,16 @@ constexpr std::string_view period_2032 = R"(period = "2032-33"
 [constants]
 pounds_per_point = 100.00
 national_average_list_size = 10000
-max_points = 1
+max_points = 2
 points_decimal_places = 1
 pounds_decimal_places = 0
+[qof]
+income_protection_period = "2029-30"
 [qof.groups]
 BP = { name = "Blood pressure", domain = "PH", prevalence_adjusted = false }
 [qof.indicators]
 BP010 = { group = "BP", kind = "percentage", points = 1, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true }
+BP020 = { group = "BP", kind = "percentage", points = 1, lower_threshold = 0, upper_threshold = 100, thresholds_confirmed = true, income_protected = true }
 [services.VACC]
 name = "Vaccination"
 [services.VACC.items]
@@ -620,15 +630,214 @@ TEST(Calculation, QualityImprovementIsYesWhenTheNumeratorIsPositive)
     EXPECT_EQ(only(calc(qof(10000, {item("QI013", 5, 7)}))).points_hundredths, 2700);
 }
 
-TEST(Calculation, IncomeProtectedIndicatorsAreCalculatedAndNoted)
+TEST(Calculation, IncomeProtectedIndicatorsWithoutTheProtectionInputAreCalculatedAndNoted)
 {
+    // Decision 8 (the two-argument calculate: nobody looked the protected points up).
     // AST005 (register, 4 points, income-protected), AST register 50, list 10000: 4 points;
     // AST has no national prevalence: APDF 1. £ = 4 x 100 = £400.00.
     const auto r = calc(qof(10000, {item("AST005", 0, 0)}, {{"AST", 50}}));
     EXPECT_EQ(only(r).points_hundredths, 400);
     EXPECT_EQ(only(r).payment_pence, 40000);
-    EXPECT_TRUE(has_note(only(r).notes, "income-protected: points are fixed at the practice's previous-year achievement"))
+    EXPECT_TRUE(has_note(only(r).notes, "income-protected: the practice's protected points were not supplied to this "
+                                        "calculation; these points are from this submission's achievement, not protected"))
         << joined(only(r).notes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Income protection with the practice's record (R7; decisions 20-23).
+
+calculation_inputs protected_by(std::vector<protected_points> points, std::string submission_id = "7-prior")
+{
+    calculation_inputs inputs;
+    inputs.protection = protection_record{true, std::move(submission_id), std::move(points)};
+    return inputs;
+}
+
+calculation_inputs no_record()
+{
+    calculation_inputs inputs;
+    inputs.protection = protection_record{};
+    return inputs;
+}
+
+calculation_result calc(const queue::submission& s, const calculation_inputs& inputs)
+{
+    return calculate(s, test_period(s.period), inputs);
+}
+
+TEST(IncomeProtection, PointsAreLiftedToTheRecordedPoints)
+{
+    // DEP004 (10 points, 40% to 90%, protected) at 60/100: 10 x (60 - 40)/(90 - 40) = 4.00 points
+    // earned; the 2029-30 record has 10.00, so 10.00 points. List 8000, DEP register 1200, national
+    // prevalence 12.5%: CPI = 8000/10000 = 0.8, APDF = (1200/8000)/0.125 = 1.2.
+    // £ = 10.00 x £100.00 x 0.8 x 1.2 = £960.00 (this period's pounds, CPI and APDF).
+    const auto body = qof(8000, {item("DEP004", 60, 100)}, {{"DEP", 1200}});
+    const auto unprotected = calc(body);
+    EXPECT_EQ(only(unprotected).points_hundredths, 400);
+    EXPECT_EQ(only(unprotected).payment_pence, 38400);  // 4.00 x 100 x 0.8 x 1.2 = £384.00
+    const auto r = calc(body, protected_by({{"DEP004", 1000}}));
+    EXPECT_EQ(only(r).points_hundredths, 1000);
+    EXPECT_EQ(only(r).payment_pence, 96000);
+    EXPECT_EQ(r.points_hundredths, 1000);
+    EXPECT_EQ(r.payment_pence, 96000);
+    ASSERT_EQ(only(r).notes.size(), 1u) << joined(only(r).notes);
+    EXPECT_EQ(only(r).notes[0], "income-protected: points fixed at the practice's 2029-30 points (10.00, submission "
+                                "7-prior); this submission's achievement would earn 4.00");
+    EXPECT_TRUE(r.notes.empty()) << joined(r.notes);
+    EXPECT_EQ(result_json(r), R"({"points":10.00,"payment_gbp":960.00,"indicators":[{"code":"DEP004","achievement":)"
+                              R"(0.6000,"points":10.00,"payment_gbp":960.00,"notes":["income-protected: points fixed )"
+                              R"(at the practice's 2029-30 points (10.00, submission 7-prior); this submission's )"
+                              R"(achievement would earn 4.00"]}],"services":[],"notes":[]})");
+}
+
+TEST(IncomeProtection, PointsAreHeldDownToTheRecordedPoints)
+{
+    // DEP004 at 85/100: 10 x 45/50 = 9.00 points earned; the record has 6.50: 6.50 points.
+    // List 8000, DEP register 1200: £ = 6.50 x £100.00 x 0.8 x 1.2 = £624.00.
+    const auto r = calc(qof(8000, {item("DEP004", 85, 100)}, {{"DEP", 1200}}), protected_by({{"DEP004", 650}}));
+    EXPECT_EQ(only(r).points_hundredths, 650);
+    EXPECT_EQ(only(r).payment_pence, 62400);
+    EXPECT_TRUE(has_note(only(r).notes, "(6.50, submission 7-prior); this submission's achievement would earn 9.00"))
+        << joined(only(r).notes);
+    // Pounds follow this year's list and register: list 5000, register 1000: CPI 0.5, APDF
+    // (1000/5000)/0.125 = 1.6. £ = 6.50 x 100 x 0.5 x 1.6 = £520.00; same points.
+    const auto moved = calc(qof(5000, {item("DEP004", 85, 100)}, {{"DEP", 1000}}), protected_by({{"DEP004", 650}}));
+    EXPECT_EQ(only(moved).points_hundredths, 650);
+    EXPECT_EQ(only(moved).payment_pence, 52000);
+}
+
+TEST(IncomeProtection, OtherIndicatorsAreUntouched)
+{
+    // HYP003 (not protected) 90/100 beside DEP004: 10.00 points on its own achievement, whatever
+    // the record says of it; HYP register 1000, list 10000: £ = 10 x 100 x 1 x (0.1/0.1) = £1000.00.
+    // DEP004 35/100 (below 40%: 0.00 earned), record 3.00; DEP register 1250: APDF (1250/10000)/0.125
+    // = 1: £300.00. Total 13.00 points, £1300.00.
+    const auto r = calc(qof(10000, {item("HYP003", 90, 100), item("DEP004", 35, 100)}, {{"HYP", 1000}, {"DEP", 1250}}),
+                        protected_by({{"HYP003", 200}, {"DEP004", 300}}));
+    ASSERT_EQ(r.indicators.size(), 2u);
+    EXPECT_EQ(r.indicators[0].points_hundredths, 1000);
+    EXPECT_TRUE(r.indicators[0].notes.empty()) << joined(r.indicators[0].notes);
+    EXPECT_EQ(r.indicators[1].points_hundredths, 300);
+    EXPECT_EQ(r.indicators[1].payment_pence, 30000);
+    EXPECT_EQ(r.points_hundredths, 1300);
+    EXPECT_EQ(r.payment_pence, 130000);
+}
+
+TEST(IncomeProtection, NoRecordUsesThisYearsAchievementAndSaysSo)
+{
+    // Decision 20: no 2029-30 record. DEP004 60/100 earns 4.00 points on achievement, paid
+    // 4.00 x 100 x 0.8 x 1.2 = £384.00, labelled on the indicator and once on the result.
+    const auto r = calc(qof(8000, {item("DEP004", 60, 100), item("AST005", 0, 0)}, {{"DEP", 1200}, {"AST", 50}}),
+                        no_record());
+    ASSERT_EQ(r.indicators.size(), 2u);
+    EXPECT_EQ(r.indicators[0].points_hundredths, 400);
+    EXPECT_EQ(r.indicators[0].payment_pence, 38400);
+    // AST005: register 50 > 0, 4.00 points; AST has no national prevalence (APDF 1):
+    // 4 x 100 x 0.8 = £320.00.
+    EXPECT_EQ(r.indicators[1].points_hundredths, 400);
+    EXPECT_EQ(r.indicators[1].payment_pence, 32000);
+    for (const auto& indicator : r.indicators) {
+        EXPECT_TRUE(has_note(indicator.notes, "income-protected at the practice's 2029-30 points, but there is no "
+                                              "2029-30 record for this practice: these points are from this "
+                                              "submission's achievement, not protected"))
+            << indicator.code << ": " << joined(indicator.notes);
+    }
+    EXPECT_TRUE(has_note(r.notes, "income protection: no 2029-30 record for this practice (no current calculated QOF "
+                                  "submission of 2029-30 in the ledger): its income-protected indicators earn on this "
+                                  "submission's achievement, not protected"))
+        << joined(r.notes);
+    // Said once on the result even when no protected indicator is in the body.
+    const auto other = calc(qof(10000, {item("HYP003", 90, 100)}, {{"HYP", 1000}}), no_record());
+    EXPECT_EQ(other.notes.size(), 1u) << joined(other.notes);
+    EXPECT_TRUE(only(other).notes.empty());
+}
+
+TEST(IncomeProtection, AnIndicatorTheRecordLacksIsProtectedAtZero)
+{
+    // Decision 21: the 2029-30 submission reported HYP003 only, not DEP004: 0.00 points, £0.00,
+    // said, though 90/100 would earn 10.00.
+    const auto r = calc(qof(8000, {item("DEP004", 90, 100)}, {{"DEP", 1200}}), protected_by({{"HYP003", 400}}));
+    EXPECT_EQ(only(r).points_hundredths, 0);
+    EXPECT_EQ(only(r).payment_pence, 0);
+    EXPECT_TRUE(has_note(only(r).notes, "the practice's 2029-30 submission 7-prior did not report DEP004: protected "
+                                        "at 0.00 points"))
+        << joined(only(r).notes);
+    EXPECT_TRUE(has_note(only(r).notes, "this submission's achievement would earn 10.00")) << joined(only(r).notes);
+}
+
+TEST(IncomeProtection, RecordedIndicatorsLeftOutOfTheBodyAreStillPaid)
+{
+    // Decision 22: the body carries HYP003 only; the record has DEP004 10.00, AST005 4.00 and
+    // AST008 0.00. DEP004 and AST005 are added after the body's items, in code order (AST005
+    // first), achievement null; AST008 (0.00) is not added. List 8000:
+    //   AST005: 4.00 x 100 x 0.8 (AST: APDF 1, no national prevalence) = £320.00
+    //   DEP004: 10.00 x 100 x 0.8 x (1200/8000)/0.125 = £960.00
+    //   HYP003 90/100: 10.00 points, HYP register 800: 10 x 100 x 0.8 x (800/8000)/0.1 = £800.00
+    const auto r = calc(qof(8000, {item("HYP003", 90, 100)}, {{"HYP", 800}, {"DEP", 1200}, {"AST", 50}}),
+                        protected_by({{"DEP004", 1000}, {"AST005", 400}, {"AST008", 0}}));
+    ASSERT_EQ(r.indicators.size(), 3u);
+    EXPECT_EQ(r.indicators[0].code, "HYP003");
+    EXPECT_EQ(r.indicators[1].code, "AST005");
+    EXPECT_EQ(r.indicators[1].points_hundredths, 400);
+    EXPECT_EQ(r.indicators[1].payment_pence, 32000);
+    EXPECT_FALSE(r.indicators[1].achievement);
+    EXPECT_EQ(r.indicators[2].code, "DEP004");
+    EXPECT_EQ(r.indicators[2].points_hundredths, 1000);
+    EXPECT_EQ(r.indicators[2].payment_pence, 96000);
+    EXPECT_EQ(r.indicators[2].notes,
+              std::vector<std::string>{"income-protected: not in this submission; points fixed at the practice's "
+                                       "2029-30 points (10.00, submission 7-prior)"});
+    EXPECT_EQ(r.points_hundredths, 2400);
+    EXPECT_EQ(r.payment_pence, 80000 + 32000 + 96000);
+    EXPECT_NE(result_json(r).find(R"({"code":"DEP004","achievement":null,"points":10.00,"payment_gbp":960.00,)"),
+              std::string::npos)
+        << result_json(r);
+    // Without the DEP register the added DEP004 keeps its points but is not paid (decision 4).
+    const auto unpaid = calc(qof(8000, {item("HYP003", 90, 100)}, {{"HYP", 800}}), protected_by({{"DEP004", 1000}}));
+    ASSERT_EQ(unpaid.indicators.size(), 2u);
+    EXPECT_EQ(unpaid.indicators[1].points_hundredths, 1000);
+    EXPECT_EQ(unpaid.indicators[1].payment_pence, 0);
+    EXPECT_TRUE(has_note(unpaid.indicators[1].notes, "no DEP register in the submission: not paid"))
+        << joined(unpaid.indicators[1].notes);
+}
+
+TEST(IncomeProtection, AZeroRegisterKeepsThePointsButPaysNothing)
+{
+    // R3 makes DEP unearnable on achievement (register 0); R7 keeps the recorded 10.00 points, and
+    // R4 pays them x APDF = (0/8000)/0.125 = 0: £0.00.
+    const auto r = calc(qof(8000, {item("DEP004", 90, 100)}, {{"DEP", 0}}), protected_by({{"DEP004", 1000}}));
+    EXPECT_EQ(only(r).points_hundredths, 1000);
+    EXPECT_EQ(only(r).payment_pence, 0);
+    EXPECT_TRUE(has_note(only(r).notes, "the DEP register is 0: no points are earnable for the group"));
+    EXPECT_TRUE(has_note(only(r).notes, "this submission's achievement would earn 0.00"));
+}
+
+TEST(IncomeProtection, RecordedPointsAreRoundedToThePeriodsPlacesAndCapped)
+{
+    // Decision 23. 2032-33 rounds points to 1 place and money to the pound. BP020 (1 point,
+    // protected, not prevalence-adjusted) recorded 0.35: half up to 0.4 points; list 10000:
+    // £ = 0.4 x 100 x 1 = £40. Recorded 0.34: 0.3 points, £30.
+    const auto up = calc(qof(10000, {item("BP020", 0, 1)}, {}, "2032-33"), protected_by({{"BP020", 35}}));
+    EXPECT_EQ(only(up).points_hundredths, 40);
+    EXPECT_EQ(only(up).payment_pence, 4000);
+    const auto down = calc(qof(10000, {item("BP020", 0, 1)}, {}, "2032-33"), protected_by({{"BP020", 34}}));
+    EXPECT_EQ(only(down).points_hundredths, 30);
+    // Recorded 12.00 for DEP004 (max 10): capped at 10.00 with a note; £960.00 as above.
+    const auto capped = calc(qof(8000, {item("DEP004", 60, 100)}, {{"DEP", 1200}}), protected_by({{"DEP004", 1200}}));
+    EXPECT_EQ(only(capped).points_hundredths, 1000);
+    EXPECT_EQ(only(capped).payment_pence, 96000);
+    EXPECT_TRUE(has_note(only(capped).notes, "the recorded 2029-30 points (12.00) are above the maximum of DEP004: "
+                                             "capped at 10.00"))
+        << joined(only(capped).notes);
+}
+
+TEST(IncomeProtection, EnhancedServicesAreUnaffected)
+{
+    // The record applies to QOF only: an enhanced-service submission gets no protection note.
+    const auto r = calc(enhanced("VACC", {{"DOSE", 3}}), protected_by({{"DEP004", 1000}}));
+    EXPECT_TRUE(r.indicators.empty());
+    EXPECT_TRUE(r.notes.empty()) << joined(r.notes);
+    EXPECT_EQ(r.payment_pence, 3018);  // 3 x £10.06
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1053,9 +1262,43 @@ TEST(ShippedCatalogue, LdhcIsCappedAtTheLearningDisabilityRegister)
         << joined(missing.services[0].notes);
 }
 
+TEST(ShippedCatalogue, IncomeProtectionAt2023To24Points)
+{
+    // 2024-25 protects at 2023-24 (R7). SMOK005 (25 points, SMOK not prevalence-adjusted, no
+    // thresholds in the reference: 0.00 on achievement) recorded 25.00 in 2023-24; list 5000:
+    // £ = 25.00 x £220.62 x 5000/9964 = 27577500/9964 = £2767.7137... -> £2767.71.
+    // DEP004 (10 points, no thresholds: 0.00 on achievement) recorded 10.00; DEP has no national
+    // prevalence: APDF 1 (decision 5, provisional): £ = 10.00 x 220.62 x 5000/9964 = £1107.0855...
+    // -> £1107.09. SMOK002 (not protected) 90/100: 25.00 points, £2767.71.
+    const auto& period = *shipped().period("2024-25");
+    ASSERT_EQ(period.income_protection_period(), "2023-24");
+    const auto r = calculate(qof(5000, {item("SMOK005", 10, 100), item("DEP004", 10, 100), item("SMOK002", 90, 100)},
+                                 {{"DEP", 400}}, "2024-25"),
+                             period, protected_by({{"SMOK005", 2500}, {"DEP004", 1000}, {"SMOK002", 100}}, "3-abc"));
+    ASSERT_EQ(r.indicators.size(), 3u);
+    EXPECT_EQ(r.indicators[0].points_hundredths, 2500);
+    EXPECT_EQ(r.indicators[0].payment_pence, 276771);
+    EXPECT_TRUE(has_note(r.indicators[0].notes, "income-protected: points fixed at the practice's 2023-24 points "
+                                                "(25.00, submission 3-abc); this submission's achievement would earn 0.00"))
+        << joined(r.indicators[0].notes);
+    EXPECT_EQ(r.indicators[1].points_hundredths, 1000);
+    EXPECT_EQ(r.indicators[1].payment_pence, 110709);
+    EXPECT_EQ(r.indicators[2].points_hundredths, 2500);
+    EXPECT_EQ(r.indicators[2].payment_pence, 276771);
+    EXPECT_EQ(r.points_hundredths, 6000);
+    EXPECT_EQ(r.payment_pence, 276771 + 110709 + 276771);
+    // 2023-24 itself protects nothing: the record is ignored there.
+    const auto y2023 = calculate(qof(5000, {item("SMOK005", 10, 100)}, {}, "2023-24"), *shipped().period("2023-24"),
+                                 protected_by({{"SMOK005", 2500}}));
+    EXPECT_EQ(only(y2023).points_hundredths, 0);
+    EXPECT_TRUE(only(y2023).notes.size() == 1u && !has_note(only(y2023).notes, "income-protected"))
+        << joined(only(y2023).notes);
+}
+
 TEST(ShippedCatalogue, IncomeProtectedRegister)
 {
-    // AF001 (income-protected in 2024-25) with an AF register: 5 points and the protection note.
+    // AF001 (income-protected in 2024-25) with an AF register, no protection input (decision 8):
+    // 5 points on achievement and the protection note.
     const auto af = calculate(qof(9964, {item("AF001", 0, 0)}, {{"AF", 200}}, "2024-25"), *shipped().period("2024-25"));
     EXPECT_EQ(only(af).points_hundredths, 500);
     EXPECT_TRUE(has_note(only(af).notes, "income-protected"));
