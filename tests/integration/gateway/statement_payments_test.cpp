@@ -6,6 +6,7 @@
 #include "ledger/migrations.hpp"
 #include "queue/keys.hpp"
 #include "tests/integration/gateway/gateway_process.hpp"
+#include "tests/integration/worker/worker_test_support.hpp"
 #include "tests/support/postgres_environment.hpp"
 #include "tests/support/redis_environment.hpp"
 #include "tests/support/scratch_directory.hpp"
@@ -13,6 +14,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 namespace sluice::test {
@@ -34,8 +36,9 @@ protected:
                                          "# practice,commissioner\nA81001,QWE\nB82002,QWE\n"
                                          "C83003,QWE\n");
         gateway_options o;
-        o.extra_toml =
-            "[ledger]\nurl = \"" + url_ + "\"\ntimeout_ms = 1000\n[organisations]\nfile = \"" + orgs.string() + "\"\n";
+        // Four queue shards, as the real worker of the last test reads.
+        o.extra_toml = "[ledger]\nurl = \"" + url_ + "\"\ntimeout_ms = 1000\n[organisations]\nfile = \"" +
+                       orgs.string() + "\"\n[redis]\nshards = 4\n";
         o.credentials = a_.line + b_.line + c_.line;
         gw_ = std::make_unique<gateway_process>(o, SLUICE_CATALOGUE_DIR);
         // Ready for the sign-off endpoints once PostgreSQL is connected.
@@ -189,6 +192,80 @@ TEST_F(statement_payments, AFailedPreviousSubmissionAndNothingYetThisPeriod) {
                          R"("achievement_value_gbp":null,"payment_due_gbp":null,)"),
               std::string::npos)
         << again;
+}
+
+// The raw JSON text of member `name` in `text` (the first one): "41347.51", "null", "\"3-ab\"".
+std::string raw_member(const std::string& text, const std::string& name) {
+    const auto key = "\"" + name + "\":";
+    const auto at = text.find(key);
+    if (at == std::string::npos) return {};
+    const auto start = at + key.size();
+    return text.substr(start, text.find_first_of(",}", start) - start);
+}
+
+// "1234.56" -> 123456 (exactly two decimals, or nullopt).
+std::optional<long long> pence(const std::string& decimal) {
+    const auto dot = decimal.find('.');
+    if (decimal.empty() || dot == std::string::npos || decimal.size() - dot != 3) return std::nullopt;
+    const bool negative = decimal.front() == '-';
+    const long long value = std::stoll(decimal.substr(negative ? 1 : 0, dot - (negative ? 1 : 0))) * 100 +
+                            std::stoll(decimal.substr(dot + 1));
+    return negative ? -value : value;
+}
+
+// The whole way: the real worker calculates a 2023-24 and a 2024-25 submission sent through the
+// gateway, writes them to PostgreSQL, and the statement's payment lines follow from those results.
+TEST_F(statement_payments, FromSubmissionsTheRealWorkerCalculated) {
+    worker_config wc;
+    wc.shards = 4;
+    wc.ledger_url = url_;
+    worker_process worker(wc);
+    auto body_2023 = qof_body("A81001");
+    body_2023.replace(body_2023.find("2024-25"), 7, "2023-24");
+    std::map<std::string, std::string> ids, payments;  // by period
+    for (const auto& [period, body] :
+         {std::pair{std::string("2023-24"), body_2023}, std::pair{std::string("2024-25"), qof_body("A81001")}}) {
+        const auto submitted = ask(gw_->port(), submit_request(a_, "k-" + period, body));
+        ASSERT_TRUE(submitted);
+        ASSERT_EQ(submitted->status, 202) << submitted->body;
+        const auto id = json_string(submitted->body, "submission_id");
+        ASSERT_TRUE(eventually(
+            [&] {
+                return postgres().scalar(
+                           "SELECT count(*) FROM submissions WHERE status = 'calculated' AND submission_id = '" + id +
+                               "'",
+                           url_) == "1";
+            },
+            30s))
+            << worker.log();
+        const auto shown = ask(gw_->port(), status_request(a_, id));
+        ASSERT_TRUE(shown);
+        ASSERT_EQ(shown->status, 200) << shown->body;
+        ids[period] = id;
+        payments[period] = raw_member(shown->body.substr(shown->body.find("\"result\":")), "payment_gbp");
+        ASSERT_TRUE(pence(payments[period])) << shown->body;
+    }
+
+    const auto text = statement(a_, "2024-25");
+    const auto lines = text.substr(text.find("\"payments\":"));
+    EXPECT_EQ(raw_member(lines, "aspiration_based_on_submission"), "\"" + ids["2023-24"] + "\"");
+    EXPECT_EQ(raw_member(lines, "aspiration_based_on_gbp"), payments["2023-24"]);
+    EXPECT_EQ(raw_member(lines, "achievement_value_gbp"), payments["2024-25"]);
+    // aspiration = 0.80 x the 2023-24 value x 220.62 / 213.43, rounded half up to the penny:
+    // (pence x 8000 x 22062 x 2 + 10000 x 21343) / (2 x 10000 x 21343) in whole pence.
+    const long long base = *pence(payments["2023-24"]);
+    const long long denominator = 10000LL * 21343;
+    const long long aspiration = (base * 8000 * 22062 * 2 + denominator) / (2 * denominator);
+    const auto shown_aspiration = pence(raw_member(lines, "aspiration_gbp"));
+    ASSERT_TRUE(shown_aspiration) << lines;
+    EXPECT_EQ(*shown_aspiration, aspiration) << lines;
+    EXPECT_GT(aspiration, 0);
+    const auto monthly = pence(raw_member(lines, "aspiration_monthly_gbp"));
+    const auto final_month = pence(raw_member(lines, "aspiration_final_month_gbp"));
+    ASSERT_TRUE(monthly && final_month) << lines;
+    EXPECT_EQ(*monthly, (aspiration * 2 + 12) / 24) << lines;  // a twelfth, half up
+    EXPECT_EQ(11 * *monthly + *final_month, aspiration);
+    EXPECT_EQ(pence(raw_member(lines, "payment_due_gbp")), *pence(payments["2024-25"]) - aspiration) << lines;
 }
 
 }  // namespace
