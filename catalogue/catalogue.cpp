@@ -328,7 +328,7 @@ private:
     static void read_constants(period_catalogue& period, const section& constants)
     {
         constants.only({"pounds_per_point", "national_average_list_size", "max_points", "points_decimal_places",
-                        "pounds_decimal_places"});
+                        "pounds_decimal_places", "aspiration_rate"});
         period.pence_per_point_ = constants.pence("pounds_per_point", 100000);
         period.national_average_list_size_ = *constants.integer("national_average_list_size", 1, 1000000, true);
         period.max_points_ = static_cast<int>(*constants.integer("max_points", 1, 100000, true));
@@ -336,6 +336,17 @@ private:
         // could not be shown (and money is never finer than the penny).
         period.points_decimal_places_ = static_cast<int>(constants.integer("points_decimal_places", 0, 2).value_or(2));
         period.pounds_decimal_places_ = static_cast<int>(constants.integer("pounds_decimal_places", 0, 2).value_or(2));
+        // A fraction, kept exactly as ten-thousandths (0.80 -> 8000): the aspiration is worked out
+        // in integers from it (ledger/payments.hpp).
+        constexpr std::string_view rate_rule = "a fraction above 0 and at most 1, with at most four decimal places";
+        if (const auto rate = constants.number("aspiration_rate", 0.0, 1.0, true, rate_rule)) {
+            const double scaled = *rate * static_cast<double>(aspiration_rate_scale);
+            const double whole = std::round(scaled);
+            if (std::fabs(scaled - whole) > 1e-6)
+                constants.fail("aspiration_rate", *constants.find("aspiration_rate"),
+                               "expected " + std::string(rate_rule));
+            period.aspiration_rate_ = static_cast<std::int64_t>(whole);
+        }
     }
 
     // Each entry of `table` must be a table named by a code; `read` takes its section.
@@ -532,6 +543,18 @@ bool is_period_name(std::string_view text) noexcept
     const int first = (text[2] - '0') * 10 + (text[3] - '0');
     const int second = (text[5] - '0') * 10 + (text[6] - '0');
     return second == (first + 1) % 100;
+}
+
+std::string previous_period_name(std::string_view period)
+{
+    if (!is_period_name(period)) return {};
+    int first = 0;
+    for (const char c : period.substr(0, 4)) first = first * 10 + (c - '0');
+    if (first == 0) return {};
+    const int previous = first - 1, second = first % 100;  // "2024-25" -> 2023 and 24
+    std::string name = std::to_string(previous);
+    name.insert(0, 4 - name.size(), '0');
+    return name + (second < 10 ? "-0" : "-") + std::to_string(second);
 }
 
 const sluice::catalogue::service_item* enhanced_service::item(std::string_view code) const noexcept

@@ -4,7 +4,8 @@
 // files say at their top what each key means and where its value comes from.
 //
 // Each period holds: the payment constants (pounds per point, national average list size, the
-// rounding places: 0 to 2, because API.md prints points and money with two decimals); the QOF
+// rounding places: 0 to 2, because API.md prints points and money with two decimals; the
+// aspiration rate, optional); the QOF
 // groups (prevalence adjustment, the zero-register rule, national prevalence estimate); the QOF
 // indicators (group, kind, maximum points, thresholds and whether the reference confirms them);
 // and the enhanced services (scheme code, items of service with their fees, optional cap by a
@@ -39,6 +40,12 @@ inline constexpr std::string_view qof_scheme = "QOF";
 // A financial year as API.md writes it, "YYYY-YY", the second year following the first modulo
 // 100: "2024-25", "2099-00". Period files are named after one, and submissions name one.
 bool is_period_name(std::string_view text) noexcept;
+// The financial year before `period`: "2024-25" -> "2023-24", "2000-01" -> "1999-00". Empty when
+// `period` is not a period name or is the first one ("0000-01").
+std::string previous_period_name(std::string_view period);
+
+// aspiration_rate is held in ten-thousandths: 0.80 -> 8000.
+inline constexpr std::int64_t aspiration_rate_scale = 10000;
 
 enum class indicator_kind {
     disease_register,  // all or nothing: full points when the practice keeps the register (size > 0)
@@ -130,6 +137,10 @@ public:
     int max_points() const noexcept { return max_points_; }  // the sum of the indicators' max_points
     int points_decimal_places() const noexcept { return points_decimal_places_; }  // 0 to 2
     int pounds_decimal_places() const noexcept { return pounds_decimal_places_; }  // 0 to 2
+    // The share of the previous period's achievement value advanced as this period's aspiration
+    // payments (qof-reference.md §1.4), in ten-thousandths (aspiration_rate_scale): 8000 for 80%.
+    // Nullopt when the file gives no aspiration_rate.
+    std::optional<std::int64_t> aspiration_rate() const noexcept { return aspiration_rate_; }
 
     // Income protection: the earlier period whose achievement the income_protected indicators'
     // points are fixed at ("2023-24" for 2024-25); nullopt when no indicator is protected.
@@ -165,7 +176,11 @@ private:
     int max_points_ = 0;
     int points_decimal_places_ = 2;
     int pounds_decimal_places_ = 2;
+<<<<<<< HEAD
     std::optional<std::string> income_protection_period_;
+=======
+    std::optional<std::int64_t> aspiration_rate_;
+>>>>>>> aspiration
     std::vector<indicator> indicators_;
     std::vector<qof_group> groups_;
     std::vector<enhanced_service> services_;

@@ -41,6 +41,14 @@
 //       list size" [S]). The protected points are an input (calculation_inputs), read by the
 //       worker from the practice's current calculated QOF submission of that period in the ledger
 //       (ledger/protection.hpp); decisions 8 and 20-23 say what happens when they are missing.
+//   R8. aspiration and achievement payments (§1.4 [S]), a practice's year rather than one
+//       submission, so not in calculate(): ledger/payments.hpp, shown on the statement. Annual
+//       aspiration(y) = rate(y) x achievement value(y-1) x pounds per point(y) / pounds per point(y-1)
+//       ("a percentage of the previous year's achievement, uprated to the current point value";
+//       the point value has tracked the national average list size since 2016/17, §0 [D]), rate =
+//       the catalogue's aspiration_rate: 70% until 2023-24, 80% for 2024-25 (§0, §1.4 [S]); paid
+//       monthly, a twelfth each (§1.4 [S]). Payment due(y) = TotalAchievementValue(y) - the aspiration
+//       paid for y, negative = recovery (§1.4 [S], PCSE). Decisions 25-29.
 //
 // Decisions where the rules are silent (each has a test):
 //   1. Yes/no (QI) indicators: the submission carries them as qof items; yes is numerator > 0
@@ -143,6 +151,34 @@
 //      them), rounded half up to this period's points_decimal_places if coarser (rounding.hpp
 //      rule 1), and capped at this period's max_points for the indicator with a note (a figure
 //      above it is not a 2023-24 achievement of this indicator).
+//  25. The achievement value an aspiration is based on (§1.4 leaves the SFE's "Unadjusted
+//      Achievement Payment" open, pre or post APDF [U]): the previous period's
+//      TotalAchievementValue as §1.4 defines it, Σ points x pounds per point x CPI x APDF, i.e. the
+//      previous period's QOF payment_gbp (R4), with its own CPI and APDF. CPI is in: BMA 2007 says
+//      the base is the QOF cash totals "multiplied by the CPI" [S]. APDF is in: §1.4's achievement
+//      value includes it and no source takes it out; "unadjusted" is read as before the year's
+//      aspiration is deducted, i.e. the achievement value, not the payment due. This year's CPI is
+//      not applied: the aspiration is paid from April, before this year's list size (1 January)
+//      exists; the uprating is the pounds-per-point ratio alone. Tested: ledger payments_test
+//      (£50,000.00 -> £41,347.51) and the statement test through PostgreSQL.
+//  26. Its source: the practice's current QOF submission of the previous period in the ledger
+//      (current_submissions, status calculated, payment_gbp), read by ONE statement,
+//      ledger::previous_achievement(). Until that period is finalised (issue 16 item 1) its value,
+//      and so the aspiration, is as provisional as its result says (decision 5); finalisation
+//      switches that one statement to the final figures.
+//  27. No aspiration without a base: no previous-period QOF submission, one that failed, a catalogue
+//      without the previous period (its pounds per point) or without this period's
+//      aspiration_rate: the aspiration is 0.00 and the statement's payment notes say which. The
+//      alternative basis ("points agreed with a PCT", BMA 2007 [S]) is an agreement sluice does not
+//      hold, and acceptance of the year's QOF offer in CQRS (§1.4 [S/V]) is not recorded: assumed.
+//  28. Payment due = this period's achievement value (its current calculated QOF submission's
+//      payment_gbp) - the annual aspiration as calculated here: sluice records no payments made,
+//      so the twelve monthly aspiration payments are taken as paid in full. Negative is printed
+//      negative (a recovery, with a note). No calculated submission this period: achievement
+//      value and payment due are null, with a note.
+//  29. Rounding (ledger/payments.hpp): the annual aspiration once, half up, to the penny, from the
+//      exact product; months 1-11 a twelfth of it half up; month 12 the rest, so the twelve add up
+//      exactly (a twelfth rounded down instead where the rest would be negative: under 55p).
 #pragma once
 
 #include "catalogue/catalogue.hpp"

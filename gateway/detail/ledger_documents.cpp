@@ -89,6 +89,38 @@ std::string submission_document(const ledger::submission_row& s, bool with_curre
     return out;
 }
 
+std::string payments_document(const ledger::payment_lines& lines) {
+    const auto money = [](const std::optional<std::int64_t>& pence) {
+        return pence ? decimal_of(*pence) : std::string("null");
+    };
+    // Ten-thousandths as a decimal fraction with two to four places: 8000 -> "0.80", 8125 -> "0.8125".
+    const auto rate = [](std::int64_t units) {
+        std::string digits = std::to_string(units % ledger::rate_scale);
+        digits.insert(0, 4 - digits.size(), '0');
+        while (digits.size() > 2 && digits.back() == '0') digits.pop_back();
+        return std::to_string(units / ledger::rate_scale) + "." + digits;
+    };
+    std::string out = "{";
+    member(out, "aspiration_based_on_period", json_quoted(lines.based_on_period));
+    member(out, "aspiration_based_on_submission",
+           lines.based_on_submission ? json_quoted(*lines.based_on_submission) : "null");
+    member(out, "aspiration_based_on_gbp", money(lines.based_on_pence));
+    member(out, "aspiration_rate", lines.aspiration_rate ? rate(*lines.aspiration_rate) : "null");
+    member(out, "aspiration_gbp", decimal_of(lines.aspiration_pence));
+    member(out, "aspiration_monthly_gbp", decimal_of(lines.monthly.monthly_pence));
+    member(out, "aspiration_final_month_gbp", decimal_of(lines.monthly.final_month_pence));
+    member(out, "achievement_value_gbp", money(lines.achievement_pence));
+    member(out, "payment_due_gbp", money(lines.payment_due_pence));
+    std::string notes = "[";
+    for (const auto& note : lines.notes) {
+        if (notes.size() > 1) notes += ',';
+        notes += json_quoted(note);
+    }
+    member(out, "notes", notes + "]");
+    out += '}';
+    return out;
+}
+
 std::string_view scheme_state(std::optional<std::string_view> submission_status,
                               std::optional<std::string_view> declaration_status, bool on_current) noexcept {
     if (!submission_status) return "not-submitted";

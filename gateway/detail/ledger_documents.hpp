@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ledger/declarations.hpp"
+#include "ledger/payments.hpp"
 #include "ledger/statements.hpp"
 
 #include <cstdint>
@@ -49,6 +50,15 @@ std::string declaration_document(const ledger::declaration_row& d);
 
 // A submission: the receipt fields, status, attempts, result or error, and `current` when asked.
 std::string submission_document(const ledger::submission_row& s, bool with_current);
+
+// The QOF scheme's "payments" member of a statement (ledger/payments.hpp; README.md, "Payment
+// lines"): every amount a JSON number with exactly two decimals (null when not known), the rate
+// with two to four ("0.80"), then the notes.
+// {"aspiration_based_on_period":"2023-24","aspiration_based_on_submission":"3-...",
+//  "aspiration_based_on_gbp":50000.00,"aspiration_rate":0.80,"aspiration_gbp":41347.51,
+//  "aspiration_monthly_gbp":3445.63,"aspiration_final_month_gbp":3445.58,
+//  "achievement_value_gbp":40000.00,"payment_due_gbp":-1347.51,"notes":[...]}
+std::string payments_document(const ledger::payment_lines& lines);
 
 // A scheme's state in a statement (API.md): not-submitted | submitted | calculated | declared |
 // approved | rejected. `submission_status`: the current submission's (calculated | failed), none

@@ -3,15 +3,23 @@
 // enhanced services): the current submission's calculation, its declaration and decision if any,
 // and the scheme's state (a later submission still queued in Redis is the current one: "submitted").
 // Readable by the practice and its commissioner; anything else is 404.
+<<<<<<< HEAD
 // Totals are summed in integer pence from the exact decimals PostgreSQL keeps. Beyond API.md: a
 // calculated scheme says "calculation": "provisional", or "final" once its period is finalised
 // (sluice-admin finalise), and then shows the final figures and "final_result" (README.md).
+=======
+// Totals are summed in integer pence from the exact decimals PostgreSQL keeps.
+// The QOF entry also carries its payment lines, "payments" (aspiration from the previous period's
+// achievement, achievement value, payment due: ledger/payments.hpp, README.md "Payment lines"),
+// read in the same call (one transaction) as the statement.
+>>>>>>> aspiration
 #include "config/rfc3339.hpp"
 #include "gateway/detail/handlers.hpp"
 #include "gateway/detail/ledger_answer.hpp"
 #include "gateway/detail/ledger_documents.hpp"
 #include "gateway/detail/status_document.hpp"
 #include "gateway/problem.hpp"
+#include "ledger/payments.hpp"
 #include "ledger/statements.hpp"
 
 #include <chrono>
@@ -29,10 +37,30 @@ struct totals {
     std::int64_t approved_pence = 0;
 };
 
+static_assert(ledger::rate_scale == catalogue::aspiration_rate_scale);
+
+// The QOF entry's payment lines. `row`, `pending_document`: as append_scheme's.
+std::string qof_payments(const catalogue::catalogue& cat, const catalogue::period_catalogue& period,
+                         const ledger::statement_row* row, const std::optional<std::string>& pending_document,
+                         std::optional<ledger::previous_achievement_row> previous) {
+    ledger::payment_inputs in;
+    in.period = period.name();
+    in.previous_period = catalogue::previous_period_name(period.name());
+    in.aspiration_rate = period.aspiration_rate();
+    in.pence_per_point = period.pence_per_point();
+    if (const auto* before = cat.period(in.previous_period)) in.previous_pence_per_point = before->pence_per_point();
+    in.previous = std::move(previous);
+    if (!pending_document && row && row->submission.status == "calculated")
+        in.achievement_pence = pence_of(row->submission.payment_gbp.value_or(""));
+    return payments_document(ledger::payment_lines_of(in));
+}
+
 // One scheme's entry of the statement: its state, its figures (added to the totals when
-// calculated), its submission (the queued one when `pending_document` is set) and declaration.
+// calculated), its submission (the queued one when `pending_document` is set) and declaration,
+// and for QOF its payment lines (`payments`, a JSON object).
 void append_scheme(std::string& list, const std::string& scheme, const ledger::statement_row* row,
-                   const std::optional<std::string>& pending_document, totals& totals) {
+                   const std::optional<std::string>& pending_document, totals& totals,
+                   const std::optional<std::string>& payments) {
     std::optional<std::string_view> submitted, declared;
     bool on_current = false;
     if (row) {
@@ -68,6 +96,7 @@ void append_scheme(std::string& list, const std::string& scheme, const ledger::s
                                                    : std::string("null"));
     list +=
         ",\"declaration\":" + (row && row->declaration ? declaration_document(*row->declaration) : std::string("null"));
+    if (payments) list += ",\"payments\":" + *payments;
     list += '}';
 }
 
@@ -85,9 +114,13 @@ net::awaitable<void> answer(exchange x, request_state& state) {
             x.res, problem::not_found,
             "no period " + period_name.substr(0, 16) + " in the catalogue (" + x.rt.catalogue.period_names() + ")");
     if (!ledger_ready(x)) co_return;
-    const auto reply = co_await call_ledger(x, ledger::practice_statement(practice, period_name));
-    if (reply.ec || reply.results.empty()) co_return answer_ledger_failure(x, reply, "statement");
+    std::vector<ledger::statement> statements;
+    statements.push_back(ledger::practice_statement(practice, period_name));
+    statements.push_back(ledger::previous_achievement(practice, catalogue::previous_period_name(period_name)));
+    const auto reply = co_await call_ledger(x, std::move(statements));
+    if (reply.ec || reply.results.size() != 2) co_return answer_ledger_failure(x, reply, "statement");
     const auto rows = ledger::statement_rows(reply.results.front());
+    const auto previous = ledger::previous_achievement_of(reply.results.back());
 
     std::vector<std::string> schemes = {std::string(catalogue::qof_scheme)};
     for (const auto& service : period->services()) schemes.push_back(service.code);
@@ -120,7 +153,10 @@ net::awaitable<void> answer(exchange x, request_state& state) {
                     pending_document = status_document(id, *record);
             }
         }
-        append_scheme(list, scheme, row, pending_document, totals);
+        std::optional<std::string> payments;
+        if (scheme == catalogue::qof_scheme)
+            payments = qof_payments(x.rt.catalogue, *period, row, pending_document, previous);
+        append_scheme(list, scheme, row, pending_document, totals, payments);
     }
 
     const auto& window = period->declarations();

@@ -85,6 +85,14 @@ TEST(ShippedCatalogue, PaymentConstantsAreTheReferenceFigures)
     }
 }
 
+TEST(ShippedCatalogue, AspirationRatesAreTheReferences)
+{
+    // qof-reference.md §1.4: 70% until 2023-24, 80% for 2024-25 [S]; held in ten-thousandths.
+    EXPECT_EQ(period_of("2023-24").aspiration_rate(), 7000);
+    EXPECT_EQ(period_of("2024-25").aspiration_rate(), 8000);
+    EXPECT_EQ(aspiration_rate_scale, 10000);
+}
+
 TEST(ShippedCatalogue, IndicatorsAndPointsMatchTheControlTable)
 {
     // Group totals of qof-reference.md §2 (the control table's INDICATOR_POINT_VALUE summed).
@@ -353,6 +361,19 @@ TEST(PeriodName, FollowsTheFinancialYearShape)
     }
 }
 
+TEST(PeriodName, PreviousPeriod)
+{
+    EXPECT_EQ(previous_period_name("2024-25"), "2023-24");
+    EXPECT_EQ(previous_period_name("2023-24"), "2022-23");
+    EXPECT_EQ(previous_period_name("2000-01"), "1999-00");
+    EXPECT_EQ(previous_period_name("2100-01"), "2099-00");
+    EXPECT_EQ(previous_period_name("2010-11"), "2009-10");
+    EXPECT_EQ(previous_period_name("0001-02"), "0000-01");
+    EXPECT_EQ(previous_period_name("0000-01"), "");  // there is none
+    EXPECT_EQ(previous_period_name("2024-26"), "");  // not a period
+    EXPECT_EQ(previous_period_name(""), "");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Operators' edits and bad files, starting from the shipped 2024-25 file.
 
@@ -388,6 +409,18 @@ protected:
     scratch_directory scratch_;
     std::filesystem::path file_;
 };
+
+TEST_F(edited_catalogue, AspirationRateIsOptionalAndExact)
+{
+    write_edited("aspiration_rate = 0.80            # [S] (qof-reference.md §1.4)\n", "");
+    EXPECT_EQ(load_catalogue(scratch_.path()).period("2024-25")->aspiration_rate(), std::nullopt);
+    write_edited("aspiration_rate = 0.80", "aspiration_rate = 0.8125");
+    EXPECT_EQ(load_catalogue(scratch_.path()).period("2024-25")->aspiration_rate(), 8125);
+    write_edited("aspiration_rate = 0.80", "aspiration_rate = 1");  // an integer is a number too
+    EXPECT_EQ(load_catalogue(scratch_.path()).period("2024-25")->aspiration_rate(), 10000);
+    write_edited("aspiration_rate = 0.80", "aspiration_rate = 0.0001");
+    EXPECT_EQ(load_catalogue(scratch_.path()).period("2024-25")->aspiration_rate(), 1);
+}
 
 TEST_F(edited_catalogue, AnOperatorCorrectsAThresholdWithoutARebuild)
 {
@@ -566,6 +599,18 @@ INSTANTIATE_TEST_SUITE_P(
         bad_edit{"ZeroRegisterFlagAsText", R"(LD    = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, zero_register_flag = true })",
                  R"(LD    = { name = "Learning disability", domain = "CL", prevalence_adjusted = true, zero_register_flag = 1 })",
                  "config: qof.groups.LD.zero_register_flag = 1: expected true or false, got an integer"},
+        bad_edit{"AspirationRateAbove1", "aspiration_rate = 0.80", "aspiration_rate = 1.2",
+                 "config: constants.aspiration_rate = 1.2: expected a fraction above 0 and at most 1, with at most "
+                 "four decimal places"},
+        bad_edit{"AspirationRateZero", "aspiration_rate = 0.80", "aspiration_rate = 0",
+                 "config: constants.aspiration_rate = 0: expected a fraction above 0 and at most 1, with at most "
+                 "four decimal places"},
+        bad_edit{"AspirationRateTooFine", "aspiration_rate = 0.80", "aspiration_rate = 0.80005",
+                 "config: constants.aspiration_rate = 0.80005: expected a fraction above 0 and at most 1, with at "
+                 "most four decimal places"},
+        bad_edit{"AspirationRatePercent", "aspiration_rate = 0.80", "aspiration_rate = \"80%\"",
+                 "config: constants.aspiration_rate = \"80%\": expected a fraction above 0 and at most 1, with at "
+                 "most four decimal places, got a string"},
         bad_edit{"PointsDoNotAddUp", "max_points = 635", "max_points = 636",
                  "config: constants.max_points = 636: expected 635, the sum of the points of [qof.indicators]"},
         bad_edit{"MoneyBeyondPence", "pounds_per_point = 220.62", "pounds_per_point = 220.625",

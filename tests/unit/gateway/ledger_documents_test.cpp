@@ -74,6 +74,46 @@ TEST(LedgerDocuments, SubmissionDocumentEmbedsTheResultByteForByte) {
     EXPECT_FALSE(boost::json::parse(submission_document(s, false)).as_object().contains("current"));
 }
 
+TEST(LedgerDocuments, PaymentsDocumentExactlyTwoDecimals) {
+    // 2023-24 £50,000.00 -> 2024-25 aspiration 0.80 x 50,000.00 x 220.62 / 213.43 = £41,347.51 (11 x
+    // £3,445.63 + £3,445.58); achievement £40,000.00: payment due -£1,347.51 (a recovery).
+    ledger::payment_inputs in;
+    in.period = "2024-25";
+    in.previous_period = "2023-24";
+    in.aspiration_rate = 8000;
+    in.pence_per_point = 22062;
+    in.previous_pence_per_point = 21343;
+    in.previous = ledger::previous_achievement_row{"3-aaaa1", "calculated", 5'000'000};
+    in.achievement_pence = 4'000'000;
+    const auto text = payments_document(ledger::payment_lines_of(in));
+    EXPECT_EQ(text.substr(0, text.find(",\"notes\"")),
+              R"({"aspiration_based_on_period":"2023-24","aspiration_based_on_submission":"3-aaaa1",)"
+              R"("aspiration_based_on_gbp":50000.00,"aspiration_rate":0.80,"aspiration_gbp":41347.51,)"
+              R"("aspiration_monthly_gbp":3445.63,"aspiration_final_month_gbp":3445.58,)"
+              R"("achievement_value_gbp":40000.00,"payment_due_gbp":-1347.51)");
+    const auto doc = boost::json::parse(text).as_object();
+    ASSERT_EQ(doc.at("notes").as_array().size(), 1u);
+
+    // No previous submission, nothing calculated yet, a rate of 81.25%: zeros, nulls and notes.
+    in.previous.reset();
+    in.achievement_pence.reset();
+    in.aspiration_rate = 8125;
+    const auto none = payments_document(ledger::payment_lines_of(in));
+    EXPECT_NE(
+        none.find(R"("aspiration_based_on_submission":null,"aspiration_based_on_gbp":null,"aspiration_rate":0.8125,)"
+                  R"("aspiration_gbp":0.00,"aspiration_monthly_gbp":0.00,"aspiration_final_month_gbp":0.00,)"
+                  R"("achievement_value_gbp":null,"payment_due_gbp":null,"notes":[")"),
+        std::string::npos)
+        << none;
+    EXPECT_EQ(boost::json::parse(none).as_object().at("notes").as_array().size(), 2u);
+    in.aspiration_rate = 10000;
+    EXPECT_NE(payments_document(ledger::payment_lines_of(in)).find(R"("aspiration_rate":1.00,)"), std::string::npos);
+    in.aspiration_rate = 7000;
+    EXPECT_NE(payments_document(ledger::payment_lines_of(in)).find(R"("aspiration_rate":0.70,)"), std::string::npos);
+    in.aspiration_rate = 1;
+    EXPECT_NE(payments_document(ledger::payment_lines_of(in)).find(R"("aspiration_rate":0.0001,)"), std::string::npos);
+}
+
 TEST(LedgerDocuments, SchemeStates) {
     EXPECT_EQ(scheme_state(std::nullopt, std::nullopt, false), "not-submitted");
     EXPECT_EQ(scheme_state("failed", std::nullopt, false), "submitted");
