@@ -3,7 +3,9 @@
 
 #include "config/digest.hpp"
 #include "queue/submission.hpp"
+#include "ledger/protection.hpp"
 #include "worker/calculation.hpp"
+#include "worker/worker.hpp"
 #include "worker/rounding.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -276,7 +278,7 @@ std::string prevalence_text(const catalogue::prevalence_fraction& f, int places)
 }
 
 final_result recalculate(const stored_submission& s, const catalogue::catalogue& catalogue,
-                         const catalogue::period_catalogue& final_period) {
+                         const catalogue::period_catalogue& final_period, const worker::calculation_inputs& inputs) {
     final_result out;
     if (config::to_hex(config::sha256(s.body)) != s.content_sha256) {
         out.failure = "the stored body does not match the receipt's content_sha256 " + s.content_sha256;
@@ -296,7 +298,7 @@ final_result recalculate(const stored_submission& s, const catalogue::catalogue&
                       submission.scheme + ", not of its row";
         return out;
     }
-    const auto r = worker::calculate(submission, final_period);
+    const auto r = worker::calculate(submission, final_period, inputs);
     out.result_json = worker::result_json(r);
     out.points = worker::fixed_decimal(r.points_hundredths, worker::printed_decimal_places);
     out.payment_gbp = worker::fixed_decimal(r.payment_pence, worker::printed_decimal_places);
@@ -413,17 +415,46 @@ net::awaitable<finalise_report> finalise(ledger::client& ledger, const catalogue
         if (page.rows.size() >= options.batch)
             next.emplace(ledger,
                          one(page_after(period_name, after_practice, after_scheme, options.batch, report.generation)));
-        std::vector<final_row> rows;
+        std::vector<std::size_t> needed;
         for (std::size_t i = 0; i < page.rows.size(); ++i) {
             if (text_of(page, i, "status") != "calculated") continue;
             if (text_of(page, i, "needed") != "t") {
                 ++report.unchanged;
                 continue;
             }
+            needed.push_back(i);
+        }
+        // R7: the protected points of the page's QOF submissions, one lookup each, in one round trip.
+        std::map<std::string, worker::calculation_inputs> protection;
+        if (const auto& protected_at = final_period.income_protection_period()) {
+            std::vector<std::string> practices;
+            std::vector<ledger::statement> lookups;
+            for (const auto i : needed) {
+                if (text_of(page, i, "scheme") != "QOF") continue;
+                practices.push_back(text_of(page, i, "practice"));
+                lookups.push_back(ledger::protection_lookup(practices.back(), *protected_at));
+            }
+            if (!lookups.empty()) {
+                auto [ec, found] = co_await ledger.async_execute(std::move(lookups), use_tuple);
+                found = checked(ec, std::move(found), "reading the practices' " + *protected_at + " points");
+                for (std::size_t k = 0; k < practices.size() && k < found.size(); ++k) {
+                    const auto record = ledger::protection_record_of(found[k]);
+                    if (!record)
+                        throw finalise_error("the ledger's " + *protected_at + " record of " + practices[k] +
+                                             " could not be read (a result row of an unexpected shape)");
+                    protection[practices[k]] = worker::protection_inputs(*record);
+                }
+            }
+        }
+        std::vector<final_row> rows;
+        for (const auto i : needed) {
             stored_submission s{text_of(page, i, "submission_id"), text_of(page, i, "practice"),
                                 text_of(page, i, "scheme"), text_of(page, i, "content_sha256"),
                                 text_of(page, i, "body")};
-            auto result = recalculate(s, catalogue, final_period);
+            const auto inputs = protection.find(s.practice);
+            auto result = recalculate(
+                s, catalogue, final_period,
+                s.scheme == "QOF" && inputs != protection.end() ? inputs->second : worker::calculation_inputs{});
             if (!result.failure.empty()) {
                 report.failed.push_back(s.submission_id + ": " + result.failure);
                 continue;

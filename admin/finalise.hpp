@@ -30,6 +30,7 @@
 #pragma once
 
 #include "catalogue/catalogue.hpp"
+#include "worker/calculation.hpp"
 #include "ledger/client.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -88,10 +89,13 @@ struct final_result {
 
 // THE recalculation of one submission (calculation.hpp decision 17): the stored body checked
 // against its content_sha256, parsed as the worker parses it, calculated with `final_period` (the
-// period's catalogue with_final_prevalence). Later rules that give calculate() more inputs change
-// this one function.
+// period's catalogue with_final_prevalence) and `inputs`: for a QOF submission of a period with
+// income protection, the practice's record of the protection period (R7), read as the worker
+// reads it (ledger::protection_lookup, worker::protection_inputs), so the final result keeps the
+// protected points the provisional one had.
 final_result recalculate(const stored_submission& s, const catalogue::catalogue& catalogue,
-                         const catalogue::period_catalogue& final_period);
+                         const catalogue::period_catalogue& final_period,
+                         const worker::calculation_inputs& inputs = {});
 
 // A PostgreSQL text[] literal of arbitrary strings (each element quoted, '"' and '\' escaped).
 std::string quoted_text_array(const std::vector<std::string>& values);

@@ -176,11 +176,8 @@ private:
     int max_points_ = 0;
     int points_decimal_places_ = 2;
     int pounds_decimal_places_ = 2;
-<<<<<<< HEAD
     std::optional<std::string> income_protection_period_;
-=======
     std::optional<std::int64_t> aspiration_rate_;
->>>>>>> aspiration
     std::vector<indicator> indicators_;
     std::vector<qof_group> groups_;
     std::vector<enhanced_service> services_;

@@ -30,12 +30,19 @@ std::optional<std::int64_t> integer_of(const std::optional<std::string>& text) {
 }  // namespace
 
 statement previous_achievement(std::string_view practice, std::string_view previous_period) {
-    // payment_gbp is numeric(15, 2): times 100 it is a whole number of pence, exactly.
+    // payment_gbp is numeric(15, 2): times 100 it is a whole number of pence, exactly. Once the
+    // previous period is final, its final figure for that same submission (final_results of the
+    // period's generation, as the statement shows it); until then the provisional one.
     return {
-        "SELECT submission_id, status, (payment_gbp * 100)::bigint::text AS payment_pence "
-        "FROM current_submissions WHERE practice = $1 AND period = $2 AND scheme = 'QOF'",
+        "SELECT c.submission_id, c.status, "
+        "(COALESCE(f.payment_gbp, c.payment_gbp) * 100)::bigint::text AS payment_pence "
+        "FROM current_submissions c LEFT JOIN (final_results f JOIN period_finals pf "
+        "ON pf.period = f.period AND pf.state = 'final' AND pf.generation = f.generation) "
+        "ON f.period = c.period AND f.practice = c.practice AND f.scheme = c.scheme "
+        "AND f.submission_id = c.submission_id "
+        "WHERE c.practice = $1 AND c.period = $2 AND c.scheme = 'QOF'",
         {std::string(practice), std::string(previous_period)},
-        "sluice_previous_achievement"};
+        "sluice_previous_achievement_final"};
 }
 
 std::optional<previous_achievement_row> previous_achievement_of(const result& r) {

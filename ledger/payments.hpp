@@ -35,8 +35,9 @@ inline constexpr std::int64_t rate_scale = 10000;
 // THE source of an aspiration's base (decision 26): the practice's current QOF submission of
 // `previous_period` (the view current_submissions: latest received), with its status and, when
 // calculated, its achievement value as whole pence (`payment_pence`). At most one row.
-// Issue 16: when period finalisation lands, this statement is the one place to switch to the final
-// figures of the previous period.
+// Once the previous period is final (sluice-admin finalise), the value is that submission's final
+// figure (final_results of the period's generation, as its statement shows it); until then its
+// provisional payment_gbp.
 statement previous_achievement(std::string_view practice, std::string_view previous_period);
 
 struct previous_achievement_row {

@@ -202,8 +202,9 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 try {
                     std::rethrow_exception(failure);
                 } catch (const std::exception& e) {
-                    config::log(config::log_level::error, std::string("handling an entry failed: ") + e.what() +
-                                              "; it stays pending and is reclaimed after worker.claim_idle_ms");
+                    config::log(config::log_level::error,
+                                std::string("handling an entry failed: ") + e.what() +
+                                    "; it stays pending and is reclaimed after worker.claim_idle_ms");
                 } catch (...) {
                     config::log(config::log_level::error, "handling an entry failed with an unknown exception");
                 }
@@ -284,8 +285,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             out.result_json = result_json(r);
             out.points = fixed_decimal(r.points_hundredths, 2);
             out.payment_gbp = fixed_decimal(r.payment_pence, 2);
-            out.list_size = submission.list_size;
-            for (const auto& entry : submission.registers) out.registers.emplace_back(entry.condition, entry.size);
+            out.list_size = p.submission->list_size;
+            for (const auto& entry : p.submission->registers) out.registers.emplace_back(entry.condition, entry.size);
         } catch (const std::exception& e) {
             out.failure = std::string("the calculation failed: ") + e.what();
         }
@@ -305,22 +306,18 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         auto pause_for = ledger_retry_initial;
         net::steady_timer retry(ioc);
         for (;;) {
-            auto [ec, rows] = co_await ledger_client->async_query(ledger::protection_lookup(practice, period), use_tuple);
+            auto [ec, rows] =
+                co_await ledger_client->async_query(ledger::protection_lookup(practice, period), use_tuple);
             if (!ec) {
                 const auto found = ledger::protection_record_of(rows);
                 if (!found) {
                     metrics.ledger_errors.add();
-                    co_return protection_answer{protection_read::refused, {},
+                    co_return protection_answer{protection_read::refused,
+                                                {},
                                                 "the ledger's " + period + " record of " + practice +
                                                     " could not be read (a result row of an unexpected shape)"};
                 }
-                protection_answer answer;
-                auto& record = answer.inputs.protection.emplace();
-                record.found = found->found;
-                record.submission_id = found->submission_id;
-                record.points.reserve(found->points.size());
-                for (const auto& entry : found->points) record.points.push_back({entry.code, entry.hundredths});
-                co_return answer;
+                co_return protection_answer{protection_read::read, protection_inputs(*found), {}};
             }
             ledger::record_answer refusal;
             refusal.sqlstate = rows.sqlstate;
@@ -328,9 +325,10 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             ledger_failed("reading the " + period + " points of " + practice + " from PostgreSQL (income protection)",
                           ec, refusal);
             if (!ledger::is_transient(ec, rows.sqlstate)) {
-                co_return protection_answer{protection_read::refused, {},
-                                            "PostgreSQL refused the income-protection read: " + rows.sqlstate + " " +
-                                                rows.message};
+                co_return protection_answer{
+                    protection_read::refused,
+                    {},
+                    "PostgreSQL refused the income-protection read: " + rows.sqlstate + " " + rows.message};
             }
             if (stopping) co_return protection_answer{protection_read::stopping, {}, {}};
             retry.expires_after(pause_for);
@@ -495,8 +493,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         case queue::fail_outcome::will_retry:
             metrics.failed.add();
             config::log(config::log_level::warning, "attempt " + std::to_string(failed.value.deliveries) + " of " +
-                                        std::to_string(settings.worker.max_attempts) + " failed for " + who + ": " +
-                                        reason + "; retried after worker.claim_idle_ms");
+                                                        std::to_string(settings.worker.max_attempts) + " failed for " +
+                                                        who + ": " + reason + "; retried after worker.claim_idle_ms");
             break;
         case queue::fail_outcome::dead_lettered:
             metrics.failed.add();
@@ -520,8 +518,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 const auto created = co_await consumer.create_groups();
                 if (created) {
                     if (created.value > 0)
-                        config::log(config::log_level::info, "created consumer group " + consumer.options().group + " on " +
-                                                 std::to_string(created.value) + " shard(s)");
+                        config::log(config::log_level::info, "created consumer group " + consumer.options().group +
+                                                                 " on " + std::to_string(created.value) + " shard(s)");
                     co_return true;
                 }
                 redis_failed("creating the consumer groups", created);
@@ -549,7 +547,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             auto delivered = co_await consumer.read(per_shard);
             if (!delivered) {
                 if (delivered.ec == queue::consumer_error::no_group) {
-                    config::log(config::log_level::warning, "consumer group missing (" + delivered.detail + "); creating it again");
+                    config::log(config::log_level::warning,
+                                "consumer group missing (" + delivered.detail + "); creating it again");
                     groups = co_await ensure_groups();
                 } else {
                     redis_failed("reading the queue", delivered);
@@ -641,10 +640,10 @@ struct worker::impl : std::enable_shared_from_this<impl> {
                 const auto purged = ledger::purged(results);
                 metrics.ledger_purged.add(purged.total());
                 if (purged.total() == 0) break;
-                config::log(config::log_level::info, "ledger retention: removed " + std::to_string(purged.submissions) +
-                                         " submission(s), " + std::to_string(purged.declarations) +
-                                         " declaration(s), " + std::to_string(purged.idempotency_records) +
-                                         " idempotency record(s)");
+                config::log(config::log_level::info,
+                            "ledger retention: removed " + std::to_string(purged.submissions) + " submission(s), " +
+                                std::to_string(purged.declarations) + " declaration(s), " +
+                                std::to_string(purged.idempotency_records) + " idempotency record(s)");
             }
         }
     }
@@ -658,13 +657,15 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             const std::string role = c == &commands ? "commands" : "blocking reads";
             c->on_connection_change([this, c, role](bool up) {
                 if (!up && stopping) return;  // our own stop() at the end of the drain
-                config::log(up ? config::log_level::info : config::log_level::warning,
+                config::log(
+                    up ? config::log_level::info : config::log_level::warning,
                     "Redis (" + role + ") " + (up ? std::string("connected") : "connection lost: " + c->last_error()));
             });
             if (c->is_cluster()) {
                 c->on_node_change([this, role](const std::string& node, bool up) {
                     if (!up && stopping) return;
-                    config::log(up ? config::log_level::info : config::log_level::warning,
+                    config::log(
+                        up ? config::log_level::info : config::log_level::warning,
                         "Redis Cluster node " + node + " (" + role + ") " + (up ? "connected" : "connection lost"));
                 });
             }
@@ -673,7 +674,8 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         if (ledger_client) {
             ledger_client->on_connection_change([this](std::size_t ready) {
                 if (ready == 0 && stopping) return;
-                config::log(ready > 0 ? config::log_level::info : config::log_level::warning,
+                config::log(
+                    ready > 0 ? config::log_level::info : config::log_level::warning,
                     "PostgreSQL: " + std::to_string(ready) + " of " + std::to_string(settings.ledger.pool_size) +
                         " connection(s) ready" +
                         (ready == 0 ? " (" + ledger_client->last_error() + "); holding results, not acknowledging"
@@ -689,19 +691,20 @@ struct worker::impl : std::enable_shared_from_this<impl> {
         net::co_spawn(ioc, trim_loop(), [self](std::exception_ptr) {});
         net::co_spawn(ioc, sample_loop(), [self](std::exception_ptr) {});
         if (ledger_client) net::co_spawn(ioc, purge_loop(), [self](std::exception_ptr) {});
-        config::log(config::log_level::info, "consumer " + consumer.options().name + " in group " + consumer.options().group + " on " +
-                                 std::to_string(settings.redis.shards) + " shard(s); concurrency " +
-                                 std::to_string(concurrency()) + ", claim_idle_ms " +
-                                 std::to_string(settings.worker.claim_idle_ms) + ", max_attempts " +
-                                 std::to_string(settings.worker.max_attempts));
+        config::log(config::log_level::info, "consumer " + consumer.options().name + " in group " +
+                                                 consumer.options().group + " on " +
+                                                 std::to_string(settings.redis.shards) + " shard(s); concurrency " +
+                                                 std::to_string(concurrency()) + ", claim_idle_ms " +
+                                                 std::to_string(settings.worker.claim_idle_ms) + ", max_attempts " +
+                                                 std::to_string(settings.worker.max_attempts));
         return endpoint;
     }
 
     void stop() {
         if (stopping) return;
         stopping = true;
-        config::log(config::log_level::info, "draining: no new reads; finishing the " + std::to_string(in_flight + waiting.size()) +
-                                 " submission(s) held");
+        config::log(config::log_level::info, "draining: no new reads; finishing the " +
+                                                 std::to_string(in_flight + waiting.size()) + " submission(s) held");
         for (auto* t : {&read_timer, &reclaim_timer, &trim_timer, &sample_timer, &purge_timer}) t->cancel();
         notify();
         net::co_spawn(ioc, drain(), [self = shared_from_this()](std::exception_ptr) {});
@@ -717,11 +720,12 @@ struct worker::impl : std::enable_shared_from_this<impl> {
             }
         }
         config::log(config::log_level::info,
-            "drained: " + std::to_string(metrics.calculated.value()) + " calculated, " +
-                std::to_string(metrics.failed.value()) + " failed attempt(s), " + std::to_string(metrics.dead_lettered.value()) + " dead-lettered" +
-                (still_holding > 0
-                     ? "; failed attempts held on " + std::to_string(still_holding) + " shard(s) are left for reclaim"
-                     : std::string()));
+                    "drained: " + std::to_string(metrics.calculated.value()) + " calculated, " +
+                        std::to_string(metrics.failed.value()) + " failed attempt(s), " +
+                        std::to_string(metrics.dead_lettered.value()) + " dead-lettered" +
+                        (still_holding > 0 ? "; failed attempts held on " + std::to_string(still_holding) +
+                                                 " shard(s) are left for reclaim"
+                                           : std::string()));
         server.stop();
         commands.stop();
         blocking.stop();
@@ -739,5 +743,15 @@ void worker::stop() { impl_->stop(); }
 void worker::on_stopped(std::function<void()> f) { impl_->stopped_callback = std::move(f); }
 const worker_metrics& worker::metrics() const noexcept { return impl_->metrics; }
 std::size_t worker::in_flight() const noexcept { return impl_->in_flight + impl_->waiting.size(); }
+
+calculation_inputs protection_inputs(const ledger::protection_record& found) {
+    calculation_inputs inputs;
+    auto& record = inputs.protection.emplace();
+    record.found = found.found;
+    record.submission_id = found.submission_id;
+    record.points.reserve(found.points.size());
+    for (const auto& entry : found.points) record.points.push_back({entry.code, entry.hundredths});
+    return inputs;
+}
 
 }  // namespace sluice::worker

@@ -34,6 +34,8 @@
 
 #include "catalogue/catalogue.hpp"
 #include "config/config.hpp"
+#include "ledger/protection.hpp"
+#include "worker/calculation.hpp"
 #include "worker/metrics.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -79,5 +81,9 @@ private:
     struct impl;
     std::shared_ptr<impl> impl_;
 };
+
+// R7's input from the ledger's record (ledger/protection.hpp): what the worker gives calculate()
+// for a QOF submission of a protected period, and what finalisation gives it too.
+calculation_inputs protection_inputs(const ledger::protection_record& found);
 
 }  // namespace sluice::worker

@@ -3,16 +3,12 @@
 // enhanced services): the current submission's calculation, its declaration and decision if any,
 // and the scheme's state (a later submission still queued in Redis is the current one: "submitted").
 // Readable by the practice and its commissioner; anything else is 404.
-<<<<<<< HEAD
 // Totals are summed in integer pence from the exact decimals PostgreSQL keeps. Beyond API.md: a
 // calculated scheme says "calculation": "provisional", or "final" once its period is finalised
 // (sluice-admin finalise), and then shows the final figures and "final_result" (README.md).
-=======
-// Totals are summed in integer pence from the exact decimals PostgreSQL keeps.
 // The QOF entry also carries its payment lines, "payments" (aspiration from the previous period's
 // achievement, achievement value, payment due: ledger/payments.hpp, README.md "Payment lines"),
 // read in the same call (one transaction) as the statement.
->>>>>>> aspiration
 #include "config/rfc3339.hpp"
 #include "gateway/detail/handlers.hpp"
 #include "gateway/detail/ledger_answer.hpp"

@@ -148,6 +148,33 @@ TEST_F(statement_payments, AspirationAchievementAndARecovery) {
         << y2023;
 }
 
+// Once the previous period is final (sluice-admin finalise), the aspiration is worked from that
+// submission's final figure; a final result of an earlier generation, or of another submission, is
+// not the period's final figure and is not used.
+TEST_F(statement_payments, TheFinalFigureOfAFinalisedPreviousPeriodIsTheBase) {
+    const auto based_on = insert_qof("A81001", "2023-24", "2024-03-30T09:00:00Z", "50000.00");
+    insert_qof("A81001", "2024-25", "2025-03-30T09:00:00Z", "40000.00");
+    postgres().query(
+        "INSERT INTO period_finals (period, state, generation, finished_at) "
+        "VALUES ('2023-24', 'finalising', 2, NULL)",
+        url_);
+    postgres().query(
+        "INSERT INTO final_results (period, practice, scheme, submission_id, generation, result, points, "
+        "payment_gbp) VALUES ('2023-24', 'A81001', 'QOF', '" +
+            based_on + "', 1, '{}', 100.00, 70000.00)",
+        url_);
+    // Still finalising, and generation 1 is not the period's: the provisional £50,000.00.
+    EXPECT_NE(statement(a_, "2024-25").find(R"("aspiration_based_on_gbp":50000.00,"aspiration_rate":0.80,)"),
+              std::string::npos);
+    postgres().query("UPDATE final_results SET generation = 2, payment_gbp = 60000.00", url_);
+    postgres().query("UPDATE period_finals SET state = 'final', finished_at = now()", url_);
+    // 0.80 x £60,000.00 x 220.62 / 213.43 = £49,617.0173... -> £49,617.02.
+    const auto body = statement(a_, "2024-25");
+    EXPECT_NE(body.find(R"(","aspiration_based_on_gbp":60000.00,"aspiration_rate":0.80,"aspiration_gbp":49617.02,)"),
+              std::string::npos)
+        << body;
+}
+
 TEST_F(statement_payments, NoPreviousPeriodMeansNoAspirationAndSaysWhy) {
     insert_qof("B82002", "2024-25", "2025-03-30T09:00:00Z", "96233.18");
     const auto body = statement(b_, "2024-25");

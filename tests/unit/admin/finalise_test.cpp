@@ -181,6 +181,31 @@ TEST(finalise_result, a_national_register_of_zero_pays_nothing_and_says_so) {
     EXPECT_NE(r.result_json.find("the final national AF register is 0"), std::string::npos) << r.result_json;
 }
 
+// The final calculation keeps income protection (R7): given the practice's 2023-24 record, as the
+// worker is, a protected indicator keeps its recorded points in the final result. SMOK005 (not
+// prevalence-adjusted; its thresholds are not in the reference, so its achievement earns 0.00):
+// recorded 25.00 points -> 25.00 x £220.62 x 5,000/9,964 = £2,767.7078... -> £2,767.71.
+TEST(finalise_result, income_protection_is_applied_as_the_worker_applies_it) {
+    constexpr std::string_view body =
+        R"({"practice": "A81001", "period": "2024-25", "scheme": "QOF", "list_size": 5000,
+          "items": [{"code": "SMOK005", "numerator": 10, "denominator": 100}]})";
+    const auto& year_2024 = *shipped().period("2024-25");
+    const auto unprotected = recalculate(stored(body), shipped(), year_2024);
+    ASSERT_EQ(unprotected.failure, "");
+    EXPECT_NE(unprotected.result_json.find(R"({"code":"SMOK005","achievement":0.1000,"points":0.00,)"),
+              std::string::npos)
+        << unprotected.result_json;
+
+    worker::calculation_inputs inputs;
+    inputs.protection = worker::protection_record{true, "3-2023", {{"SMOK005", 2500}}};
+    const auto r = recalculate(stored(body), shipped(), year_2024, inputs);
+    ASSERT_EQ(r.failure, "");
+    EXPECT_NE(r.result_json.find(R"({"code":"SMOK005","achievement":0.1000,"points":25.00,"payment_gbp":2767.71,)"),
+              std::string::npos)
+        << r.result_json;
+    EXPECT_EQ(r.payment_gbp, "2767.71");
+}
+
 TEST(finalise_result, a_body_that_is_not_the_receipts_is_not_recalculated) {
     auto s = stored(reference_body);
     s.body += " ";
