@@ -15,8 +15,9 @@
 //     every range has first <= last < 16384, a port from 1 and a host that is not "?";
 //   * parse_redirection: only for a MOVED or ASK error (classify_error agrees); slot < 16384, port
 //     from 1, no space in the host; written back as Redis writes it, it parses to the same value;
-//   * queue/latest.hpp's read_latest (HGETALL of a practice's latest admissions): valid exactly for
-//     an array of an even number of strings, each field's id the value of its last pair;
+//   * queue/latest.hpp's read_latest (HGETALL of a practice's hash): valid exactly for
+//     an array of an even number of strings, each period/scheme field's id the value of its last
+//     pair, other fields (the rate limit's tat) left out;
 //   * queue/stream_entries.hpp's read_queue_entries (XREADGROUP) and parse_queued_entry: nil reads
 //     as nothing; otherwise every entry appended has the shard of a key below the shard count, and
 //     a failure appends nothing more and says why; an entry's id is the reply's first string;
@@ -144,8 +145,10 @@ void check_latest(const reply& r) {
         return;
     }
     std::map<std::string, std::string> expected;
-    for (std::size_t i = 0; i < r.elements.size(); i += 2) expected[r.elements[i].str] = r.elements[i + 1].str;
-    require(reading.ids == expected, "latest: each field's id is its last pair's value");
+    // The practice's hash also holds the rate limit's "tat": only "<period>/<scheme>" fields are ids.
+    for (std::size_t i = 0; i < r.elements.size(); i += 2)
+        if (r.elements[i].str.find('/') != std::string::npos) expected[r.elements[i].str] = r.elements[i + 1].str;
+    require(reading.ids == expected, "latest: each period/scheme field's id is its last pair's value");
 }
 
 void check_stream_entries(const reply& r) {
