@@ -53,46 +53,7 @@ bench_init finalise
 [[ -x $pg_bin/initdb && -x $pg_bin/pg_ctl ]] || die "no PostgreSQL in $pg_bin (ops/install-deps.sh; or set SLUICE_PG_BINDIR)"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time)"
 
-# ---- PostgreSQL (as bench/ledger_drain.sh starts it) ---------------------------------------------
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pg_dir=$work/pg
-pg_port=
-pg_stop() {
-    [[ -f $pg_dir/postmaster.pid ]] && as_pg "$pg_bin/pg_ctl" -D "$pg_dir" -m fast -w stop >/dev/null 2>&1
-    return 0
-}
-start_postgres() {
-    mkdir -p "$pg_dir" "$work/pgrun"
-    touch "$work/pg.log"
-    if [[ $(id -u) -eq 0 ]]; then
-        chmod o+x "$work"
-        chown postgres "$pg_dir" "$work/pgrun" "$work/pg.log"
-    fi
-    as_pg "$pg_bin/initdb" -D "$pg_dir" -U sluice -A trust -E UTF8 --locale=C >"$work/initdb.log" 2>&1 ||
-        die "initdb failed: $(cat "$work/initdb.log")"
-    local attempt
-    for attempt in 1 2 3; do
-        pick_port
-        pg_port=$picked_port
-        if as_pg "$pg_bin/pg_ctl" -D "$pg_dir" -l "$work/pg.log" -w -t 30 \
-            -o "-p $pg_port -k $work/pgrun -c listen_addresses=$host -c fsync=on -c synchronous_commit=on" \
-            start >/dev/null 2>&1; then
-            return 0
-        fi
-        grep -qi "in use" "$work/pg.log" || die "PostgreSQL did not start: $(tail -n 20 "$work/pg.log")"
-    done
-    die "PostgreSQL did not start after $attempt attempts"
-}
-psql_run() { as_pg "$pg_bin/psql" -h "$host" -p "$pg_port" -U sluice -d postgres -qtAX -v ON_ERROR_STOP=1 "$@"; }
-psql_value() { psql_run -c "$1"; }
-postmaster_pid() { head -n1 "$pg_dir/postmaster.pid"; }
-pg_cpu_ticks() {
-    local pm total child
-    pm=$(postmaster_pid)
-    total=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pm/stat")
-    for child in $(pgrep -P "$pm" || true); do total=$((total + $(cpu_ticks "$child"))); done
-    echo "$total"
-}
+# ---- PostgreSQL: bench/lib.sh's (start_postgres, psql_run, pg_cpu_ticks) -----------------------
 
 trap 'pg_stop; bench_cleanup' EXIT
 

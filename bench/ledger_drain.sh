@@ -64,8 +64,6 @@ require_tools curl redis-server redis-cli
 now_ns() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 redis() { redis-cli -h "$host" -p "$redis_port" "$@"; }
-# PostgreSQL refuses to run as root: as root, its commands run as the postgres user.
-as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # Waits (at most quiet_wait_s) for a 1-minute load below quiet_load; sets quiet_note.
 quiet_note=
@@ -82,45 +80,6 @@ wait_for_quiet() {
 }
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------
-pg_dir=$work/pg
-pg_port=
-pg_stop() {
-    [[ -f $pg_dir/postmaster.pid ]] && as_pg "$pg_bin/pg_ctl" -D "$pg_dir" -m fast -w stop >/dev/null 2>&1
-    return 0
-}
-start_postgres() {
-    mkdir -p "$pg_dir" "$work/pgrun"
-    touch "$work/pg.log"
-    if [[ $(id -u) -eq 0 ]]; then
-        chmod o+x "$work"
-        chown postgres "$pg_dir" "$work/pgrun" "$work/pg.log"
-    fi
-    as_pg "$pg_bin/initdb" -D "$pg_dir" -U sluice -A trust -E UTF8 --locale=C >"$work/initdb.log" 2>&1 ||
-        die "initdb failed: $(cat "$work/initdb.log")"
-    local attempt
-    for attempt in 1 2 3; do
-        pick_port
-        pg_port=$picked_port
-        if as_pg "$pg_bin/pg_ctl" -D "$pg_dir" -l "$work/pg.log" -w -t 30 \
-            -o "-p $pg_port -k $work/pgrun -c listen_addresses=$host -c fsync=on -c synchronous_commit=on" \
-            start >/dev/null 2>&1; then
-            return 0
-        fi
-        grep -qi "in use" "$work/pg.log" || die "PostgreSQL did not start: $(tail -n 20 "$work/pg.log")"
-    done
-    die "PostgreSQL did not start after $attempt attempts"
-}
-psql_value() { as_pg "$pg_bin/psql" -h "$host" -p "$pg_port" -U sluice -d postgres -qtAX -c "$1"; }
-postmaster_pid() { head -n1 "$pg_dir/postmaster.pid"; }
-# All the CPU PostgreSQL has used so far, in clock ticks: the postmaster's own and that of its
-# reaped children (fields 14-17), plus its live children's (background processes, backends).
-pg_cpu_ticks() {
-    local pm total child
-    pm=$(postmaster_pid)
-    total=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pm/stat")
-    for child in $(pgrep -P "$pm" || true); do total=$((total + $(cpu_ticks "$child"))); done
-    echo "$total"
-}
 # Waits (at most 10 s) until no client backend is left: the worker's have exited and been reaped.
 await_no_backends() {
     local deadline=$((SECONDS + 10))
