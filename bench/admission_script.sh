@@ -9,7 +9,7 @@
 # redis-server with the shipped ops/redis.conf (AOF, appendfsync everysec). Then the same number of
 # calls of a script that returns at once, given the same keys and arguments: the floor of an
 # EVALSHA carrying them (reading the command, the KEYS/ARGV tables, the reply), so the difference
-# is the admission's own work (its Lua, its ten Redis commands, the AOF and the keyspace growing).
+# is the admission's own work (its Lua, its nine Redis calls, the AOF and the keyspace growing).
 #
 # Prints per variant: the calls Redis ran (INFO commandstats; with pipelining redis-benchmark may
 # send a few more than COUNT), Redis's CPU per call (user + system of redis-server's process, from
